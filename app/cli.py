@@ -1,0 +1,234 @@
+"""The `roadmap` command line (CONTRACT.md, "Command line").
+
+Exit status: 0 done, 1 the data says no (`check` found errors), 2 bad input or usage,
+3 a source failed. Anything a user can cause ends in a message, never a traceback.
+"""
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from app import render, services
+from app.config import ConfigError, load_settings
+from app.store import StoreError
+from app.sync import ConnectorReport, sync as run_sync
+from scoring.graph import GraphError
+from scoring.ranking import METHODS
+
+
+class UserError(click.ClickException):
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"roadmap: {self.format_message()}", err=True)
+
+
+def workspace(config: str | None) -> services.Workspace:
+    return services.Workspace(load_settings(config))
+
+
+def user_errors(fn):
+    """Turn what a user can cause into a located message and exit status 2."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        except GraphError as exc:
+            raise UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems)) from None
+        except StoreError as exc:
+            raise UserError(str(exc)) from None
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    return wrapper
+
+
+def config_option(fn):
+    return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
+                        help="Config file (default: $ROADMAP_CONFIG, else ./roadmap.toml).")(fn)
+
+
+def as_of_option(fn):
+    return click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                        help="Scoring date (default: [scoring] as_of, else today UTC).")(fn)
+
+
+def _date(v) -> date | None:
+    return v.date() if v else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kpi-roadmap")
+def main() -> None:
+    """Rank the roadmap by KPI impact: initiatives -> KPIs -> objectives."""
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False), default=".")
+@click.option("--force", is_flag=True, help="Overwrite an existing roadmap.toml.")
+def init(directory: str, force: bool) -> None:
+    """Write a commented starter roadmap.toml (and sample CSV files) into DIRECTORY."""
+    from app.workspaces import write_starter
+    try:
+        written = write_starter(Path(directory), force=force)
+    except FileExistsError as exc:
+        raise UserError(f"{exc} already exists; pass --force to overwrite it") from None
+    for p in written:
+        click.echo(f"wrote {p}")
+    click.echo("next: edit roadmap.toml, then `roadmap check` and `roadmap sync`")
+
+
+class _Bar:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self) -> None:
+        self.on = sys.stderr.isatty()
+
+    def __call__(self, name: str, done: int, total: int | None) -> None:
+        if not self.on:
+            return
+        if total:
+            filled = int(30 * done / total)
+            text = f"\r{name:16} [{'#' * filled}{'.' * (30 - filled)}] {done}/{total}"
+        else:
+            text = f"\r{name:16} {done}"
+        click.echo(text.ljust(70), nl=False, err=True)
+
+    def clear(self) -> None:
+        if self.on:
+            click.echo("\r" + " " * 70 + "\r", nl=False, err=True)
+
+
+def _report(reports: list[ConnectorReport], seconds: float) -> int:
+    for r in reports:
+        for where, why in r.skipped[:20]:
+            click.echo(f"{r.connector}: skipped {where}: {why}", err=True)
+        if len(r.skipped) > 20:
+            click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
+        for subject, why in r.failures:
+            kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
+            click.echo(f"{r.connector}: FAILED {subject}: {why} ({kept})", err=True)
+    failed = [r for r in reports if r.failures]
+    click.echo(f"synced {len(reports)} connector(s): {sum(r.initiatives for r in reports)} initiatives, "
+               f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
+               f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed in {seconds:.1f} s")
+    return 3 if failed else 0
+
+
+@main.command()
+@config_option
+@click.option("--connector", default=None, help="Sync only this connector.")
+@click.option("--full", is_flag=True, help="Pull everything again instead of only what changed.")
+@user_errors
+def sync(config, connector, full) -> None:
+    """Pull initiatives and KPI observations into the database."""
+    ws = workspace(config)
+    started, bar = time.monotonic(), _Bar()
+    reports = run_sync(ws, connector=connector, full=full, progress=bar)
+    bar.clear()
+    sys.exit(_report(reports, time.monotonic() - started))
+
+
+def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
+    r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
+    items = r.items(0, limit)
+    if fmt == "json":
+        click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
+                                   "total": r.total, "items": items}))
+    elif fmt == "csv":
+        click.echo(render.ranking_csv(items), nl=False)
+    else:
+        click.echo(render.ranking_table(items))
+        click.echo(f"{r.total} ranked by {r.params.method} as of {r.params.as_of}"
+                   + (f", top {len(items)} shown" if len(items) < r.total else ""))
+
+
+@main.command()
+@config_option
+@as_of_option
+@click.option("--method", type=click.Choice(METHODS), default=None, help="Scoring method (default: [scoring] method).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Show only the top N.")
+@click.option("--include-done", is_flag=True, help="Rank items whose status category is done too.")
+@user_errors
+def score(config, as_of, method, fmt, limit, include_done) -> None:
+    """The ranked roadmap."""
+    _print_ranking(workspace(config), as_of=_date(as_of), method=method, fmt=fmt, limit=limit,
+                   include_done=include_done)
+
+
+@main.command()
+@config_option
+@click.argument("key")
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@user_errors
+def explain(config, key, as_of, fmt) -> None:
+    """Why an initiative ranks where it does."""
+    item = services.explain(workspace(config), key, as_of=_date(as_of))
+    if item is None:
+        raise UserError(f"no initiative with key '{key}' in the database; run `roadmap sync` or check the key")
+    click.echo(render.to_json(item) if fmt == "json" else render.explain_text(item))
+
+
+@main.command()
+@config_option
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@user_errors
+def kpis(config, as_of, fmt) -> None:
+    """Each KPI: current value, target, progress against expected, status, urgency."""
+    data = services.kpis(workspace(config), _date(as_of))
+    click.echo(render.to_json(data) if fmt == "json" else render.kpis_table(data))
+
+
+@main.command()
+@config_option
+@as_of_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@user_errors
+def check(config, as_of, fmt, strict) -> None:
+    """KPI-to-strategy alignment findings; exit 1 on errors (on warnings too with --strict)."""
+    data = services.check(workspace(config), _date(as_of))
+    click.echo(render.to_json(data) if fmt == "json" else render.check_text(data))
+    levels = {f["level"] for f in data["findings"]}
+    if fmt == "text":
+        counts = {lv: sum(f["level"] == lv for f in data["findings"]) for lv in ("error", "warning", "info")}
+        click.echo(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+    if "error" in levels or (strict and "warning" in levels):
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port to serve on.")
+@click.option("--no-serve", is_flag=True, help="Build and print the ranking, then stop.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Where to build the workspace (default: a new temporary directory).")
+@user_errors
+def demo(port, no_serve, directory) -> None:
+    """Build the bundled sample workspace through the real pipeline and show it."""
+    from app.workspaces import build_demo
+    path = build_demo(Path(directory) if directory else None)
+    click.echo(f"demo workspace: {path}")
+    ws = workspace(str(path))
+    started, bar = time.monotonic(), _Bar()
+    reports = run_sync(ws, progress=bar)
+    bar.clear()
+    status = _report(reports, time.monotonic() - started)
+    if status:
+        sys.exit(status)
+    click.echo()
+    _print_ranking(ws)
+    if no_serve:
+        return
+    from app.serve import serve
+    serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)

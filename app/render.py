@@ -1,0 +1,107 @@
+"""Text, CSV and JSON renderings of the services' results for the terminal."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+
+
+def to_json(obj) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+
+
+def _num(v, digits: int = 3) -> str:
+    if v is None:
+        return "-"
+    return f"{v:.{digits}f}"
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    widths = [max([len(h)] + [len(r[n]) for r in rows]) for n, h in enumerate(headers)]
+    def line(cells):
+        return "  ".join(c.rjust(widths[n]) if n in right else c.ljust(widths[n])
+                         for n, c in enumerate(cells)).rstrip()
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def ranking_table(items: list[dict]) -> str:
+    width = max(24, min(60, shutil.get_terminal_size((120, 20)).columns - 70))
+    rows = [[str(it["rank"]), it["key"], _cut(it["title"], width), _num(it["score"]), _num(it["impact"]),
+             _num(it["effort"], 1), " ".join(it["flags"])] for it in items]
+    return table(["rank", "key", "title", "score", "impact", "effort", "flags"], rows, right={0, 3, 4, 5})
+
+
+def ranking_csv(items: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"])
+    for it in items:
+        w.writerow([it["rank"], it["key"], it["title"], it["status"], it["score"], it["impact"],
+                    it["effort"], " ".join(it["flags"]), it["url"]])
+    return buf.getvalue()
+
+
+def _value(v, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit == "%":
+        return f"{100 * v:.1f}%"
+    return f"{v:,.4g}" + (f" {unit}" if unit else "")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{100 * v:.0f}%"
+
+
+def kpis_table(data: dict) -> str:
+    rows = [[k["id"], _value(k["current"], k["unit"]), k["current_date"] or "-", _value(k["target"], k["unit"]),
+             _pct(k["progress"]), _pct(k["expected_progress"]), k["status"], f"{k['urgency']:.2f}"]
+            for k in data["kpis"]]
+    return table(["kpi", "current", "as of", "target", "progress", "expected", "status", "urgency"],
+                 rows, right={1, 3, 4, 5, 7})
+
+
+def check_text(data: dict) -> str:
+    lines = [f"{f['level']:7}  {f['code']:22} {f['subject']}: {f['message']}" for f in data["findings"]]
+    if data["allocation"]:
+        lines.append("")
+        lines.append(table(["objective", "weight share", "effort share"],
+                           [[a["objective"], _pct(a["weight_share"]), _pct(a["effort_share"])]
+                            for a in data["allocation"]], right={1, 2}))
+    return "\n".join(lines)
+
+
+def explain_text(item: dict) -> str:
+    rank = f"#{item['rank']} of {item.get('total', '?')}" if item["rank"] else "not ranked (done)"
+    out = [f"{item['key']}  {item['title']}", f"  {rank}  score {_num(item['score'])} = impact "
+           f"{_num(item['impact'])} / effort {_num(item['effort'], 1)}   status: {item['status'] or '-'}"]
+    if item.get("url"):
+        out.append(f"  {item['url']}")
+    if item.get("factors"):
+        out.append("  factors: " + ", ".join(f"{k} {v}" for k, v in item["factors"].items()))
+    if item["links"]:
+        out.append("  estimates:")
+        for ln in item["links"]:
+            lift = "no estimate" if ln["lift"] is None else f"{100 * ln['lift']:+.1f}%"
+            rng = f" (range {100 * ln['range'][0]:+.1f}%..{100 * ln['range'][1]:+.1f}%)" if "range" in ln else ""
+            out.append(f"    {ln['kpi']:20} {lift}{rng} @ {100 * ln['confidence']:.0f}%")
+    if item["contributions"]:
+        out.append("  contributions (sum = impact):")
+        for c in item["contributions"]:
+            out.append(f"    {c['kpi']:20} -> {c['objective']:16} {c['impact']:+.4f}")
+    if item.get("paths"):
+        out.append("  main paths:")
+        for p in item["paths"]:
+            out.append(f"    {' -> '.join(p['path'])}  (weight {p['weight']:.3g}, carries {p['impact']:+.4f})")
+    if item.get("forecasts"):
+        out.append("  forecast:")
+        for f in item["forecasts"]:
+            out.append(f"    {f['name']}: {_value(f['current'], f['unit'])} -> {_value(f['forecast'], f['unit'])}")
+    for f in item["flags"]:
+        out.append(f"  flag {f['flag']}: {f['fix']}")
+    return "\n".join(out)

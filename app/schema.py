@@ -1,0 +1,118 @@
+"""The database schema and its migrations (SQLAlchemy Core; SQLite or PostgreSQL).
+
+The version lives in `meta.schema_version`; `MIGRATIONS[n]` takes a database from
+version n to n + 1. Never edit a released migration: append a new one.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
+
+from scoring.model import FACTOR_NAMES
+
+metadata = MetaData()
+
+meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text))
+
+
+def _initiative_columns():
+    return [
+        Column("title", Text, nullable=False, default=""),
+        Column("status", Text, nullable=False, default=""),
+        Column("status_category", String(16), nullable=False, default="new"),
+        Column("effort", Float), Column("confidence", Float),
+        Column("impact", Text, nullable=False, default=""),
+        Column("url", Text, nullable=False, default=""),
+        Column("parent", Text, nullable=False, default=""),
+        Column("labels", Text, nullable=False, default=""),       # space-separated
+        Column("blocked_by", Text, nullable=False, default=""),   # space-separated
+        Column("flags", Text, nullable=False, default=""),        # space-separated codes
+        *[Column(f, Float) for f in FACTOR_NAMES],
+        Column("raw", Text, nullable=False, default="{}"),        # the source record, JSON
+    ]
+
+
+def _link_columns():
+    return [Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
+            Column("low", Float), Column("high", Float), Column("confidence", Float)]
+
+
+initiatives = Table(
+    "initiatives", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False, unique=True),
+    Column("connector", String(128), nullable=False),
+    *_initiative_columns(),
+    Column("active", Boolean, nullable=False, default=True),   # False: left the source, kept as history
+    Column("synced_at", DateTime(timezone=True)),
+    Column("run_id", Integer),
+)
+
+links = Table(
+    "links", metadata,
+    Column("item_id", Integer, nullable=False), *_link_columns(),
+    Index("links_item", "item_id"),
+)
+
+observations = Table(
+    "observations", metadata,
+    Column("kpi", String(255), primary_key=True), Column("day", Date, primary_key=True),
+    Column("value", Float, nullable=False), Column("connector", String(128), nullable=False),
+    Column("run_id", Integer),
+)
+
+sync_runs = Table(
+    "sync_runs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("connector", String(128), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("status", String(16), nullable=False),     # running | ok | partial | failed
+    Column("full", Boolean, nullable=False, default=False),
+    Column("counts", Text, nullable=False, default="{}"),
+    Column("message", Text, nullable=False, default=""),
+)
+
+bookmarks = Table(
+    "bookmarks", metadata,
+    Column("connector", String(128), primary_key=True),
+    Column("value", Text),            # published with the last good sync, JSON
+    Column("fingerprint", Text),      # the connector settings the bookmark was made under
+    Column("pending", Text),          # saved page by page by a sync in progress (resume)
+    Column("pending_run", Integer),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+# A sync writes here page by page; publishing moves a run's rows into the tables the
+# ranking reads, in one transaction.
+staged_initiatives = Table(
+    "staged_initiatives", metadata,
+    Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+    *_initiative_columns(),
+    UniqueConstraint("run_id", "key"),
+)
+staged_links = Table(
+    "staged_links", metadata,
+    Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+    *_link_columns(), Index("staged_links_run", "run_id", "key"),
+)
+staged_observations = Table(
+    "staged_observations", metadata,
+    Column("run_id", Integer, nullable=False), Column("kpi", String(255), nullable=False),
+    Column("day", Date, nullable=False), Column("value", Float, nullable=False),
+    UniqueConstraint("run_id", "kpi", "day"),
+)
+staged_seen = Table(
+    "staged_seen", metadata,
+    Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+    UniqueConstraint("run_id", "key"),
+)
+
+
+def _v0_to_v1(conn) -> None:
+    # Version 1 is the tables above as first released; later migrations alter them.
+    metadata.create_all(conn)
+
+
+MIGRATIONS = [_v0_to_v1]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,188 @@
+"""Use cases shared by the CLI and the web: sync, ranking, explain, kpis, check.
+
+Everything here reads the settings and the store and hands plain dicts or result objects
+to the views; nothing here prints or knows HTTP.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import cached_property
+
+from app.config import Settings
+from app.store import Store
+from scoring import alignment as al
+from scoring.graph import GoalGraph, GraphError
+from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
+
+
+@dataclass
+class Workspace:
+    """A loaded config with its store; the graph is validated on first use."""
+    settings: Settings
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.settings.database_url)
+        return self._store
+
+    @cached_property
+    def graph(self) -> GoalGraph:
+        """The goal graph; raises GraphError (cycle, unknown node) when it cannot be scored."""
+        s = self.settings
+        return GoalGraph.build(s.objectives, list(s.kpis), s.edges)
+
+    def as_of(self, override: date | None = None) -> date:
+        return override or self.settings.scoring.as_of or datetime.now(timezone.utc).date()
+
+    def params(self, as_of: date | None = None, method: str | None = None) -> ScoringParams:
+        sc = self.settings.scoring
+        return ScoringParams(as_of=self.as_of(as_of), method=method or sc.method, urgency=sc.urgency,
+                             met_target_factor=sc.met_target_factor,
+                             default_confidence=sc.default_confidence, default_effort=sc.default_effort)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
+            include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+    params = ws.params(as_of, method)
+    backlog = ws.store.load_backlog(include_done=include_done)
+    return rank_backlog(backlog, ws.graph, params, ws.store.currents(params.as_of),
+                        objective_weights=objective_weights, include_done=include_done)
+
+
+def kpis(ws: Workspace, as_of: date | None = None) -> dict:
+    """Each KPI: current value and its date, target, progress vs expected, status, urgency."""
+    params = ws.params(as_of)
+    states = kpi_states(_graph_or_flat(ws), ws.store.currents(params.as_of), params)
+    out = []
+    for k in ws.settings.kpis:
+        st = states[k.id]
+        out.append({"id": k.id, "name": k.name or k.id, "unit": k.unit, "direction": k.direction,
+                    "current": st.current, "current_date": st.current_date.isoformat() if st.current_date else None,
+                    "baseline": k.baseline, "target": k.target, "progress": st.progress,
+                    "expected_progress": st.expected_progress, "status": st.status, "urgency": st.urgency})
+    return {"as_of": params.as_of.isoformat(), "kpis": out}
+
+
+def _graph_or_flat(ws: Workspace):
+    """Per-KPI views need only the KPI list, so they work on a graph that cannot be scored."""
+    try:
+        return ws.graph
+    except GraphError:
+        return GoalGraph(ws.settings.objectives, list(ws.settings.kpis), [], None, [])  # type: ignore[arg-type]
+
+
+def check(ws: Workspace, as_of: date | None = None) -> dict:
+    """The alignment findings and the effort-vs-weight allocation (CONTRACT.md `check`)."""
+    s = ws.settings
+    params = ws.params(as_of)
+    rules = al.AlignmentRules(as_of=params.as_of, stale_days=s.alignment.stale_days,
+                              max_kpis_per_objective=s.alignment.max_kpis_per_objective,
+                              allocation_tolerance=s.alignment.allocation_tolerance)
+    currents = ws.store.currents(params.as_of)
+    problems = s.graph_problems()
+    findings = al.problem_findings(problems)
+    alloc: list[dict] = []
+    if problems:
+        states = kpi_states(_graph_or_flat(ws), currents, params)
+        findings += al.kpi_findings(list(s.kpis), states, rules)
+    else:
+        r = rank_backlog(ws.store.load_backlog(), ws.graph, ScoringParams(**{**params.__dict__, "method": "kpi-impact"}),
+                         currents)
+        findings += al.graph_findings(ws.graph, rules)
+        findings += al.kpi_findings(list(s.kpis), r.states, rules)
+        findings += al.initiative_findings(r)
+        alloc = al.allocation(r)
+        findings += al.allocation_findings(alloc, rules)
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: (order[f.level], al.CODES.index(f.code), f.subject))
+    return {"as_of": params.as_of.isoformat(), "findings": [f.as_dict() for f in findings], "allocation": alloc}
+
+
+FLAG_FIXES = {
+    "effort-defaulted": "no effort was given, so the default effort was used; set the effort field",
+    "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{d} +5% @50%'",
+    "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
+    "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%' or a range '-5%..-2%'",
+    "unreadable-confidence": "a confidence cannot be read; write it as 70%, 70 or 0.7",
+    "unreadable-effort": "the effort is not a positive number; the default effort was used",
+    "unreadable-factor": "the factor {d} is not a number",
+    "missing-factor": "the factor {d} is missing, so it counts as 0; fill it in the tracker or the file",
+}
+
+
+def flag_fix(flag: str) -> str:
+    code, _, detail = flag.partition(":")
+    return FLAG_FIXES.get(code, "").format(d=detail)
+
+
+def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None) -> dict | None:
+    """Why an initiative ranks where it does: contributions, paths, forecasts, flags."""
+    r = ranking(ws, as_of=as_of, method=method, include_done=True)
+    i = r.index_of(key)
+    if i is None:
+        return None
+    item = r.item(i)
+    if item["rank"] is not None:
+        # rank among the items that are ranked by default (done ones are left out)
+        not_done = r.ranked[~r.backlog.done[r.ranked]]
+        item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
+        item["total"] = len(not_done)
+    item["flags"] = [{"flag": f, "fix": flag_fix(f)} for f in item["flags"]]
+    item["forecasts"] = forecasts(r, i)
+    item["paths"] = paths(r, i)
+    return item
+
+
+def forecasts(r: Ranking, i: int) -> list[dict]:
+    """Δ_i(k) on every KPI the item moves, and the forecast x_k · (1 + d_k · Δ_i(k))."""
+    g = r.graph
+    delta: dict[str, float] = {}
+    for j in r.links_of(i):
+        k = r.link_kpi_index[j]
+        if k >= 0:
+            kid = g.kpi_order[k]
+            delta[kid] = delta.get(kid, 0.0) + float(r.link_delta[j])
+    out = []
+    for kid in g.kpi_order:
+        d = delta.get(kid, 0.0) + sum(g.graph[c][kid]["weight"] * delta.get(c, 0.0)
+                                      for c in g.graph.predecessors(kid))
+        if d:
+            delta[kid] = d
+            st, kpi = r.states[kid], g.kpi(kid)
+            x = st.current if st.current is not None else kpi.baseline
+            out.append({"kpi": kid, "name": kpi.name or kid, "unit": kpi.unit, "improvement": d,
+                        "current": x, "forecast": None if x is None else x * (1 + kpi.sign * d)})
+    return out
+
+
+def paths(r: Ranking, i: int, limit: int = 5) -> list[dict]:
+    """The main paths from the item's KPIs to objectives, by the size of what they carry."""
+    g = r.graph
+    objective_ids = {o.id for o in g.objectives}
+    found = []
+    for j in r.links_of(i):
+        k = r.link_kpi_index[j]
+        if k < 0:
+            continue
+        stack = [[g.kpi_order[k]]]
+        while stack and len(found) < 10_000:          # bounded: explanation only, never scoring
+            path = stack.pop()
+            for nxt, data in g.graph[path[-1]].items():
+                if nxt in objective_ids:
+                    w = 1.0
+                    for a, b in zip(path, path[1:] + [nxt]):
+                        w *= g.graph[a][b]["weight"]
+                    w *= r.states[path[-1]].urgency
+                    carried = 100 * r.weights[nxt] * float(r.link_delta[j]) * w
+                    found.append({"path": path + [nxt], "weight": w, "impact": carried})
+                else:
+                    stack.append(path + [nxt])
+    found.sort(key=lambda p: -abs(p["impact"]))
+    return found[:limit]

@@ -1,0 +1,262 @@
+"""The database: initiatives with their raw records and links, KPI observations as
+history, sync runs and bookmarks. SQLite by default; the same code runs on PostgreSQL.
+
+A sync stages what it pulls under its run id and `publish` moves it into the tables the
+ranking reads in one transaction, so a failed or interrupted sync leaves the ranking
+exactly as the last good sync left it.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func,
+                        insert, literal, select, true, update)
+from sqlalchemy.engine import Engine, make_url
+
+from app import schema as s
+from scoring.model import FACTOR_NAMES, Backlog
+from scoring.progress import Current
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used as it is (newer schema, unreachable server)."""
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class StagedInitiative:
+    """One initiative as a sync hands it to the store: its columns plus parsed links
+    `(kpi, low, high, confidence)`."""
+    key: str
+    row: dict
+    links: list[tuple[str, float | None, float | None, float | None]]
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Store:
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            u = make_url(url)
+        except Exception as exc:  # noqa: BLE001 - sqlalchemy raises several kinds here
+            raise StoreError(f"database URL is not valid: {exc}") from None
+        if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+            Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.migrate()
+
+    # -- schema ---------------------------------------------------------------
+    def schema_version(self) -> int:
+        with self.engine.connect() as c:
+            if not self.engine.dialect.has_table(c, "meta"):
+                return 0
+            v = c.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+            return int(v or 0)
+
+    def migrate(self) -> None:
+        try:
+            current = self.schema_version()
+        except Exception as exc:  # noqa: BLE001
+            raise StoreError(f"cannot open the database ({make_url(self.url).render_as_string()}): "
+                             f"{type(exc).__name__}") from None
+        if current > s.SCHEMA_VERSION:
+            raise StoreError(f"the database has schema version {current}, newer than this kpi-roadmap "
+                             f"understands ({s.SCHEMA_VERSION}); upgrade kpi-roadmap")
+        for version in range(current, s.SCHEMA_VERSION):
+            with self.engine.begin() as c:
+                s.MIGRATIONS[version](c)
+                c.execute(delete(s.meta).where(s.meta.c.key == "schema_version"))
+                c.execute(insert(s.meta).values(key="schema_version", value=str(version + 1)))
+
+    # -- sync side ------------------------------------------------------------
+    def start_run(self, connector: str, full: bool) -> int:
+        with self.engine.begin() as c:
+            return c.execute(insert(s.sync_runs).values(
+                connector=connector, started_at=now(), status="running", full=full)).inserted_primary_key[0]
+
+    def stage_initiatives(self, run_id: int, items: list[StagedInitiative]) -> None:
+        if not items:
+            return
+        keys = [it.key for it in items]
+        with self.engine.begin() as c:
+            # a record seen twice in one run (a re-fetched page): the later one wins
+            c.execute(delete(s.staged_initiatives).where(s.staged_initiatives.c.run_id == run_id,
+                                                        s.staged_initiatives.c.key.in_(keys)))
+            c.execute(delete(s.staged_links).where(s.staged_links.c.run_id == run_id,
+                                                  s.staged_links.c.key.in_(keys)))
+            c.execute(insert(s.staged_initiatives), [dict(it.row, run_id=run_id, key=it.key) for it in items])
+            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=k, low=lo, high=hi, confidence=cf)
+                         for it in items for n, (k, lo, hi, cf) in enumerate(it.links)]
+            if link_rows:
+                c.execute(insert(s.staged_links), link_rows)
+
+    def stage_observations(self, run_id: int, kpi: str, rows: dict[date, float]) -> None:
+        if not rows:
+            return
+        t = s.staged_observations
+        with self.engine.begin() as c:
+            c.execute(delete(t).where(t.c.run_id == run_id, t.c.kpi == kpi, t.c.day.in_(list(rows))))
+            c.execute(insert(t), [dict(run_id=run_id, kpi=kpi, day=d, value=v) for d, v in rows.items()])
+
+    def stage_seen(self, run_id: int, keys: Iterable[str]) -> None:
+        rows = [dict(run_id=run_id, key=k) for k in dict.fromkeys(keys)]
+        if rows:
+            with self.engine.begin() as c:
+                c.execute(delete(s.staged_seen).where(s.staged_seen.c.run_id == run_id,
+                                                     s.staged_seen.c.key.in_([r["key"] for r in rows])))
+                c.execute(insert(s.staged_seen), rows)
+
+    def save_pending_bookmark(self, connector: str, run_id: int, value) -> None:
+        with self.engine.begin() as c:
+            self._ensure_bookmark(c, connector)
+            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(
+                pending=json.dumps(value), pending_run=run_id, updated_at=now()))
+
+    def _ensure_bookmark(self, c, connector: str) -> None:
+        if c.execute(select(s.bookmarks.c.connector).where(s.bookmarks.c.connector == connector)).first() is None:
+            c.execute(insert(s.bookmarks).values(connector=connector))
+
+    def bookmark(self, connector: str) -> tuple[object, str | None]:
+        """The bookmark published by the last good sync and the settings fingerprint it was made under."""
+        with self.engine.connect() as c:
+            row = c.execute(select(s.bookmarks.c.value, s.bookmarks.c.fingerprint)
+                            .where(s.bookmarks.c.connector == connector)).first()
+        if row is None or row.value is None:
+            return None, row.fingerprint if row else None
+        return json.loads(row.value), row.fingerprint
+
+    def publish(self, run_id: int, connector: str, *, complete_listing: bool, failed_kpis: set[str],
+                bookmark=None, fingerprint: str | None = None, status: str = "ok",
+                counts: dict | None = None, message: str = "") -> int:
+        """Move a run's staged rows into the tables the ranking reads, in one transaction.
+        Returns how many initiatives left the ranking (not in a complete listing)."""
+        si, sl, so, ss = s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen
+        it, obs = s.initiatives, s.observations
+        stamp = now()
+        with self.engine.begin() as c:
+            staged_keys = select(si.c.key).where(si.c.run_id == run_id)
+            c.execute(delete(s.links).where(s.links.c.item_id.in_(select(it.c.id).where(it.c.key.in_(staged_keys)))))
+            c.execute(delete(it).where(it.c.key.in_(staged_keys)))
+            cols = [col.name for col in si.columns if col.name != "run_id"]
+            c.execute(insert(it).from_select(
+                cols + ["connector", "active", "synced_at", "run_id"],
+                select(*[si.c[n] for n in cols], literal(connector, String), literal(True, Boolean),
+                       literal(stamp, DateTime(timezone=True)), literal(run_id, Integer))
+                .where(si.c.run_id == run_id)))
+            c.execute(insert(s.links).from_select(
+                ["item_id", "position", "kpi", "low", "high", "confidence"],
+                select(it.c.id, sl.c.position, sl.c.kpi, sl.c.low, sl.c.high, sl.c.confidence)
+                .join(it, it.c.key == sl.c.key).where(sl.c.run_id == run_id)))
+            removed = 0
+            if complete_listing:
+                seen = select(ss.c.key).where(ss.c.run_id == run_id).union(staged_keys)
+                removed = c.execute(update(it).where(it.c.connector == connector, it.c.active == true(),
+                                           it.c.key.not_in(seen)).values(active=False, synced_at=stamp)).rowcount
+            keep = and_(so.c.run_id == run_id, so.c.kpi.not_in(sorted(failed_kpis)) if failed_kpis else true())
+            c.execute(delete(obs).where(exists().where(keep, so.c.kpi == obs.c.kpi, so.c.day == obs.c.day)))
+            c.execute(insert(obs).from_select(
+                ["kpi", "day", "value", "connector", "run_id"],
+                select(so.c.kpi, so.c.day, so.c.value, literal(connector, String),
+                       literal(run_id, Integer)).where(keep)))
+            self._ensure_bookmark(c, connector)
+            values = dict(pending=None, pending_run=None, updated_at=stamp)
+            if bookmark is not None:
+                values.update(value=json.dumps(bookmark), fingerprint=fingerprint)
+            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(**values))
+            self._end_run(c, run_id, status, dict(counts or {}, removed=removed), message)
+            self._clear_staging(c, run_id)
+        return removed
+
+    def fail_run(self, run_id: int, message: str, counts: dict | None = None) -> None:
+        """End a run without publishing: what the ranking reads stays as it was."""
+        with self.engine.begin() as c:
+            self._end_run(c, run_id, "failed", counts, message)
+            self._clear_staging(c, run_id)
+
+    def _end_run(self, c, run_id: int, status: str, counts: dict | None, message: str) -> None:
+        c.execute(update(s.sync_runs).where(s.sync_runs.c.id == run_id).values(
+            ended_at=now(), status=status, counts=json.dumps(counts or {}), message=message))
+
+    def _clear_staging(self, c, run_id: int) -> None:
+        for t in (s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen):
+            c.execute(delete(t).where(t.c.run_id == run_id))
+
+    # -- read side ------------------------------------------------------------
+    def load_backlog(self, include_done: bool = False) -> Backlog:
+        """The active initiatives and their links as columns, straight from SQL."""
+        it, ln = s.initiatives, s.links
+        cond = it.c.active == true()
+        if not include_done:
+            cond = and_(cond, it.c.status_category != "done")
+        with self.engine.connect() as c:
+            rows = c.execute(select(it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category,
+                                    it.c.effort, it.c.confidence, it.c.url, it.c.flags,
+                                    *[it.c[f] for f in FACTOR_NAMES]).where(cond).order_by(it.c.id)).all()
+            lrows = c.execute(select(ln.c.item_id, ln.c.kpi, ln.c.low, ln.c.high, ln.c.confidence)
+                              .join(it, it.c.id == ln.c.item_id).where(cond)
+                              .order_by(ln.c.item_id, ln.c.position)).all()
+        cols = list(zip(*rows)) if rows else [()] * (9 + len(FACTOR_NAMES))
+        lcols = list(zip(*lrows)) if lrows else [()] * 5
+        ids = np.array(cols[0], dtype=np.int64)
+
+        def floats(col) -> np.ndarray:
+            return np.array([np.nan if v is None else v for v in col], dtype=float)
+
+        return Backlog(
+            keys=list(cols[1]), titles=list(cols[2]), status=list(cols[3]),
+            done=np.array([v == "done" for v in cols[4]], dtype=bool),
+            effort=floats(cols[5]), confidence=floats(cols[6]),
+            link_item=np.searchsorted(ids, np.array(lcols[0], dtype=np.int64)),
+            link_kpi=list(lcols[1]), link_low=floats(lcols[2]), link_high=floats(lcols[3]),
+            link_confidence=floats(lcols[4]), flags=list(cols[8]), urls=list(cols[7]),
+            factors={f: floats(cols[9 + n]) for n, f in enumerate(FACTOR_NAMES)})
+
+    def currents(self, as_of: date) -> dict[str, Current]:
+        """Each KPI's newest observation at or before `as_of`."""
+        o = s.observations
+        newest = (select(o.c.kpi, func.max(o.c.day).label("day")).where(o.c.day <= as_of)
+                  .group_by(o.c.kpi).subquery())
+        q = select(o.c.kpi, o.c.day, o.c.value).join(newest, and_(o.c.kpi == newest.c.kpi, o.c.day == newest.c.day))
+        with self.engine.connect() as c:
+            return {r.kpi: Current(r.value, r.day) for r in c.execute(q)}
+
+    def history(self, kpi: str, until: date | None = None) -> list[tuple[date, float]]:
+        o = s.observations
+        q = select(o.c.day, o.c.value).where(o.c.kpi == kpi).order_by(o.c.day)
+        if until is not None:
+            q = q.where(o.c.day <= until)
+        with self.engine.connect() as c:
+            return [(r.day, r.value) for r in c.execute(q)]
+
+    def initiative(self, key: str) -> dict | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(s.initiatives).where(s.initiatives.c.key == key)).mappings().first()
+        return dict(row) if row else None
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(s.sync_runs).order_by(s.sync_runs.c.id.desc()).limit(limit)).mappings().all()
+        return [dict(r, counts=json.loads(r["counts"] or "{}")) for r in rows]
+
+    def count(self, table: str) -> int:
+        with self.engine.connect() as c:
+            return c.execute(select(func.count()).select_from(s.metadata.tables[table])).scalar_one()
+
+    def close(self) -> None:
+        self.engine.dispose()

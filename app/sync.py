@@ -1,0 +1,144 @@
+"""`roadmap sync`: run connectors into the store, one staged run each.
+
+A connector writes into a `Run`; pages go to staging as they come, and only a run that
+ends without a source-wide failure is published. A failing source or KPI never stops the
+others and never touches what the last good sync published.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable, Iterable
+
+from app.config import ConfigError, missing_secrets
+from app.services import Workspace
+from app.store import StagedInitiative
+from connectors.base import InitiativeRecord, KpiSource, SourceError
+from scoring.notation import parse_impact
+
+Progress = Callable[[str, int, int | None], None]
+
+
+def staged(rec: InitiativeRecord) -> StagedInitiative:
+    """An initiative record as store rows: impact lines and labels parsed into links."""
+    parsed = parse_impact(rec.impact, rec.labels)
+    row = dict(title=rec.title, status=rec.status, status_category=rec.status_category, effort=rec.effort,
+               confidence=rec.confidence, impact=rec.impact, url=rec.url, parent=rec.parent,
+               labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by),
+               flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw))
+    row.update(rec.factors)
+    return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence) for l in parsed.links])
+
+
+def _json(raw: Any) -> str:
+    import json
+    return json.dumps(raw, default=str, ensure_ascii=False)
+
+
+@dataclass
+class ConnectorReport:
+    connector: str
+    status: str = "ok"                       # ok | partial | failed
+    initiatives: int = 0
+    observations: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def counts(self) -> dict:
+        return {"initiatives": self.initiatives, "observations": self.observations, "removed": self.removed,
+                "skipped": len(self.skipped), "failed": len(self.failures)}
+
+
+class Run:
+    """The `SyncRun` a connector writes into (connectors.base.SyncRun)."""
+
+    def __init__(self, ws: Workspace, name: str, run_id: int, full: bool, bookmark: Any,
+                 kpis: list[KpiSource], report: ConnectorReport, progress: Progress | None):
+        self.ws, self.name, self.run_id = ws, name, run_id
+        self.full, self.bookmark, self.kpis = full, bookmark, kpis
+        self.report = report
+        self.complete_listing = False
+        self.failed_kpis: set[str] = set()
+        self.new_bookmark: Any = None
+        self._progress = progress
+
+    def initiatives(self, records: Iterable[InitiativeRecord]) -> None:
+        items = [staged(r) for r in records]
+        self.ws.store.stage_initiatives(self.run_id, items)
+        self.report.initiatives += len(items)
+
+    def observations(self, kpi: str, rows: Iterable[tuple[date, float]]) -> None:
+        clean: dict[date, float] = {}
+        for day, value in rows:
+            if isinstance(value, (int, float)) and value == value and abs(value) != float("inf"):
+                clean[day] = float(value)
+            else:
+                self.skip(f"{kpi} {day}", f"value {value!r} is not a finite number")
+        self.ws.store.stage_observations(self.run_id, kpi, clean)
+        self.report.observations += len(clean)
+
+    def seen_all(self, keys: Iterable[str]) -> None:
+        self.ws.store.stage_seen(self.run_id, keys)
+        self.complete_listing = True
+
+    def skip(self, where: str, reason: str) -> None:
+        self.report.skipped.append((where, reason))
+
+    def fail(self, subject: str, reason: str) -> None:
+        self.failed_kpis.add(subject)
+        self.report.failures.append((subject, reason))
+
+    def save_bookmark(self, value: Any) -> None:
+        self.new_bookmark = value
+        self.ws.store.save_pending_bookmark(self.name, self.run_id, value)
+
+    def progress(self, done: int, total: int | None = None) -> None:
+        if self._progress:
+            self._progress(self.name, done, total)
+
+
+def sync(ws: Workspace, *, connector: str | None = None, full: bool = False,
+         progress: Progress | None = None) -> list[ConnectorReport]:
+    """Pull every connector (or one) into the store. Raises ConfigError before anything is
+    fetched when a connector is unknown or a secret's variable is unset."""
+    s = ws.settings
+    names = [connector] if connector else list(s.connectors)
+    if connector and connector not in s.connectors:
+        raise ConfigError([f"--connector: no connector named '{connector}'; "
+                           f"configured: {', '.join(s.connectors) or 'none'}"], s.path)
+    problems = missing_secrets(s, names)
+    if problems:
+        raise ConfigError(problems, s.path)
+    ws.graph  # a graph that cannot be scored is refused before anything is fetched
+    return [_sync_one(ws, name, full, progress) for name in names]
+
+
+def _sync_one(ws: Workspace, name: str, full: bool, progress: Progress | None) -> ConnectorReport:
+    started = time.monotonic()
+    conn = ws.settings.connector(name)
+    store = ws.store
+    bookmark, fingerprint = store.bookmark(name)
+    full = full or bookmark is None or fingerprint != conn.fingerprint()
+    report = ConnectorReport(name)
+    run_id = store.start_run(name, full)
+    run = Run(ws, name, run_id, full, None if full else bookmark, ws.settings.kpi_sources(name), report, progress)
+    try:
+        conn.pull(run)
+    except SourceError as exc:
+        report.status = "failed"
+        report.failures.append((name, str(exc)))
+        store.fail_run(run_id, str(exc), report.counts())
+    except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
+        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts())
+        raise
+    else:
+        report.status = "partial" if report.failures else "ok"
+        report.removed = store.publish(run_id, name, complete_listing=run.complete_listing, failed_kpis=run.failed_kpis,
+                      bookmark=run.new_bookmark if run.new_bookmark is not None else {"run": run_id},
+                      fingerprint=conn.fingerprint(), status=report.status, counts=report.counts(),
+                      message="; ".join(f"{s}: {r}" for s, r in report.failures))
+    report.seconds = time.monotonic() - started
+    return report

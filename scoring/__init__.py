@@ -1,0 +1,5 @@
+"""KPI-impact scoring: pure functions over plain data (SCORING.md).
+
+This package knows networkx and numpy; it never imports HTTP, Flask, SQL,
+`app` or `connectors`.
+"""

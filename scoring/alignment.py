@@ -1,0 +1,157 @@
+"""KPI-to-strategy alignment: the findings of `roadmap check` (CONTRACT.md).
+
+Levels: `cycle` and `unknown-node` are errors; `kpi-off-track` and `unestimated-link`
+are info; every other code is a warning.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from scoring.graph import GoalGraph, GraphProblem
+from scoring.model import Kpi
+from scoring.progress import KpiState
+from scoring.ranking import Ranking
+
+LEVELS = {"cycle": "error", "unknown-node": "error",
+          "kpi-off-track": "info", "unestimated-link": "info"}
+CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
+         "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
+         "unestimated-link", "too-many-kpis", "allocation-drift")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    subject: str
+    message: str
+
+    @property
+    def level(self) -> str:
+        return LEVELS.get(self.code, "warning")
+
+    def as_dict(self) -> dict:
+        return {"level": self.level, "code": self.code, "subject": self.subject, "message": self.message}
+
+
+@dataclass(frozen=True)
+class AlignmentRules:
+    as_of: date
+    stale_days: int = 7
+    max_kpis_per_objective: int = 5
+    allocation_tolerance: float = 0.15
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+def smart_gaps(kpi: Kpi) -> list[str]:
+    """What keeps a KPI from being SMART (measurable against a time-bound target)."""
+    gaps = [f"no {name}" for name in ("baseline", "target", "start", "deadline") if getattr(kpi, name) is None]
+    if kpi.start and kpi.deadline and kpi.deadline <= kpi.start:
+        gaps.append("deadline not after start")
+    if kpi.baseline is not None and kpi.target is not None and kpi.sign * (kpi.target - kpi.baseline) < 0:
+        gaps.append(f"target {kpi.target:g} is worse than baseline {kpi.baseline:g} for a KPI that should go {kpi.direction}")
+    return gaps
+
+
+def kpi_findings(kpis: list[Kpi], states: dict[str, KpiState], rules: AlignmentRules) -> list[Finding]:
+    """Findings about each KPI on its own: SMART fields and its data."""
+    out = []
+    for k in kpis:
+        gaps = smart_gaps(k)
+        if gaps:
+            out.append(Finding("kpi-not-smart", k.id, f"KPI '{k.id}' is not SMART: {', '.join(gaps)}; "
+                               "set them so progress can be judged against time"))
+        st = states.get(k.id)
+        if st is None or st.current_date is None:
+            out.append(Finding("kpi-no-data", k.id, f"KPI '{k.id}' has no observation on or before {rules.as_of}; "
+                               "give it a source and run `roadmap sync`"))
+            continue
+        age = (rules.as_of - st.current_date).days
+        if age > rules.stale_days:
+            out.append(Finding("kpi-stale", k.id, f"KPI '{k.id}' was last observed on {st.current_date}, {age} days "
+                               f"before {rules.as_of} (stale after {rules.stale_days}); check its source"))
+        if st.status == "off-track":
+            out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {_pct(st.progress)} of its way to target "
+                               f"against {_pct(st.expected_progress)} expected by {rules.as_of}"))
+    return out
+
+
+def graph_findings(graph: GoalGraph, rules: AlignmentRules) -> list[Finding]:
+    """Orphan KPIs, objectives nothing feeds, objectives with too many KPIs."""
+    out = []
+    reach = graph.reaches_objective()
+    for k in graph.kpis:
+        if not reach[k.id]:
+            out.append(Finding("orphan-kpi", k.id, f"KPI '{k.id}' feeds no objective: add an edge to the KPI or "
+                               "objective it serves, or stop tracking it"))
+    for o in graph.objectives:
+        direct = [k for k in graph.graph.predecessors(o.id)]
+        if not direct:
+            out.append(Finding("objective-without-kpi", o.id, f"objective '{o.id}' has no KPI feeding it: "
+                               "add an edge from a KPI that measures it"))
+        elif len(direct) > rules.max_kpis_per_objective:
+            out.append(Finding("too-many-kpis", o.id, f"objective '{o.id}' is fed directly by {len(direct)} KPIs "
+                               f"(more than {rules.max_kpis_per_objective}): focus on the few that matter"))
+    return out
+
+
+def objective_effort(ranking: Ranking) -> np.ndarray:
+    """Effort per objective: each ranked item's effort split over the objectives in
+    proportion to the size of its contribution to each."""
+    b, n_obj = ranking.backlog, len(ranking.graph.objectives)
+    known = ranking.link_kpi_index >= 0
+    k = ranking.link_kpi_index[known]
+    per_obj = np.zeros((len(b), n_obj))
+    for o, obj in enumerate(ranking.graph.objectives):
+        w = 100.0 * ranking.weights[obj.id] * ranking.link_delta[known] * ranking.V[k, o]
+        per_obj[:, o] = np.bincount(b.link_item[known], weights=w, minlength=len(b))
+    size = np.abs(per_obj[ranking.ranked])
+    totals = size.sum(axis=1)
+    share = np.divide(size, totals[:, None], out=np.zeros_like(size), where=totals[:, None] > 0)
+    return (share * ranking.effort[ranking.ranked][:, None]).sum(axis=0)
+
+
+def allocation(ranking: Ranking) -> list[dict]:
+    effort = objective_effort(ranking)
+    total = effort.sum()
+    return [{"objective": o.id, "weight_share": ranking.weights[o.id],
+             "effort_share": float(effort[n] / total) if total > 0 else 0.0}
+            for n, o in enumerate(ranking.graph.objectives)]
+
+
+def initiative_findings(ranking: Ranking) -> list[Finding]:
+    """Ranked initiatives that serve no objective, and links without an estimate."""
+    b = ranking.backlog
+    known = ranking.link_kpi_index >= 0
+    serves = np.zeros(len(b.link_kpi), dtype=bool)
+    serves[known] = ranking.reach.any(axis=1)[ranking.link_kpi_index[known]]
+    aligned = np.bincount(b.link_item[serves], minlength=len(b)) > 0
+    out = []
+    for i in ranking.ranked:
+        if not aligned[i]:
+            out.append(Finding("initiative-unaligned", b.keys[i], f"initiative {b.keys[i]} moves no KPI that serves "
+                               "an objective: add an impact line or a kpi:<id> label, or question its place"))
+    unestimated = np.flatnonzero(known & np.isnan(b.link_low))
+    ranked = ranking.rank_of > 0
+    for j in unestimated:
+        i = b.link_item[j]
+        if ranked[i]:
+            out.append(Finding("unestimated-link", b.keys[i], f"initiative {b.keys[i]} links KPI '{b.link_kpi[j]}' "
+                               f"without an estimate: add an impact line such as '{b.link_kpi[j]} +5% @50%'"))
+    return out
+
+
+def allocation_findings(alloc: list[dict], rules: AlignmentRules) -> list[Finding]:
+    return [Finding("allocation-drift", a["objective"],
+                    f"objective '{a['objective']}' gets {_pct(a['effort_share'])} of the ranked effort against "
+                    f"{_pct(a['weight_share'])} of the strategy's weight (tolerance {_pct(rules.allocation_tolerance)})")
+            for a in alloc if abs(a["effort_share"] - a["weight_share"]) > rules.allocation_tolerance]
+
+
+def problem_findings(problems: list[GraphProblem]) -> list[Finding]:
+    return [Finding(p.code, p.subject, p.message) for p in problems]

@@ -1,0 +1,156 @@
+"""The plain data the scoring model works on: objectives, KPIs, edges, initiatives.
+
+Small things (objectives, KPIs, edges) are pydantic models validated once from the
+config. A backlog can hold hundreds of thousands of initiatives, so the scoring kernel
+reads it as columns (`Backlog`), built either from `Initiative` models or straight from
+the store.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+StatusCategory = Literal["new", "indeterminate", "done"]
+Direction = Literal["up", "down"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Objective(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+    weight: float = Field(ge=0, allow_inf_nan=False)
+
+
+class Kpi(_Strict):
+    id: str = Field(min_length=1)
+    name: str = ""
+    unit: str = ""
+    direction: Direction = "up"
+    baseline: float | None = Field(default=None, allow_inf_nan=False)
+    target: float | None = Field(default=None, allow_inf_nan=False)
+    start: date | None = None
+    deadline: date | None = None
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.direction == "up" else -1
+
+
+class Edge(_Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    source: str = Field(alias="from", min_length=1)
+    target: str = Field(alias="to", min_length=1)
+    weight: float = Field(allow_inf_nan=False)
+
+
+class Link(_Strict):
+    """One initiative -> KPI estimate. `low`/`high` are relative lifts (-0.05 = -5 %);
+    both None for an unestimated link (a bare `kpi:<id>` label)."""
+    kpi: str
+    low: float | None = None
+    high: float | None = None
+    confidence: float | None = Field(default=None, ge=0, le=1)
+
+    @property
+    def lift(self) -> float | None:
+        if self.low is None or self.high is None:
+            return None
+        return (self.low + self.high) / 2
+
+    @property
+    def is_range(self) -> bool:
+        return self.low is not None and self.low != self.high
+
+
+class Initiative(_Strict):
+    key: str = Field(min_length=1)
+    title: str = ""
+    status: str = ""
+    status_category: StatusCategory = "new"
+    effort: float | None = None
+    confidence: float | None = None
+    links: tuple[Link, ...] = ()
+    flags: tuple[str, ...] = ()          # flags found while reading the source record
+    url: str = ""
+    parent: str = ""
+    labels: tuple[str, ...] = ()
+    blocked_by: tuple[str, ...] = ()
+    factors: dict[str, float] = Field(default_factory=dict)  # rice / ice / wsjf inputs
+
+    @field_validator("effort", "confidence")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+class Observation(_Strict):
+    kpi: str
+    date: date
+    value: float = Field(allow_inf_nan=False)
+
+
+@dataclass
+class Backlog:
+    """A backlog as columns. Link arrays are parallel; `link_item` indexes `keys`.
+    Missing numbers are NaN."""
+    keys: list[str]
+    titles: list[str]
+    status: list[str]
+    done: np.ndarray                      # bool per item
+    effort: np.ndarray                    # float, NaN = not given
+    confidence: np.ndarray                # float, NaN = not given
+    link_item: np.ndarray                 # int per link
+    link_kpi: list[str]                   # KPI id per link
+    link_low: np.ndarray                  # float, NaN = unestimated
+    link_high: np.ndarray
+    link_confidence: np.ndarray           # float, NaN = not given
+    flags: list                           # source flags per item: a tuple, or a space-separated str
+    urls: list[str] = field(default_factory=list)
+    factors: dict[str, np.ndarray] = field(default_factory=dict)  # classic-framework inputs, NaN = not given
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @classmethod
+    def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
+        nan = float("nan")
+        link_item, link_kpi, low, high, conf = [], [], [], [], []
+        for n, it in enumerate(items):
+            for ln in it.links:
+                link_item.append(n)
+                link_kpi.append(ln.kpi)
+                low.append(nan if ln.low is None else ln.low)
+                high.append(nan if ln.high is None else ln.high)
+                conf.append(nan if ln.confidence is None else ln.confidence)
+        return cls(
+            keys=[it.key for it in items],
+            titles=[it.title for it in items],
+            status=[it.status for it in items],
+            done=np.array([it.status_category == "done" for it in items], dtype=bool),
+            effort=np.array([nan if it.effort is None else it.effort for it in items], dtype=float),
+            confidence=np.array([nan if it.confidence is None else it.confidence for it in items], dtype=float),
+            link_item=np.array(link_item, dtype=np.int64),
+            link_kpi=link_kpi,
+            link_low=np.array(low, dtype=float),
+            link_high=np.array(high, dtype=float),
+            link_confidence=np.array(conf, dtype=float),
+            flags=[tuple(it.flags) for it in items],
+            urls=[it.url for it in items],
+            factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
+                     for name in sorted({f for it in items for f in it.factors})},
+        )
+
+
+# The classic scorers' inputs a tracker mapping or a file column may provide.
+FACTOR_NAMES = ("reach", "factor_impact", "ease", "business_value", "time_criticality",
+                "risk_reduction", "job_size")
