@@ -249,6 +249,12 @@ class Store:
             row = c.execute(select(s.initiatives).where(s.initiatives.c.key == key)).mappings().first()
         return dict(row) if row else None
 
+    def data_version(self) -> int:
+        """Changes whenever a sync publishes: the id of the newest published run."""
+        r = s.sync_runs
+        with self.engine.connect() as c:
+            return c.execute(select(func.max(r.c.id)).where(r.c.status.in_(("ok", "partial")))).scalar() or 0
+
     def runs(self, limit: int = 20) -> list[dict]:
         with self.engine.connect() as c:
             rows = c.execute(select(s.sync_runs).order_by(s.sync_runs.c.id.desc()).limit(limit)).mappings().all()
