@@ -40,6 +40,18 @@ class StagedInitiative:
     links: list[tuple[str, float | None, float | None, float | None]]
 
 
+_ROW_DEFAULTS = {col.name: (col.default.arg if col.default is not None else None)
+                 for col in s.staged_initiatives.columns if col.name not in ("run_id", "key")}
+
+
+def _full_row(row: dict, **extra) -> dict:
+    """Every column present (executemany needs the same keys in every row)."""
+    unknown = set(row) - set(_ROW_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown initiative columns: {sorted(unknown)}")
+    return {**_ROW_DEFAULTS, **row, **extra}
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -100,7 +112,7 @@ class Store:
                                                         s.staged_initiatives.c.key.in_(keys)))
             c.execute(delete(s.staged_links).where(s.staged_links.c.run_id == run_id,
                                                   s.staged_links.c.key.in_(keys)))
-            c.execute(insert(s.staged_initiatives), [dict(it.row, run_id=run_id, key=it.key) for it in items])
+            c.execute(insert(s.staged_initiatives), [_full_row(it.row, run_id=run_id, key=it.key) for it in items])
             link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=k, low=lo, high=hi, confidence=cf)
                          for it in items for n, (k, lo, hi, cf) in enumerate(it.links)]
             if link_rows:

@@ -46,3 +46,135 @@ def example_initiatives() -> list[Initiative]:
                    links=(Link(kpi="nps", low=0.20, high=0.20),)),
         Initiative(key="D", title="Churn research", effort=1, links=(Link(kpi="churn"),)),
     ]
+
+
+# -- databases: SQLite always, PostgreSQL where $ROADMAP_TEST_POSTGRES_URL is set ------
+import os  # noqa: E402
+
+PG_URL = os.environ.get("ROADMAP_TEST_POSTGRES_URL")
+
+
+def _fresh_postgres(url: str) -> str:
+    from sqlalchemy import create_engine, text
+    eng = create_engine(url)
+    with eng.begin() as c:
+        c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        c.execute(text("CREATE SCHEMA public"))
+    eng.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'roadmap.db'}"
+    if not PG_URL:
+        pytest.skip("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL (.ci/run does when one answers on 127.0.0.1:5432)")
+    return _fresh_postgres(PG_URL)
+
+
+EXAMPLE_TOML = """
+[scoring]
+as_of = 2026-07-02
+
+[[objectives]]
+id = "revenue"
+weight = 3
+
+[[objectives]]
+id = "delight"
+weight = 1
+
+[[kpis]]
+id = "activation"
+unit = "%"
+baseline = 0.30
+target = 0.40
+start = 2026-01-01
+deadline = 2026-12-31
+source = { connector = "obs" }
+
+[[kpis]]
+id = "churn"
+direction = "down"
+baseline = 0.05
+target = 0.03
+start = 2026-01-01
+deadline = 2026-12-31
+source = { connector = "obs" }
+
+[[kpis]]
+id = "mrr"
+baseline = 100000
+target = 150000
+start = 2026-01-01
+deadline = 2026-12-31
+source = { connector = "obs" }
+
+[[kpis]]
+id = "nps"
+baseline = 30
+target = 50
+source = { connector = "obs" }
+
+[[edges]]
+from = "activation"
+to = "mrr"
+weight = 0.5
+
+[[edges]]
+from = "churn"
+to = "mrr"
+weight = 0.8
+
+[[edges]]
+from = "mrr"
+to = "revenue"
+weight = 1.0
+
+[[edges]]
+from = "nps"
+to = "delight"
+weight = 1.0
+
+[[edges]]
+from = "nps"
+to = "mrr"
+weight = 0.1
+
+[connectors.backlog]
+type = "csv"
+path = "initiatives.csv"
+holds = "initiatives"
+
+[connectors.obs]
+type = "csv"
+path = "observations.csv"
+holds = "observations"
+"""
+
+EXAMPLE_INITIATIVES = """key,title,status,status_category,effort,confidence,impact,labels,url
+A,Guided onboarding,To Do,new,2,,activation +10% @80%,,https://acme.atlassian.net/browse/A
+B,Cancellation flow,To Do,new,4,,churn -10% @50%,,
+C,NPS survey in app,In Progress,indeterminate,1,,nps +20%,,
+D,Churn research,To Do,new,1,,,kpi:churn,
+E,Old launch,Done,done,1,,nps +50%,,
+"""
+
+EXAMPLE_OBSERVATIONS = """kpi,date,value
+activation,2026-06-30,0.31
+activation,2026-07-01,0.32
+churn,2026-07-01,0.046
+mrr,2026-07-01,140000
+nps,2026-07-01,52
+nps,2026-07-03,60
+"""
+
+
+@pytest.fixture
+def workspace_dir(tmp_path):
+    """The worked example as a config with CSV sources (as a user would lay it out)."""
+    (tmp_path / "roadmap.toml").write_text(EXAMPLE_TOML)
+    (tmp_path / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)
+    (tmp_path / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
+    return tmp_path

@@ -1,0 +1,162 @@
+"""Every command of CONTRACT.md as a user runs it: output, formats and exit statuses."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+
+
+@pytest.fixture
+def cli(workspace_dir, monkeypatch):
+    monkeypatch.chdir(workspace_dir)
+    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
+    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    return invoke
+
+
+@pytest.fixture
+def synced(cli):
+    res = cli("sync")
+    assert res.exit_code == 0, res.output
+    return cli
+
+
+def test_sync_prints_one_summary_line(cli):
+    res = cli("sync")
+    assert res.exit_code == 0
+    assert res.output.startswith("synced 2 connector(s): 5 initiatives, 6 observations, 0 removed, 0 skipped, 0 failed in ")
+
+
+def test_score_json_is_the_contract_object(synced):
+    res = synced("score", "--format", "json")
+    data = json.loads(res.output)
+    assert (data["as_of"], data["method"], data["total"]) == ("2026-07-02", "kpi-impact", 4)
+    c = data["items"][0]
+    assert c == {"rank": 1, "key": "C", "title": "NPS survey in app", "status": "In Progress", "url": "",
+                 "score": 2.0, "impact": 2.0, "effort": 1.0, "flags": [],
+                 "links": [{"kpi": "nps", "lift": 0.2, "confidence": 0.5}],
+                 "contributions": [{"kpi": "nps", "objective": "revenue", "impact": 0.75},
+                                   {"kpi": "nps", "objective": "delight", "impact": 1.25}]}
+
+
+def test_score_table_csv_limit_and_include_done(synced):
+    table = synced("score").output.splitlines()
+    assert table[0].split() == ["rank", "key", "title", "score", "impact", "effort", "flags"]
+    assert table[2].split()[:2] == ["1", "C"] and table[-1] == "4 ranked by kpi-impact as of 2026-07-02"
+    rows = list(csv.DictReader(io.StringIO(synced("score", "--format", "csv", "--limit", "2").output)))
+    assert [(r["rank"], r["key"], r["score"]) for r in rows] == [("1", "C", "2.0"), ("2", "A", "1.5")]
+    done = json.loads(synced("score", "--format", "json", "--include-done").output)
+    assert done["total"] == 5 and done["items"][0]["key"] == "E"
+
+
+def test_score_as_of_moves_the_current_value(synced):
+    # on 2026-07-03 nps reads 60 (still met); before 2026-07-01 nothing was observed for mrr
+    early = json.loads(synced("score", "--format", "json", "--as-of", "2026-06-30").output)
+    assert early["as_of"] == "2026-06-30"
+    a = next(it for it in early["items"] if it["key"] == "A")
+    # mrr has no data: x = baseline, p = 0 against π = 180/364, u = 1 + 180/364
+    assert a["impact"] == pytest.approx(3.0 * (1 + 180 / 364), abs=1e-9)
+
+
+def test_score_by_another_method(synced):
+    data = json.loads(synced("score", "--format", "json", "--method", "wsjf").output)
+    assert data["method"] == "wsjf" and all("missing-factor:business_value" in it["flags"] for it in data["items"])
+
+
+def test_explain_text_and_json(synced):
+    text = synced("explain", "A").output
+    assert "A  Guided onboarding" in text and "#2 of 4" in text
+    assert "activation           -> revenue" in text
+    assert "activation -> mrr -> revenue" in text
+    assert "Activation: 32.0% -> 34.6%" not in text  # KPI has no name: its id is shown
+    assert "activation: 32.0% -> 34.6%" in text     # 0.32 · (1 + 0.08)
+    data = json.loads(synced("explain", "A", "--format", "json").output)
+    assert data["rank"] == 2 and data["total"] == 4
+    assert [f["kpi"] for f in data["forecasts"]] == ["activation", "mrr"]
+    assert data["forecasts"][1]["forecast"] == pytest.approx(140000 * 1.04)
+    assert data["paths"][0] == {"path": ["activation", "mrr", "revenue"], "weight": 0.5, "impact": pytest.approx(3.0)}
+    d = json.loads(synced("explain", "D", "--format", "json").output)
+    assert d["flags"][0]["flag"] == "unestimated-link:churn" and "churn +5% @50%" in d["flags"][0]["fix"]
+    res = synced("explain", "NOPE")
+    assert res.exit_code == 2 and "no initiative with key 'NOPE'" in res.output
+
+
+def test_kpis_table_and_json(synced):
+    data = json.loads(synced("kpis", "--format", "json").output)
+    by_id = {k["id"]: k for k in data["kpis"]}
+    assert by_id["mrr"] == {"id": "mrr", "name": "mrr", "unit": "", "direction": "up", "current": 140000.0,
+                            "current_date": "2026-07-01", "baseline": 100000.0, "target": 150000.0,
+                            "progress": pytest.approx(0.8), "expected_progress": 0.5, "status": "on-track",
+                            "urgency": 1.0}
+    assert by_id["nps"]["status"] == "met" and by_id["nps"]["urgency"] == 0.5
+    assert by_id["churn"]["status"] == "off-track" and by_id["churn"]["urgency"] == pytest.approx(1.3)
+    table = synced("kpis").output
+    assert "activation" in table and "32.0%" in table and "off-track" in table
+
+
+def test_init_writes_a_starter_that_works_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+    runner = CliRunner()
+    res = runner.invoke(main, ["init", str(tmp_path / "new")])
+    assert res.exit_code == 0 and "wrote" in res.output
+    cfg = str(tmp_path / "new" / "roadmap.toml")
+    assert runner.invoke(main, ["sync", "--config", cfg]).exit_code == 0
+    data = json.loads(runner.invoke(main, ["score", "--config", cfg, "--format", "json", "--as-of", "2026-07-02"]).output)
+    assert [it["key"] for it in data["items"]][:2] == ["ROAD-1", "ROAD-2"]
+    again = runner.invoke(main, ["init", str(tmp_path / "new")])
+    assert again.exit_code == 2 and "already exists; pass --force" in again.output
+
+
+def test_bad_config_exits_2_with_located_problems_and_no_traceback(cli, workspace_dir):
+    (workspace_dir / "roadmap.toml").write_text("[scoring]\ndefault_effort = 0\n[[kpis]]\nid = 'a'\nbaseline = 'x'\n")
+    res = cli("score")
+    assert res.exit_code == 2
+    assert "scoring.default_effort: input should be greater than 0" in res.output
+    assert "kpis[0].baseline: input should be a valid number" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_graph_errors_stop_every_command_but_check_reports_them(synced, workspace_dir):
+    toml = (workspace_dir / "roadmap.toml").read_text()
+    (workspace_dir / "roadmap.toml").write_text(toml + '\n[[edges]]\nfrom = "mrr"\nto = "activation"\nweight = 0.1\n')
+    for args in (["score"], ["sync"], ["explain", "A"]):
+        res = synced(*args)
+        assert res.exit_code == 2 and "cycle: activation -> mrr -> activation" in res.output
+    res = synced("check", "--format", "json")
+    assert res.exit_code == 1
+    errors = [f for f in json.loads(res.output)["findings"] if f["level"] == "error"]
+    assert errors == [{"level": "error", "code": "cycle", "subject": "activation -> mrr -> activation",
+                       "message": "the goal graph has a cycle: activation -> mrr -> activation"}]
+
+
+def test_failing_source_exits_3_and_keeps_data(synced, workspace_dir):
+    (workspace_dir / "observations.csv").unlink()
+    res = synced("sync")
+    assert res.exit_code == 3
+    assert "obs: FAILED obs:" in res.output and "kept the last good data" in res.output
+    assert json.loads(synced("kpis", "--format", "json").output)["kpis"][2]["current"] == 140000.0
+
+
+def test_unknown_connector_option_is_usage_error(synced):
+    res = synced("sync", "--connector", "jira")
+    assert res.exit_code == 2 and "no connector named 'jira'" in res.output
+    assert synced("score", "--format", "xml").exit_code == 2
+
+
+def test_demo_builds_the_sample_through_sync_and_prints_the_ranking(tmp_path):
+    res = CliRunner().invoke(main, ["demo", "--no-serve", "--dir", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[1].startswith("synced 2 connector(s): 65 initiatives, ")
+    assert "0 skipped, 0 failed" in lines[1]
+    assert lines[-1].startswith("61 ranked by kpi-impact as of 2026-11-20")
+    assert (tmp_path / "demo" / "roadmap.db").exists()

@@ -1,0 +1,101 @@
+"""The goal graph: validation names what is wrong; values need no path walk."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from scoring.graph import GoalGraph, GraphError, find_problems
+from scoring.impact import kpi_values
+from scoring.model import Backlog, Initiative, Kpi, Link, Objective
+from scoring.ranking import ScoringParams, rank_backlog
+from tests.conftest import AS_OF, edge
+from tests.reference import path_walk_impact
+
+
+def test_cycle_is_named_with_its_nodes_in_order():
+    objs = [Objective(id="rev", weight=1)]
+    kpis = [Kpi(id=k) for k in ("a", "b", "c")]
+    with pytest.raises(GraphError) as err:
+        GoalGraph.build(objs, kpis, [edge("a", "b", 1), edge("b", "c", 1), edge("c", "a", 1), edge("c", "rev", 1)])
+    (p,) = err.value.problems
+    assert (p.code, p.subject) == ("cycle", "a -> b -> c -> a")
+    assert "cycle: a -> b -> c -> a" in p.message
+
+
+def test_self_loop_is_a_cycle():
+    problems = find_problems([Objective(id="o", weight=1)], [Kpi(id="a")], [edge("a", "a", 0.5)])
+    assert [(p.code, p.subject) for p in problems] == [("cycle", "a -> a")]
+
+
+def test_unknown_ids_and_objective_edges_are_each_named():
+    objs = [Objective(id="rev", weight=1)]
+    problems = find_problems(objs, [Kpi(id="mrr")],
+                             [edge("mrr", "revenu", 1), edge("actvation", "mrr", 1), edge("rev", "mrr", 1)])
+    got = [(p.code, p.subject) for p in problems]
+    assert got == [("unknown-node", "revenu"), ("unknown-node", "actvation"), ("unknown-node", "rev")]
+    assert "'revenu' is not a KPI or objective id" in problems[0].message
+    assert "objectives have no outgoing edges" in problems[2].message
+
+
+def test_objective_weights_all_zero_is_refused():
+    g = GoalGraph.build([Objective(id="o", weight=0)], [Kpi(id="k")], [edge("k", "o", 1)])
+    with pytest.raises(ValueError, match="all zero"):
+        g.objective_weights()
+
+
+def diamond_lattice(layers: int) -> GoalGraph:
+    """Two KPIs per layer, each feeding both of the next: 2**layers paths to the top."""
+    kpis, edges = [], []
+    for n in range(layers):
+        for side in "ab":
+            kpis.append(Kpi(id=f"{side}{n}"))
+            if n:
+                edges += [edge(f"{side}{n - 1}", f"a{n}", 0.5), edge(f"{side}{n - 1}", f"b{n}", 0.5)]
+    edges += [edge(f"a{layers - 1}", "top", 1.0), edge(f"b{layers - 1}", "top", 1.0)]
+    return GoalGraph.build([Objective(id="top", weight=1)], kpis, edges)
+
+
+def test_lattice_value_counts_every_path_without_walking_them():
+    # 2**39 paths from a0 to the top layer, each with product 0.5**39, then weight 1 into
+    # the objective: V(a0) = 1. Urgency 2 on the top KPIs doubles it.
+    g = diamond_lattice(40)
+    V, reach = kpi_values(g, {})
+    assert V[g.kpi_order.index("a0"), 0] == pytest.approx(1.0, rel=1e-12)
+    V2, _ = kpi_values(g, {"a39": 2.0, "b39": 2.0})
+    assert V2[g.kpi_order.index("b0"), 0] == pytest.approx(2.0, rel=1e-12)
+    assert reach.all()
+
+
+def random_graph(rng: random.Random, n_kpis: int, n_objs: int):
+    objs = [Objective(id=f"o{j}", weight=rng.choice([0, 1, 2, 5])) for j in range(n_objs)]
+    if not any(o.weight for o in objs):
+        objs[0] = Objective(id="o0", weight=1)
+    kpis = [Kpi(id=f"k{i}", direction=rng.choice(["up", "down"])) for i in range(n_kpis)]
+    edges = []
+    for i in range(n_kpis):
+        for target in rng.sample(range(i + 1, n_kpis + n_objs), k=min(2, n_kpis + n_objs - i - 1)):
+            to = f"k{target}" if target < n_kpis else f"o{target - n_kpis}"
+            edges.append(edge(f"k{i}", to, round(rng.uniform(-1, 1.5), 2)))
+    return GoalGraph.build(objs, kpis, edges)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_vectorised_impact_equals_the_walk_over_all_paths(seed):
+    rng = random.Random(seed)
+    g = random_graph(rng, 12, 3)
+    items = []
+    for n in range(30):
+        links = []
+        for _ in range(rng.randint(0, 4)):
+            low = rng.uniform(-0.2, 0.3)
+            high = low + rng.choice([0, rng.uniform(0, 0.1)])
+            links.append(Link(kpi=f"k{rng.randrange(12)}", low=low, high=high,
+                              confidence=rng.choice([None, rng.random()])))
+        items.append(Initiative(key=f"I-{n}", confidence=rng.choice([None, 0.9]), effort=rng.choice([None, 2.0]),
+                                links=tuple(links)))
+    r = rank_backlog(Backlog.from_initiatives(items), g, ScoringParams(as_of=AS_OF))
+    urgency = {k: s.urgency for k, s in r.states.items()}
+    for i, it in enumerate(items):
+        assert r.impact[i] == pytest.approx(path_walk_impact(it, g, urgency), abs=1e-9)
+        assert sum(c["impact"] for c in r.contributions(i)) == pytest.approx(r.impact[i], abs=1e-9)

@@ -1,0 +1,99 @@
+"""The impact-line parser: examples from CONTRACT.md and properties (hypothesis)."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scoring.notation import estimates, impact_section, parse_impact, read_confidence
+
+
+def links(text, labels=()):
+    r = parse_impact(text, labels)
+    return [(ln.kpi, ln.low, ln.high, ln.confidence) for ln in r.links], r.flags
+
+
+def test_contract_example():
+    got, flags = links("activation +8% @70%\nchurn -5%..-2% @50%\nnps +3")
+    assert got == [("activation", 0.08, 0.08, 0.7), ("churn", -0.05, -0.02, 0.5), ("nps", 0.03, 0.03, None)]
+    assert flags == []
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("churn −5%", ("churn", -0.05, -0.05, None)),              # Unicode minus
+    ("churn −5%..−2%", ("churn", -0.05, -0.02, None)),
+    ("nps 3", ("nps", 0.03, 0.03, None)),                       # bare number is percent
+    ("nps +2.5", ("nps", 0.025, 0.025, None)),
+    ("mrr +5% .. +12% @ 0.7", ("mrr", 0.05, 0.12, 0.7)),
+    ("mrr +12%..+5%", ("mrr", 0.05, 0.12, None)),               # a reversed range is still a range
+    ("activation +8% @70", ("activation", 0.08, 0.08, 0.7)),
+    ("activation +8% @1", ("activation", 0.08, 0.08, 1.0)),
+    ("- activation: +8%", ("activation", 0.08, 0.08, None)),    # a list bullet and a colon
+    ("kpi:activation +8%", ("activation", 0.08, 0.08, None)),
+])
+def test_forms_of_an_estimate(text, expected):
+    got, flags = links(text)
+    assert got == [expected] and flags == []
+
+
+def test_semicolons_separate_and_blank_pieces_do_not_count():
+    got, flags = links("a +1%;; b +2%;\n\n c oops")
+    assert [g[0] for g in got] == ["a", "b"] and flags == ["unreadable-impact:3"]
+
+
+def test_unreadable_confidence_keeps_the_estimate():
+    got, flags = links("a +1% @high; b +2% @150%")
+    assert got == [("a", 0.01, 0.01, None), ("b", 0.02, 0.02, None)] and flags == ["unreadable-confidence"]
+
+
+def test_labels_link_without_estimate_unless_already_estimated():
+    got, flags = links("churn -5%", ["kpi:churn", "kpi:nps", "frontend"])
+    assert got == [("churn", -0.05, -0.05, None), ("nps", None, None, None)] and flags == []
+
+
+def test_read_confidence_rule():
+    assert [read_confidence(x) for x in ("70%", "70", "0.7", "1", "100", "0", "-5", "x", "101")] == \
+        [0.7, 0.7, 0.7, 1.0, 1.0, 0.0, None, None, None]
+
+
+def test_section_under_kpi_impact_heading_ends_at_next_heading_or_blank_line():
+    text = "Why\nBecause.\n\n## KPI impact\nactivation +5%\n- nps +3\n\nNot an estimate\n## Notes\nx"
+    assert impact_section(text) == "activation +5%\n- nps +3"
+    assert impact_section("h2. KPI impact\nmrr +1%\nh2. Risks\nchurn +9%") == "mrr +1%"
+    assert impact_section("KPI impact: mrr +2%\nchurn -1%") == "mrr +2%\nchurn -1%"
+    assert impact_section("nothing here") is None
+
+
+# -- properties ---------------------------------------------------------------------
+kpi_ids = st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True)
+percents = st.decimals(min_value=-500, max_value=500, places=2).map(float)
+confidences = st.integers(min_value=0, max_value=100)
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_never_raises_and_accounts_for_every_piece(text):
+    r = parse_impact(text)
+    unreadable = [f for f in r.flags if f.startswith("unreadable-impact:")]
+    assert len(r.links) + len(unreadable) == len(estimates(text))
+
+
+@given(kpi_ids, percents, percents, confidences, st.sampled_from(["%", "", "frac"]))
+def test_written_estimate_reads_back(kpi, a, b, conf, conf_style):
+    low, high = sorted((a, b))
+    conf_text = {"%": f"{conf}%", "": f"{conf}" if conf > 1 else f"{conf}%", "frac": f"{conf / 100}"}[conf_style]
+    text = f"{kpi} {low:+}%..{high:+}% @{conf_text}".replace("-", "\u2212")
+    (ln,) = parse_impact(text).links
+    assert ln.kpi == kpi
+    assert ln.low == pytest.approx(low / 100) and ln.high == pytest.approx(high / 100)
+    assert ln.low <= ln.lift <= ln.high
+    assert ln.confidence == pytest.approx(conf / 100)
+
+
+@given(st.lists(st.tuples(kpi_ids, percents), min_size=1, max_size=8), st.sampled_from([";", "\n", " ; "]))
+def test_separators_are_interchangeable(pairs, sep):
+    text = sep.join(f"{k} {v:+}%" for k, v in pairs)
+    r = parse_impact(text)
+    assert [ln.kpi for ln in r.links] == [k for k, _v in pairs]
+    assert [ln.low for ln in r.links] == pytest.approx([v / 100 for _k, v in pairs])
+    assert r.flags == []
