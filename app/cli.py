@@ -139,7 +139,7 @@ def sync(config, connector, full) -> None:
 
 def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
     r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
-    items = r.items(0, limit)
+    items = r.items(0, limit) if fmt == "json" else r.rows(0, limit)
     if fmt == "json":
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
                                    "total": r.total, "items": items}))
@@ -232,3 +232,7 @@ def demo(port, no_serve, directory) -> None:
         return
     from app.serve import serve
     serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -228,7 +228,7 @@ class Store:
         ids = np.array(cols[0], dtype=np.int64)
 
         def floats(col) -> np.ndarray:
-            return np.array([np.nan if v is None else v for v in col], dtype=float)
+            return np.array(col, dtype=float)   # None becomes NaN
 
         return Backlog(
             keys=list(cols[1]), titles=list(cols[2]), status=list(cols[3]),

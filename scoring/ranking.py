@@ -14,7 +14,7 @@ import numpy as np
 
 from scoring import frameworks
 from scoring.graph import GoalGraph
-from scoring.impact import direct_improvement, impact_kernel, kpi_values, round10
+from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
 from scoring.model import Backlog
 from scoring.progress import Current, KpiState, kpi_state
 
@@ -60,14 +60,12 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
     sign = np.array([graph.kpi(k).sign for k in graph.kpi_order], dtype=float)
     lift = (backlog.link_low + backlog.link_high) / 2
     delta = np.zeros(len(link_k))
-    delta[known] = direct_improvement(sign[link_k[known]], lift[known], link_conf[known])
     factors = None
     if params.method == "kpi-impact":
-        unit = 100.0 * (V @ w) if len(V) else np.zeros(0)
-        impact = impact_kernel(backlog.link_item[known], link_k[known], delta[known], unit, n)
-        impact = round10(impact)
-        score = round10(impact / effort)
+        impact, score, delta[known] = kpi_impact_scores(
+            n, backlog.link_item[known], link_k[known], lift[known], link_conf[known], sign, V, w, effort)
     else:
+        delta[known] = direct_improvement(sign[link_k[known]], lift[known], link_conf[known])
         factors = frameworks.factor_table(backlog, params.method, item_conf, effort, effort_given)
         impact, score, effort = frameworks.score(params.method, factors)
         impact, score = round10(impact), round10(score)
@@ -136,7 +134,24 @@ class Ranking:
             self._index.update((k, n) for n, k in enumerate(self.backlog.keys))
         return self._index.get(key)
 
+    @cached_property
+    def _may_have_flags(self) -> np.ndarray:
+        """Items that could carry a flag; every other item's flags are [] (saves a
+        per-item look at the links when rendering a whole ranking)."""
+        b = self.backlog
+        m = np.array([bool(f) for f in b.flags], dtype=bool) if len(b) else np.zeros(0, bool)
+        m |= ~self.effort_given
+        odd = (self.link_kpi_index < 0) | np.isnan(b.link_low)
+        m[b.link_item[odd]] = True
+        if self.factors is not None:
+            for col in self.factors.values():
+                if col.dtype.kind == "f":
+                    m |= np.isnan(col)
+        return m
+
     def flags(self, i: int) -> list[str]:
+        if not self._may_have_flags[i]:
+            return []
         b = self.backlog
         src = b.flags[i]
         out = src.split() if isinstance(src, str) else list(src)
@@ -193,6 +208,17 @@ class Ranking:
         if self.factors is not None:
             d["factors"] = frameworks.factors_of(self.factors, i)
         return d
+
+    def rows(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+        """The ranked items without links and contributions (tables, CSV)."""
+        end = None if limit is None else offset + limit
+        idx = self.ranked[offset:end]
+        b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
+        urls = b.urls or [""] * len(b)
+        return [{"rank": int(rank[n]), "key": b.keys[i], "title": b.titles[i], "status": b.status[i],
+                 "url": urls[i], "score": float(score[n]), "impact": float(impact[n]),
+                 "effort": None if effort[n] != effort[n] else float(effort[n]), "flags": self.flags(i)}
+                for n, i in enumerate(idx.tolist())]
 
     def items(self, offset: int = 0, limit: int | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
