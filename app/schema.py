@@ -32,11 +32,6 @@ def _initiative_columns():
     ]
 
 
-def _link_columns():
-    return [Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
-            Column("low", Float), Column("high", Float), Column("confidence", Float)]
-
-
 initiatives = Table(
     "initiatives", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
@@ -48,9 +43,18 @@ initiatives = Table(
     Column("run_id", Integer),
 )
 
+# KPI ids as small integers, so the ranking reads links as plain numbers
+kpi_refs = Table(
+    "kpi_refs", metadata,
+    Column("code", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+)
+
 links = Table(
     "links", metadata,
-    Column("item_id", Integer, nullable=False), *_link_columns(),
+    Column("item_id", Integer, nullable=False), Column("position", Integer, nullable=False),
+    Column("kpi_code", Integer, nullable=False),
+    Column("low", Float), Column("high", Float), Column("confidence", Float),
     Index("links_item", "item_id"),
 )
 
@@ -94,7 +98,9 @@ staged_initiatives = Table(
 staged_links = Table(
     "staged_links", metadata,
     Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
-    *_link_columns(), Index("staged_links_run", "run_id", "key"),
+    Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
+    Column("low", Float), Column("high", Float), Column("confidence", Float),
+    Index("staged_links_run", "run_id", "key"),
 )
 staged_observations = Table(
     "staged_observations", metadata,

@@ -51,7 +51,7 @@ class Workspace:
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
             include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
     params = ws.params(as_of, method)
-    backlog = ws.store.load_backlog(include_done=include_done)
+    backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
     return rank_backlog(backlog, ws.graph, params, ws.store.currents(params.as_of),
                         objective_weights=objective_weights, include_done=include_done)
 

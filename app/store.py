@@ -59,6 +59,37 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
+class SqlDetails:
+    """Titles, statuses, URLs and source flags, fetched for the rows on show."""
+
+    def __init__(self, engine: Engine, ids: np.ndarray):
+        self.engine, self.ids = engine, ids
+        self._rows: dict[int, tuple[str, str, str, tuple[str, ...]]] = {}
+
+    def prefetch(self, indices) -> None:
+        wanted = [i for i in indices if i not in self._rows]
+        if not wanted:
+            return
+        it = s.initiatives
+        cols = (it.c.id, it.c.title, it.c.status, it.c.url, it.c.flags)
+        where = {int(self.ids[i]): i for i in wanted}
+        with self.engine.connect() as c:
+            if len(wanted) > 2000:       # most of the backlog: one scan beats many look-ups
+                result = c.execute(select(*cols)).all()
+            else:
+                result = [r for chunk in range(0, len(wanted), 500)
+                          for r in c.execute(select(*cols).where(it.c.id.in_(list(where)[chunk:chunk + 500])))]
+        for r in result:
+            i = where.get(r[0])
+            if i is not None:
+                self._rows[i] = (r[1], r[2], r[3], tuple(r[4].split()))
+
+    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
+        if i not in self._rows:
+            self.prefetch([i])
+        return self._rows[i]
+
+
 class Store:
     def __init__(self, url: str):
         self.url = url
@@ -171,10 +202,14 @@ class Store:
                 select(*[si.c[n] for n in cols], literal(connector, String), literal(True, Boolean),
                        literal(stamp, DateTime(timezone=True)), literal(run_id, Integer))
                 .where(si.c.run_id == run_id)))
+            refs = s.kpi_refs
+            c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
+                sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))
             c.execute(insert(s.links).from_select(
-                ["item_id", "position", "kpi", "low", "high", "confidence"],
-                select(it.c.id, sl.c.position, sl.c.kpi, sl.c.low, sl.c.high, sl.c.confidence)
-                .join(it, it.c.key == sl.c.key).where(sl.c.run_id == run_id)))
+                ["item_id", "position", "kpi_code", "low", "high", "confidence"],
+                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence)
+                .join(it, it.c.key == sl.c.key).join(refs, refs.c.name == sl.c.kpi)
+                .where(sl.c.run_id == run_id).order_by(it.c.id, sl.c.position)))
             removed = 0
             if complete_listing:
                 seen = select(ss.c.key).where(ss.c.run_id == run_id).union(staged_keys)
@@ -210,34 +245,57 @@ class Store:
             c.execute(delete(t).where(t.c.run_id == run_id))
 
     # -- read side ------------------------------------------------------------
-    def load_backlog(self, include_done: bool = False) -> Backlog:
-        """The active initiatives and their links as columns, straight from SQL."""
-        it, ln = s.initiatives, s.links
-        cond = it.c.active == true()
-        if not include_done:
-            cond = and_(cond, it.c.status_category != "done")
+    def load_backlog(self, include_done: bool = False, *, factors: bool = False) -> Backlog:
+        """The active initiatives and their links as columns. Numbers stream from the
+        driver's cursor straight into numpy; titles and the like are fetched only for
+        the rows that are shown (`SqlDetails`)."""
+        where = "active" + ("" if include_done else " AND status_category <> 'done'")
+        factor_cols = "".join(f", {f}" for f in FACTOR_NAMES) if factors else ""
+        item_dtype = [("id", "i8"), ("effort", "f8"), ("effort_null", "?"), ("confidence", "f8"),
+                      ("confidence_null", "?"), ("done", "?"), ("flagged", "?")]
+        link_dtype = [("item", "i8"), ("position", "i8"), ("code", "i8"), ("low", "f8"), ("low_null", "?"),
+                      ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?")]
         with self.engine.connect() as c:
-            rows = c.execute(select(it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category,
-                                    it.c.effort, it.c.confidence, it.c.url, it.c.flags,
-                                    *[it.c[f] for f in FACTOR_NAMES]).where(cond).order_by(it.c.id)).all()
-            lrows = c.execute(select(ln.c.item_id, ln.c.kpi, ln.c.low, ln.c.high, ln.c.confidence)
-                              .join(it, it.c.id == ln.c.item_id).where(cond)
-                              .order_by(ln.c.item_id, ln.c.position)).all()
-        cols = list(zip(*rows)) if rows else [()] * (9 + len(FACTOR_NAMES))
-        lcols = list(zip(*lrows)) if lrows else [()] * 5
-        ids = np.array(cols[0], dtype=np.int64)
+            cur = c.connection.driver_connection.cursor()
+            cur.execute(f"SELECT id, COALESCE(effort, 0), effort IS NULL, COALESCE(confidence, 0), "
+                        f"confidence IS NULL, status_category = 'done', flags <> '' "
+                        f"FROM initiatives WHERE {where} ORDER BY id")
+            items = np.fromiter(cur, dtype=item_dtype)
+            cur.execute(f"SELECT key{factor_cols} FROM initiatives WHERE {where} ORDER BY id")
+            rows = cur.fetchall()
+            cur.execute("SELECT item_id, position, kpi_code, COALESCE(low, 0), low IS NULL, COALESCE(high, 0), "
+                        "COALESCE(confidence, 0), confidence IS NULL FROM links")
+            links = np.fromiter(cur, dtype=link_dtype)
+            cur.execute("SELECT code, name FROM kpi_refs")
+            refs = dict(cur.fetchall())
+            cur.close()
+        ids = items["id"]
+        pos = np.searchsorted(ids, links["item"])
+        pos_ok = np.minimum(pos, max(len(ids) - 1, 0))
+        keep = (pos < len(ids)) & (ids[pos_ok] == links["item"]) if len(ids) else np.zeros(len(links), bool)
+        links, pos = links[keep], pos[keep]
+        order = np.lexsort((links["position"], pos))
+        links, pos = links[order], pos[order]
+        codes = sorted(refs)
+        code_index = np.zeros(max(codes, default=0) + 1, dtype=np.int64)
+        code_index[codes] = np.arange(len(codes))
 
-        def floats(col) -> np.ndarray:
-            return np.array(col, dtype=float)   # None becomes NaN
+        def nan_where(values, null):
+            return np.where(null, np.nan, values)
 
+        fcols = {}
+        if factors:
+            for n, f in enumerate(FACTOR_NAMES, start=1):
+                fcols[f] = np.array([r[n] for r in rows], dtype=float)
         return Backlog(
-            keys=list(cols[1]), titles=list(cols[2]), status=list(cols[3]),
-            done=np.array([v == "done" for v in cols[4]], dtype=bool),
-            effort=floats(cols[5]), confidence=floats(cols[6]),
-            link_item=np.searchsorted(ids, np.array(lcols[0], dtype=np.int64)),
-            link_kpi=list(lcols[1]), link_low=floats(lcols[2]), link_high=floats(lcols[3]),
-            link_confidence=floats(lcols[4]), flags=list(cols[8]), urls=list(cols[7]),
-            factors={f: floats(cols[9 + n]) for n, f in enumerate(FACTOR_NAMES)})
+            keys=[r[0] for r in rows], done=items["done"],
+            effort=nan_where(items["effort"], items["effort_null"]),
+            confidence=nan_where(items["confidence"], items["confidence_null"]),
+            has_source_flags=items["flagged"], link_item=pos,
+            link_kpi_code=code_index[links["code"]], kpi_names=[refs[c] for c in codes],
+            link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
+            link_confidence=nan_where(links["confidence"], links["confidence_null"]),
+            details=SqlDetails(self.engine, ids), factors=fcols)
 
     def currents(self, as_of: date) -> dict[str, Current]:
         """Each KPI's newest observation at or before `as_of`."""

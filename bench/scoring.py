@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from scoring.graph import GoalGraph  # noqa: E402
 from scoring.impact import kpi_impact_scores, kpi_values  # noqa: E402
-from scoring.model import Backlog, Edge, Initiative, Kpi, Link, Objective  # noqa: E402
+from scoring.model import Backlog, Edge, InMemoryDetails, Initiative, Kpi, Link, Objective  # noqa: E402
 from scoring.ranking import ScoringParams, rank_backlog  # noqa: E402
 from tests.reference import path_walk_impact  # noqa: E402
 
@@ -74,21 +74,20 @@ def backlog(graph: GoalGraph, n_items: int, seed: int) -> Backlog:
     n_links_each = rng.integers(1, 5, n_items)
     item = np.repeat(np.arange(n_items), n_links_each)
     m = len(item)
-    kpi_ids = np.array(graph.kpi_order)
     low = rng.uniform(-0.1, 0.2, m).round(3)
     return Backlog(
-        keys=[f"ROAD-{i}" for i in range(n_items)], titles=[f"Initiative {i}" for i in range(n_items)],
-        status=["To Do"] * n_items, done=np.zeros(n_items, bool),
+        keys=[f"ROAD-{i}" for i in range(n_items)], done=np.zeros(n_items, bool),
         effort=rng.choice([1, 2, 3, 5, 8, 13], n_items).astype(float), confidence=np.full(n_items, np.nan),
-        link_item=item, link_kpi=list(kpi_ids[rng.integers(0, len(kpi_ids), m)]),
+        has_source_flags=np.zeros(n_items, bool), link_item=item,
+        link_kpi_code=rng.integers(0, len(graph.kpi_order), m), kpi_names=list(graph.kpi_order),
         link_low=low, link_high=low + rng.choice([0, 0.05], m), link_confidence=rng.uniform(0.3, 1, m).round(2),
-        flags=[""] * n_items, urls=[""] * n_items)
+        details=InMemoryDetails([(f"Initiative {i}", "To Do", "", ()) for i in range(n_items)]))
 
 
 def kernel_vs_floor(graph: GoalGraph, b: Backlog) -> None:
     params = ScoringParams(as_of=AS_OF)
     kidx = {k: i for i, k in enumerate(graph.kpi_order)}
-    link_k = np.array([kidx[k] for k in b.link_kpi])
+    link_k = np.array([kidx[k] for k in b.kpi_names])[b.link_kpi_code]
     lift = (b.link_low + b.link_high) / 2
     sign = np.array([graph.kpi(k).sign for k in graph.kpi_order], float)
     w = np.array(list(graph.objective_weights().values()))
@@ -125,7 +124,7 @@ def walk_vs_kernel(rng: random.Random) -> None:
     order = np.argsort(b.link_item, kind="stable")
     starts = np.searchsorted(b.link_item[order], np.arange(len(b) + 1))
     for i in range(len(b)):
-        links = [Link(kpi=b.link_kpi[j], low=b.link_low[j], high=b.link_high[j], confidence=b.link_confidence[j])
+        links = [Link(kpi=b.kpi_of(j), low=b.link_low[j], high=b.link_high[j], confidence=b.link_confidence[j])
                  for j in order[starts[i]:starts[i + 1]]]
         items.append(Initiative(key=b.keys[i], effort=b.effort[i], links=tuple(links)))
     params = ScoringParams(as_of=AS_OF)
@@ -175,9 +174,9 @@ def end_to_end(graph: GoalGraph, b: Backlog, n_items: int) -> None:
     starts = np.searchsorted(b.link_item[order], np.arange(len(b) + 1))
     page = []
     for i in range(n_items):
-        links = [(b.link_kpi[j], float(b.link_low[j]), float(b.link_high[j]), float(b.link_confidence[j]))
+        links = [(b.kpi_of(j), float(b.link_low[j]), float(b.link_high[j]), float(b.link_confidence[j]))
                  for j in order[starts[i]:starts[i + 1]]]
-        page.append(StagedInitiative(b.keys[i], {"title": b.titles[i], "status": "To Do", "effort": float(b.effort[i])},
+        page.append(StagedInitiative(b.keys[i], {"title": b.title(i), "status": "To Do", "effort": float(b.effort[i])},
                                      links))
         if len(page) == 5000:
             store.stage_initiatives(run, page)

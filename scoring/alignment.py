@@ -128,7 +128,7 @@ def initiative_findings(ranking: Ranking) -> list[Finding]:
     """Ranked initiatives that serve no objective, and links without an estimate."""
     b = ranking.backlog
     known = ranking.link_kpi_index >= 0
-    serves = np.zeros(len(b.link_kpi), dtype=bool)
+    serves = np.zeros(len(b.link_item), dtype=bool)
     serves[known] = ranking.reach.any(axis=1)[ranking.link_kpi_index[known]]
     aligned = np.bincount(b.link_item[serves], minlength=len(b)) > 0
     out = []
@@ -141,8 +141,9 @@ def initiative_findings(ranking: Ranking) -> list[Finding]:
     for j in unestimated:
         i = b.link_item[j]
         if ranked[i]:
-            out.append(Finding("unestimated-link", b.keys[i], f"initiative {b.keys[i]} links KPI '{b.link_kpi[j]}' "
-                               f"without an estimate: add an impact line such as '{b.link_kpi[j]} +5% @50%'"))
+            kpi = b.kpi_of(j)
+            out.append(Finding("unestimated-link", b.keys[i], f"initiative {b.keys[i]} links KPI '{kpi}' "
+                               f"without an estimate: add an impact line such as '{kpi} +5% @50%'"))
     return out
 
 

@@ -19,21 +19,25 @@ from scoring.graph import GoalGraph
 @dataclass(frozen=True)
 class GraphArrays:
     """The goal graph as sparse arrays, rows in `graph.kpi_order`, built once per graph.
-    `to_kpi` holds the KPI -> KPI edge weights (strictly upper triangular, because the
-    order is topological); `obj_*` the KPI -> objective edges."""
-    to_kpi: sp.csr_array
+    `system` is I - A for the KPI -> KPI edge weights A (upper triangular with a unit
+    diagonal, because the order is topological); `obj_*` the KPI -> objective edges."""
+    system: sp.csr_array | None   # None when no KPI feeds another KPI
     obj_kpi: np.ndarray
     obj_objective: np.ndarray
     obj_weight: np.ndarray
     reach: np.ndarray          # bool [kpi, objective]: a path exists
 
 
-def _solve(to_kpi: sp.csr_array, direct: np.ndarray) -> np.ndarray:
-    """V = direct + to_kpi @ V, i.e. (I - A) V = direct: one triangular solve in C."""
-    if to_kpi.nnz == 0 or not direct.size:
+def _system(to_kpi: sp.csr_array) -> sp.csr_array | None:
+    if to_kpi.nnz == 0:
+        return None
+    return (sp.eye_array(to_kpi.shape[0], format="csr") - to_kpi).tocsr()
+
+
+def _solve(system: sp.csr_array | None, direct: np.ndarray) -> np.ndarray:
+    """V = direct + A @ V, i.e. (I - A) V = direct: one triangular solve in C."""
+    if system is None or not direct.size:
         return direct
-    n = to_kpi.shape[0]
-    system = (sp.eye_array(n, format="csr") - to_kpi).tocsr()
     return spla.spsolve_triangular(system, direct, lower=False, unit_diagonal=True)
 
 
@@ -56,8 +60,8 @@ def graph_arrays(graph: GoalGraph) -> GraphArrays:
         if to_kpi.nnz else to_kpi
     direct = np.zeros((n, m))
     direct[obj_kpi, obj_o] = 1.0
-    reach = _solve(pattern, direct) > 0
-    arrays = GraphArrays(to_kpi, obj_kpi, obj_o, np.array(ow, float), reach)
+    reach = _solve(_system(pattern), direct) > 0
+    arrays = GraphArrays(_system(to_kpi), obj_kpi, obj_o, np.array(ow, float), reach)
     graph.__dict__["_arrays"] = arrays
     return arrays
 
@@ -74,12 +78,12 @@ def kpi_values(graph: GoalGraph, urgency: dict[str, float]) -> tuple[np.ndarray,
     u = np.array([urgency.get(k, 1.0) for k in graph.kpi_order])
     direct = np.zeros((len(graph.kpi_order), len(graph.objectives)))
     np.add.at(direct, (ga.obj_kpi, ga.obj_objective), ga.obj_weight * u[ga.obj_kpi])
-    return _solve(ga.to_kpi, direct), ga.reach
+    return _solve(ga.system, direct), ga.reach
 
 
 def direct_improvement(sign: np.ndarray, lift: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-    """δ per link = d_k · ℓ · c; an unestimated link (NaN lift) contributes 0."""
-    return np.where(np.isnan(lift), 0.0, sign * lift * confidence)
+    """δ per link = d_k · ℓ · c (for estimated links; an unestimated one contributes 0)."""
+    return sign * lift * confidence
 
 
 def impact_kernel(link_item: np.ndarray, link_kpi: np.ndarray, delta: np.ndarray,
@@ -98,7 +102,7 @@ def kpi_impact_scores(n_items: int, link_item: np.ndarray, link_kpi: np.ndarray,
                       confidence: np.ndarray, sign: np.ndarray, V: np.ndarray, weights: np.ndarray,
                       effort: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Impact, score and δ per link for a whole backlog: one sparse product, O(links).
-    Links must name known KPIs (`link_kpi` indexes the rows of V)."""
+    Links must be estimated and name known KPIs (`link_kpi` indexes the rows of V)."""
     unit = 100.0 * (V @ weights) if len(V) else np.zeros(0)
     delta = direct_improvement(sign[link_kpi], lift, confidence)
     impact = round10(impact_kernel(link_item, link_kpi, delta, unit, n_items))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -99,53 +99,86 @@ class Observation(_Strict):
     value: float = Field(allow_inf_nan=False)
 
 
+class Details(Protocol):
+    """The text of a backlog's items (title, status, url, source flags), which only the
+    items on show need: a store can fetch it for those rows alone."""
+
+    def prefetch(self, indices: Sequence[int]) -> None: ...
+    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]: ...
+
+
+class InMemoryDetails:
+    def __init__(self, rows: list[tuple[str, str, str, tuple[str, ...]]]):
+        self.rows = rows
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        pass
+
+    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
+        return self.rows[i]
+
+
 @dataclass
 class Backlog:
-    """A backlog as columns. Link arrays are parallel; `link_item` indexes `keys`.
-    Missing numbers are NaN."""
+    """A backlog as columns. Link arrays are parallel; `link_item` indexes `keys` and
+    `link_kpi_code` indexes `kpi_names`. Missing numbers are NaN."""
     keys: list[str]
-    titles: list[str]
-    status: list[str]
     done: np.ndarray                      # bool per item
     effort: np.ndarray                    # float, NaN = not given
     confidence: np.ndarray                # float, NaN = not given
+    has_source_flags: np.ndarray          # bool: the source record was flagged
     link_item: np.ndarray                 # int per link
-    link_kpi: list[str]                   # KPI id per link
+    link_kpi_code: np.ndarray             # int per link
+    kpi_names: list[str]                  # KPI id per code
     link_low: np.ndarray                  # float, NaN = unestimated
     link_high: np.ndarray
     link_confidence: np.ndarray           # float, NaN = not given
-    flags: list                           # source flags per item: a tuple, or a space-separated str
-    urls: list[str] = field(default_factory=list)
+    details: Details
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # classic-framework inputs, NaN = not given
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    def kpi_of(self, link: int) -> str:
+        return self.kpi_names[self.link_kpi_code[link]]
+
+    @property
+    def link_kpi(self) -> list[str]:
+        return [self.kpi_names[c] for c in self.link_kpi_code.tolist()]
+
+    def title(self, i: int) -> str:
+        return self.details.get(i)[0]
+
+    @property
+    def titles(self) -> list[str]:
+        self.details.prefetch(range(len(self)))
+        return [self.details.get(i)[0] for i in range(len(self))]
+
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
         nan = float("nan")
-        link_item, link_kpi, low, high, conf = [], [], [], [], []
+        link_item, codes, low, high, conf = [], [], [], [], []
+        names: dict[str, int] = {}
         for n, it in enumerate(items):
             for ln in it.links:
                 link_item.append(n)
-                link_kpi.append(ln.kpi)
+                codes.append(names.setdefault(ln.kpi, len(names)))
                 low.append(nan if ln.low is None else ln.low)
                 high.append(nan if ln.high is None else ln.high)
                 conf.append(nan if ln.confidence is None else ln.confidence)
         return cls(
             keys=[it.key for it in items],
-            titles=[it.title for it in items],
-            status=[it.status for it in items],
             done=np.array([it.status_category == "done" for it in items], dtype=bool),
             effort=np.array([nan if it.effort is None else it.effort for it in items], dtype=float),
             confidence=np.array([nan if it.confidence is None else it.confidence for it in items], dtype=float),
+            has_source_flags=np.array([bool(it.flags) for it in items], dtype=bool),
             link_item=np.array(link_item, dtype=np.int64),
-            link_kpi=link_kpi,
+            link_kpi_code=np.array(codes, dtype=np.int64),
+            kpi_names=list(names),
             link_low=np.array(low, dtype=float),
             link_high=np.array(high, dtype=float),
             link_confidence=np.array(conf, dtype=float),
-            flags=[tuple(it.flags) for it in items],
-            urls=[it.url for it in items],
+            details=InMemoryDetails([(it.title, it.status, it.url, tuple(it.flags)) for it in items]),
             factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
                      for name in sorted({f for it in items for f in it.factors})},
         )

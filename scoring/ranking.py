@@ -47,7 +47,8 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
     weights = graph.objective_weights(objective_weights)
     n = len(backlog)
     kidx = {k: i for i, k in enumerate(graph.kpi_order)}
-    link_k = np.fromiter((kidx.get(k, -1) for k in backlog.link_kpi), dtype=np.int64, count=len(backlog.link_kpi))
+    code_to_kpi = np.array([kidx.get(name, -1) for name in backlog.kpi_names] + [-1], dtype=np.int64)
+    link_k = code_to_kpi[backlog.link_kpi_code]
     item_conf = np.where(np.isnan(backlog.confidence), params.default_confidence, backlog.confidence)
     link_conf = item_conf[backlog.link_item] if len(link_k) else np.zeros(0)
     link_conf = np.where(np.isnan(backlog.link_confidence), link_conf, backlog.link_confidence)
@@ -56,16 +57,16 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
 
     V, reach = kpi_values(graph, {k: s.urgency for k, s in states.items()})
     w = np.array([weights[o.id] for o in graph.objectives])
-    known = link_k >= 0
     sign = np.array([graph.kpi(k).sign for k in graph.kpi_order], dtype=float)
     lift = (backlog.link_low + backlog.link_high) / 2
+    est = (link_k >= 0) & ~np.isnan(lift)     # only estimated links on known KPIs carry impact
     delta = np.zeros(len(link_k))
     factors = None
     if params.method == "kpi-impact":
-        impact, score, delta[known] = kpi_impact_scores(
-            n, backlog.link_item[known], link_k[known], lift[known], link_conf[known], sign, V, w, effort)
+        impact, score, delta[est] = kpi_impact_scores(
+            n, backlog.link_item[est], link_k[est], lift[est], link_conf[est], sign, V, w, effort)
     else:
-        delta[known] = direct_improvement(sign[link_k[known]], lift[known], link_conf[known])
+        delta[est] = direct_improvement(sign[link_k[est]], lift[est], link_conf[est])
         factors = frameworks.factor_table(backlog, params.method, item_conf, effort, effort_given)
         impact, score, effort = frameworks.score(params.method, factors)
         impact, score = round10(impact), round10(score)
@@ -139,8 +140,7 @@ class Ranking:
         """Items that could carry a flag; every other item's flags are [] (saves a
         per-item look at the links when rendering a whole ranking)."""
         b = self.backlog
-        m = np.array([bool(f) for f in b.flags], dtype=bool) if len(b) else np.zeros(0, bool)
-        m |= ~self.effort_given
+        m = b.has_source_flags | ~self.effort_given
         odd = (self.link_kpi_index < 0) | np.isnan(b.link_low)
         m[b.link_item[odd]] = True
         if self.factors is not None:
@@ -153,14 +153,13 @@ class Ranking:
         if not self._may_have_flags[i]:
             return []
         b = self.backlog
-        src = b.flags[i]
-        out = src.split() if isinstance(src, str) else list(src)
+        out = list(b.details.get(i)[3])
         if self.factors is not None:
             out += frameworks.missing_flags(self.factors, i)
         elif not self.effort_given[i]:
             out.append("effort-defaulted")
         for j in self.links_of(i):
-            kpi = b.link_kpi[j]
+            kpi = b.kpi_of(j)
             if self.link_kpi_index[j] < 0:
                 out.append(f"unknown-kpi:{kpi}")
             elif np.isnan(b.link_low[j]):
@@ -188,7 +187,7 @@ class Ranking:
         out = []
         for j in self.links_of(i):
             low, high = b.link_low[j], b.link_high[j]
-            d = {"kpi": b.link_kpi[j],
+            d = {"kpi": b.kpi_of(j),
                  "lift": None if np.isnan(low) else float(round10((low + high) / 2)),
                  "confidence": float(self.link_confidence[j])}
             if not np.isnan(low) and low != high:
@@ -199,8 +198,9 @@ class Ranking:
     def item(self, i: int) -> dict:
         """One item as `score --format json` shows it."""
         b = self.backlog
-        d = {"rank": int(self.rank_of[i]) or None, "key": b.keys[i], "title": b.titles[i],
-             "status": b.status[i], "url": b.urls[i] if b.urls else "",
+        title, status, url, _flags = b.details.get(i)
+        d = {"rank": int(self.rank_of[i]) or None, "key": b.keys[i], "title": title,
+             "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
              "effort": None if np.isnan(self.effort[i]) else float(self.effort[i]),
              "flags": self.flags(i), "links": self.links(i),
@@ -214,12 +214,17 @@ class Ranking:
         end = None if limit is None else offset + limit
         idx = self.ranked[offset:end]
         b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
-        urls = b.urls or [""] * len(b)
-        return [{"rank": int(rank[n]), "key": b.keys[i], "title": b.titles[i], "status": b.status[i],
-                 "url": urls[i], "score": float(score[n]), "impact": float(impact[n]),
-                 "effort": None if effort[n] != effort[n] else float(effort[n]), "flags": self.flags(i)}
-                for n, i in enumerate(idx.tolist())]
+        b.details.prefetch(idx.tolist())
+        out = []
+        for n, i in enumerate(idx.tolist()):
+            title, status, url, _flags = b.details.get(i)
+            out.append({"rank": int(rank[n]), "key": b.keys[i], "title": title, "status": status, "url": url,
+                        "score": float(score[n]), "impact": float(impact[n]),
+                        "effort": None if effort[n] != effort[n] else float(effort[n]), "flags": self.flags(i)})
+        return out
 
     def items(self, offset: int = 0, limit: int | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
-        return [self.item(int(i)) for i in self.ranked[offset:end]]
+        idx = self.ranked[offset:end].tolist()
+        self.backlog.details.prefetch(idx)
+        return [self.item(i) for i in idx]

@@ -72,6 +72,17 @@ def test_score_by_another_method(synced):
     assert data["method"] == "wsjf" and all("missing-factor:business_value" in it["flags"] for it in data["items"])
 
 
+def test_rice_reads_factor_columns_from_the_file(cli, workspace_dir):
+    (workspace_dir / "initiatives.csv").write_text(
+        "key,title,effort,confidence,reach,factor_impact\n"
+        "P1,Project 1,2,100%,450,3\nP2,Project 2,4,80%,2000,1\nP3,Project 3,1,50%,800,2\n")
+    assert cli("sync").exit_code == 0
+    data = json.loads(cli("score", "--format", "json", "--method", "rice").output)
+    assert [(it["key"], it["score"], it["flags"]) for it in data["items"]] == [
+        ("P3", 800.0, []), ("P1", 675.0, []), ("P2", 400.0, [])]
+    assert data["items"][1]["factors"] == {"reach": 450.0, "factor_impact": 3.0, "confidence": 1.0, "effort": 2.0}
+
+
 def test_explain_text_and_json(synced):
     text = synced("explain", "A").output
     assert "A  Guided onboarding" in text and "#2 of 4" in text
