@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import render, services
 from app.config import ConfigError, load_settings
@@ -46,6 +47,8 @@ def user_errors(fn):
             raise UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems)) from None
         except StoreError as exc:
             raise UserError(str(exc)) from None
+        except SQLAlchemyError as exc:
+            raise UserError(f"database error: {getattr(exc, 'orig', None) or exc}") from None
         except ValueError as exc:
             raise UserError(str(exc)) from None
     return wrapper

@@ -51,7 +51,8 @@ def _value(v, unit: str) -> str:
         return "-"
     if unit == "%":
         return f"{100 * v:.1f}%"
-    return f"{v:,.4g}" + (f" {unit}" if unit else "")
+    text = f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+    return text + (f" {unit}" if unit else "")
 
 
 def _pct(v) -> str:

@@ -8,6 +8,7 @@ exactly as the last good sync left it.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -255,7 +256,7 @@ class Store:
                       ("confidence_null", "?"), ("done", "?"), ("flagged", "?")]
         link_dtype = [("item", "i8"), ("position", "i8"), ("code", "i8"), ("low", "f8"), ("low_null", "?"),
                       ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?")]
-        with self.engine.connect() as c:
+        with self.engine.connect() as c, self._driver_errors():
             cur = c.connection.driver_connection.cursor()
             cur.execute(f"SELECT id, COALESCE(effort, 0), effort IS NULL, COALESCE(confidence, 0), "
                         f"confidence IS NULL, status_category = 'done', flags <> '' "
@@ -296,6 +297,15 @@ class Store:
             link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
             link_confidence=nan_where(links["confidence"], links["confidence_null"]),
             details=SqlDetails(self.engine, ids), factors=fcols)
+
+    @contextmanager
+    def _driver_errors(self):
+        """Errors raised by the driver's own cursor, as the store's error."""
+        try:
+            yield
+        except self.engine.dialect.loaded_dbapi.Error as exc:
+            raise StoreError(f"the database could not be read ({type(exc).__name__}: {exc}); "
+                             "was it made by another program or version?") from None
 
     def currents(self, as_of: date) -> dict[str, Current]:
         """Each KPI's newest observation at or before `as_of`."""
