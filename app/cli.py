@@ -18,6 +18,7 @@ from app import render, services
 from app.config import ConfigError, load_settings
 from app.store import StoreError
 from app.sync import ConnectorReport, sync as run_sync
+from connectors.base import SourceConfigError, SourceError
 from scoring.graph import GraphError
 from scoring.ranking import METHODS
 
@@ -120,9 +121,11 @@ def _report(reports: list[ConnectorReport], seconds: float) -> int:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             click.echo(f"{r.connector}: FAILED {subject}: {why} ({kept})", err=True)
     failed = [r for r in reports if r.failures]
+    requests = sum(r.figures.get("requests", 0) for r in reports)
     click.echo(f"synced {len(reports)} connector(s): {sum(r.initiatives for r in reports)} initiatives, "
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
-               f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed in {seconds:.1f} s")
+               f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
+               + (f", {requests} requests" if requests else "") + f" in {seconds:.1f} s")
     return 3 if failed else 0
 
 
@@ -209,6 +212,34 @@ def check(config, as_of, fmt, strict) -> None:
         click.echo(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
     if "error" in levels or (strict and "warning" in levels):
         sys.exit(1)
+
+
+@main.command()
+@config_option
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@user_errors
+def push(config, dry_run) -> None:
+    """Write score and rank back to the tracker's configured fields, only where they changed."""
+    from app.push import push as run_push
+    ws = workspace(config)
+    bar = _Bar()
+    try:
+        reports = run_push(ws, dry_run=dry_run, progress=bar)
+    except SourceConfigError as exc:
+        raise UserError("\n".join(exc.problems)) from None
+    except SourceError as exc:
+        bar.clear()
+        raise UserError(str(exc), exit_code=3) from None
+    bar.clear()
+    for r in reports:
+        for m in r.messages:
+            click.echo(f"{r.connector}: FAILED {m}", err=True)
+        for note in r.notes:
+            click.echo(f"{r.connector}: {note}", err=True)
+        click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
+                   f"{r.failed} failed in {r.seconds:.1f} s")
+    if any(r.failed for r in reports):
+        sys.exit(3)
 
 
 @main.command()

@@ -29,6 +29,7 @@ def _initiative_columns():
         Column("flags", Text, nullable=False, default=""),        # space-separated codes
         *[Column(f, Float) for f in FACTOR_NAMES],
         Column("raw", Text, nullable=False, default="{}"),        # the source record, JSON
+        Column("external_id", String(255)),                       # the source's own id (Jira's issue id)
     ]
 
 
@@ -85,6 +86,14 @@ bookmarks = Table(
     Column("pending", Text),          # saved page by page by a sync in progress (resume)
     Column("pending_run", Integer),
     Column("updated_at", DateTime(timezone=True)),
+)
+
+# What `roadmap push` last wrote to the tracker, so the next push writes only changes.
+push_state = Table(
+    "push_state", metadata,
+    Column("key", String(255), primary_key=True), Column("connector", String(128), nullable=False),
+    Column("score", Float), Column("rank", Integer),
+    Column("pushed_at", DateTime(timezone=True), nullable=False),
 )
 
 # A sync writes here page by page; publishing moves a run's rows into the tables the

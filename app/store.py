@@ -231,11 +231,63 @@ class Store:
             self._clear_staging(c, run_id)
         return removed
 
-    def fail_run(self, run_id: int, message: str, counts: dict | None = None) -> None:
-        """End a run without publishing: what the ranking reads stays as it was."""
+    def fail_run(self, run_id: int, message: str, counts: dict | None = None, *, keep_staged: bool = False) -> None:
+        """End a run without publishing: what the ranking reads stays as it was. With
+        `keep_staged`, its pages stay staged for the next sync to resume from."""
         with self.engine.begin() as c:
             self._end_run(c, run_id, "failed", counts, message)
-            self._clear_staging(c, run_id)
+            if not keep_staged:
+                self._clear_staging(c, run_id)
+
+    def resume(self, connector: str, run_id: int) -> object:
+        """Adopt the pages an interrupted sync of `connector` staged, under `run_id`, and
+        return the bookmark it saved after its last page (None when there is nothing to resume)."""
+        b, r = s.bookmarks, s.sync_runs
+        with self.engine.begin() as c:
+            row = c.execute(select(b.c.pending, b.c.pending_run).where(b.c.connector == connector)).first()
+            if row is None or row.pending is None or row.pending_run == run_id:
+                return None
+            status = c.execute(select(r.c.status).where(r.c.id == row.pending_run)).scalar()
+            if status != "failed":
+                return None
+            for t in (s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen):
+                c.execute(update(t).where(t.c.run_id == row.pending_run).values(run_id=run_id))
+            c.execute(update(b).where(b.c.connector == connector).values(pending_run=run_id))
+            return json.loads(row.pending)
+
+    def discard_pending(self, connector: str) -> None:
+        """Forget what an interrupted sync staged (a --full sync starts over)."""
+        with self.engine.begin() as c:
+            run = c.execute(select(s.bookmarks.c.pending_run).where(s.bookmarks.c.connector == connector)).scalar()
+            if run is not None:
+                self._clear_staging(c, run)
+            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(
+                pending=None, pending_run=None))
+
+    def known(self, connector: str) -> dict[str, str | None]:
+        """Active initiatives of a connector: key -> the source's own id."""
+        it = s.initiatives
+        with self.engine.connect() as c:
+            return dict(c.execute(select(it.c.key, it.c.external_id).where(
+                it.c.connector == connector, it.c.active == true())).all())
+
+    def raw_records(self, connector: str, keys=None) -> dict[str, tuple[str, bool]]:
+        """key -> (raw JSON, active) for a connector's initiatives."""
+        it = s.initiatives
+        q = select(it.c.key, it.c.raw, it.c.active).where(it.c.connector == connector)
+        with self.engine.connect() as c:
+            return {r.key: (r.raw, bool(r.active)) for r in c.execute(q)}
+
+    def push_state(self, connector: str) -> dict[str, tuple[float | None, int | None]]:
+        p = s.push_state
+        with self.engine.connect() as c:
+            return {r.key: (r.score, r.rank) for r in c.execute(select(p).where(p.c.connector == connector))}
+
+    def record_push(self, connector: str, key: str, score: float | None, rank: int | None) -> None:
+        p = s.push_state
+        with self.engine.begin() as c:
+            c.execute(delete(p).where(p.c.key == key))
+            c.execute(insert(p).values(key=key, connector=connector, score=score, rank=rank, pushed_at=now()))
 
     def _end_run(self, c, run_id: int, status: str, counts: dict | None, message: str) -> None:
         c.execute(update(s.sync_runs).where(s.sync_runs.c.id == run_id).values(

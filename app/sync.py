@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 from app.config import ConfigError, missing_secrets
 from app.services import Workspace
 from app.store import StagedInitiative
-from connectors.base import InitiativeRecord, KpiSource, SourceError
+from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
 from scoring.notation import parse_impact
 
 Progress = Callable[[str, int, int | None], None]
@@ -26,7 +26,8 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
     row = dict(title=rec.title, status=rec.status, status_category=rec.status_category, effort=rec.effort,
                confidence=rec.confidence, impact=rec.impact, url=rec.url, parent=rec.parent,
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by),
-               flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw))
+               flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
+               external_id=rec.external_id or None)
     row.update(rec.factors)
     return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence) for l in parsed.links])
 
@@ -45,20 +46,21 @@ class ConnectorReport:
     removed: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    figures: dict[str, int] = field(default_factory=dict)     # e.g. requests made
     seconds: float = 0.0
 
     def counts(self) -> dict:
         return {"initiatives": self.initiatives, "observations": self.observations, "removed": self.removed,
-                "skipped": len(self.skipped), "failed": len(self.failures)}
+                "skipped": len(self.skipped), "failed": len(self.failures), **self.figures}
 
 
 class Run:
     """The `SyncRun` a connector writes into (connectors.base.SyncRun)."""
 
-    def __init__(self, ws: Workspace, name: str, run_id: int, full: bool, bookmark: Any,
+    def __init__(self, ws: Workspace, name: str, run_id: int, full: bool, bookmark: Any, resume: Any,
                  kpis: list[KpiSource], report: ConnectorReport, progress: Progress | None):
         self.ws, self.name, self.run_id = ws, name, run_id
-        self.full, self.bookmark, self.kpis = full, bookmark, kpis
+        self.full, self.bookmark, self.resume, self.kpis = full, bookmark, resume, kpis
         self.report = report
         self.complete_listing = False
         self.failed_kpis: set[str] = set()
@@ -99,6 +101,12 @@ class Run:
         if self._progress:
             self._progress(self.name, done, total)
 
+    def known(self) -> dict[str, str | None]:
+        return self.ws.store.known(self.name)
+
+    def count(self, name: str, n: int) -> None:
+        self.report.figures[name] = n
+
 
 def sync(ws: Workspace, *, connector: str | None = None, full: bool = False,
          progress: Progress | None = None) -> list[ConnectorReport]:
@@ -113,26 +121,44 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False,
     if problems:
         raise ConfigError(problems, s.path)
     ws.graph  # a graph that cannot be scored is refused before anything is fetched
-    return [_sync_one(ws, name, full, progress) for name in names]
+    connectors, reports = {}, {}
+    for name in names:          # every config problem a source can reveal, before any pull
+        conn = connectors[name] = ws.settings.connector(name)
+        try:
+            conn.prepare()
+        except SourceConfigError as exc:
+            problems += exc.problems
+        except SourceError as exc:
+            reports[name] = ConnectorReport(name, status="failed", failures=[(name, str(exc))])
+    if problems:
+        raise ConfigError(problems, s.path)
+    return [reports.get(name) or _sync_one(ws, connectors[name], full, progress) for name in names]
 
 
-def _sync_one(ws: Workspace, name: str, full: bool, progress: Progress | None) -> ConnectorReport:
+def _sync_one(ws: Workspace, conn: Connector, full: bool, progress: Progress | None) -> ConnectorReport:
     started = time.monotonic()
-    conn = ws.settings.connector(name)
+    name = conn.name
     store = ws.store
     bookmark, fingerprint = store.bookmark(name)
     full = full or bookmark is None or fingerprint != conn.fingerprint()
     report = ConnectorReport(name)
     run_id = store.start_run(name, full)
-    run = Run(ws, name, run_id, full, None if full else bookmark, ws.settings.kpi_sources(name), report, progress)
+    if full:
+        store.discard_pending(name)
+        resume = None
+    else:
+        resume = store.resume(name, run_id)
+    run = Run(ws, name, run_id, full, None if full else bookmark, resume, ws.settings.kpi_sources(name),
+              report, progress)
     try:
         conn.pull(run)
     except SourceError as exc:
         report.status = "failed"
         report.failures.append((name, str(exc)))
-        store.fail_run(run_id, str(exc), report.counts())
+        store.fail_run(run_id, str(exc), report.counts(), keep_staged=run.new_bookmark is not None)
     except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
-        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts())
+        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),
+                       keep_staged=run.new_bookmark is not None)
         raise
     else:
         report.status = "partial" if report.failures else "ok"

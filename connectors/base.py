@@ -47,6 +47,7 @@ class InitiativeRecord:
     factors: dict[str, float] = field(default_factory=dict)
     flags: tuple[str, ...] = ()           # e.g. unreadable-effort, found while reading the record
     raw: Any = None                       # the source record as received, kept in the store
+    external_id: str = ""                 # the source's own id, when it has one besides the key
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,11 @@ class SyncRun(Protocol):
     """What a connector writes into during `pull` (implemented by the app's sync service)."""
     full: bool
     bookmark: Any                 # what the last good sync saved, None on a first or --full sync
+    resume: Any                   # what an interrupted sync saved after its last page (its pages are adopted)
     kpis: list[KpiSource]         # the KPIs this connector feeds
 
+    def known(self) -> dict[str, str | None]: ...          # active initiatives: key -> external id
+    def count(self, name: str, n: int) -> None: ...        # a figure for the summary (requests made)
     def initiatives(self, records: Iterable[InitiativeRecord]) -> None: ...
     def observations(self, kpi: str, rows: Iterable[tuple[date, float]]) -> None: ...
     def seen_all(self, keys: Iterable[str]) -> None: ...   # a complete listing: the rest left the source
@@ -79,6 +83,15 @@ class SourceError(RuntimeError):
     def __init__(self, message: str, *, auth: bool = False):
         super().__init__(message)
         self.auth = auth
+
+
+class SourceConfigError(SourceError):
+    """The source says the config is wrong (a field name it does not have): bad input,
+    reported before anything is fetched."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class Connector(ABC):
@@ -102,6 +115,10 @@ class Connector(ABC):
 
     def feeds_observations(self) -> bool:
         return self.holds == "observations"
+
+    def prepare(self) -> None:
+        """Check the config against the source before anything is pulled (for example,
+        resolve field names). Raise `SourceConfigError` for what the user must fix."""
 
     @abstractmethod
     def pull(self, run: SyncRun) -> None:
@@ -157,6 +174,7 @@ def _resolve(target: str):
 _BUILTINS = {
     "csv": "connectors.files:CsvConnector",
     "json": "connectors.files:JsonConnector",
+    "jira": "connectors.jira:JiraConnector",
 }
 
 registry = Registry()
