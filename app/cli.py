@@ -121,11 +121,14 @@ def _report(reports: list[ConnectorReport], seconds: float) -> int:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             click.echo(f"{r.connector}: FAILED {subject}: {why} ({kept})", err=True)
     failed = [r for r in reports if r.failures]
-    requests = sum(r.figures.get("requests", 0) for r in reports)
+    figures: dict[str, int] = {}
+    for r in reports:
+        for name, n in r.figures.items():
+            figures[name] = figures.get(name, 0) + n
     click.echo(f"synced {len(reports)} connector(s): {sum(r.initiatives for r in reports)} initiatives, "
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
                f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
-               + (f", {requests} requests" if requests else "") + f" in {seconds:.1f} s")
+               + "".join(f", {n} {name}" for name, n in figures.items()) + f" in {seconds:.1f} s")
     return 3 if failed else 0
 
 

@@ -28,7 +28,9 @@ BASE_FIELDS = ["summary", "status", "issuetype", "labels", "parent", "issuelinks
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 ROLES = ("effort", "confidence", "impact", "reach", "factor_impact", "ease", "business_value",
          "time_criticality", "risk_reduction", "job_size", "score", "rank")
-_ID_LIKE = re.compile(r"^(customfield_\d+|[a-z][a-zA-Z]*)$")
+# taken as field ids without asking Jira; anything else is looked up by id or name in /field
+_ID_LIKE = re.compile(r"^(customfield_\d+|timeoriginalestimate|timeestimate|timespent|aggregatetimeoriginalestimate"
+                      r"|priority|duedate|summary|description|labels|environment)$")
 
 
 class JiraFields(BaseModel):
@@ -234,7 +236,9 @@ class JiraConnector(Connector):
         else:
             jql = ordered(query)
         newest = datetime.fromisoformat(since) if since else None
+        previous = newest
         seen: set[str] = set()
+        changed = 0
         for page in api.search(jql, self.request_fields(), self.options.page_size):
             records = []
             for issue in page:
@@ -250,6 +254,7 @@ class JiraConnector(Connector):
                     try:
                         t = parse_updated(updated).astimezone(timezone.utc)
                         newest = t if newest is None or t > newest else newest
+                        changed += previous is None or t > previous
                     except ValueError:
                         pass
             run.initiatives(records)
@@ -259,6 +264,7 @@ class JiraConnector(Connector):
             run.seen_all(seen)            # a full pull lists everything the query holds
         else:
             self._find_removed(run, query, seen, total)
+        run.count("changed", changed)
         run.count("requests", self.requests_made)
 
     def _find_removed(self, run: SyncRun, query: str, seen: set[str], total: int | None) -> None:

@@ -100,7 +100,7 @@ def test_cloud_full_pull_pages_by_token_and_maps_every_field(ws):
     cfg = ws()
     res = run(cfg, "sync")
     assert res.exit_code == 0, res.output
-    assert "4 initiatives" in res.output and "requests" in res.output
+    assert "4 initiatives" in res.output and "4 changed, 4 requests in" in res.output  # myself, count, 2 pages
     assert all("/rest/api/3/search/jql" in r or "myself" in r or "approximate-count" in r for r in fake.requests)
     assert not any(r.endswith("/rest/api/3/search") for r in fake.requests)
     assert len(fake.searches) == 2            # 4 open issues, 2 a page, by nextPageToken until isLast
