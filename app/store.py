@@ -368,6 +368,11 @@ class Store:
         with self.engine.connect() as c:
             return {r.kpi: Current(r.value, r.day) for r in c.execute(q)}
 
+    def last_day(self, kpi: str) -> date | None:
+        o = s.observations
+        with self.engine.connect() as c:
+            return c.execute(select(func.max(o.c.day)).where(o.c.kpi == kpi)).scalar()
+
     def history(self, kpi: str, until: date | None = None) -> list[tuple[date, float]]:
         o = s.observations
         q = select(o.c.day, o.c.value).where(o.c.kpi == kpi).order_by(o.c.day)

@@ -66,6 +66,7 @@ class SyncRun(Protocol):
     kpis: list[KpiSource]         # the KPIs this connector feeds
 
     def known(self) -> dict[str, str | None]: ...          # active initiatives: key -> external id
+    def last_day(self, kpi: str) -> date | None: ...        # the newest stored observation's day
     def count(self, name: str, n: int) -> None: ...        # a figure for the summary (requests made)
     def initiatives(self, records: Iterable[InitiativeRecord]) -> None: ...
     def observations(self, kpi: str, rows: Iterable[tuple[date, float]]) -> None: ...
@@ -175,6 +176,11 @@ _BUILTINS = {
     "csv": "connectors.files:CsvConnector",
     "json": "connectors.files:JsonConnector",
     "jira": "connectors.jira:JiraConnector",
+    "ga4": "connectors.ga4:Ga4Connector",
+    "posthog": "connectors.posthog:PosthogConnector",
+    "amplitude": "connectors.amplitude:AmplitudeConnector",
+    "mixpanel": "connectors.mixpanel:MixpanelConnector",
+    "sql": "connectors.sql:SqlConnector",
 }
 
 registry = Registry()

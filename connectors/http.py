@@ -54,6 +54,8 @@ class HttpClient:
     near_limit_pause: float = 1.0          # extra pause after X-RateLimit-NearLimit: true
     sleep: Callable[[float], None] | None = None      # default: time.sleep, looked up when waiting
     rng: random.Random = field(default_factory=random.Random)
+    # reads a wait out of a rate-limited response's body (PostHog: "Expected available in N seconds")
+    retry_hint: Callable[[requests.Response], float | None] | None = None
     requests_made: int = 0
     waits: list[float] = field(default_factory=list)
     session: requests.Session = field(default_factory=requests.Session)
@@ -101,7 +103,11 @@ class HttpClient:
                 if attempt == self.max_retries:
                     raise SourceError(f"{self.source}: {resp.status_code} from {self.base_url} "
                                       f"after {attempt + 1} tries; try again later")
-                hint = retry_after_seconds(resp.headers.get("Retry-After")) if resp.status_code in RATE_LIMITED else None
+                hint = None
+                if resp.status_code in RATE_LIMITED:
+                    hint = retry_after_seconds(resp.headers.get("Retry-After"))
+                    if hint is None and self.retry_hint is not None:
+                        hint = self.retry_hint(resp)
                 self._wait(max(hint, 0.0) if hint is not None else self._backoff(attempt))
                 continue
             return resp

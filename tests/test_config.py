@@ -76,7 +76,7 @@ path = "x.csv"
         "kpis[0].id: 'rev' is already used by objectives[0]; ids must be unique",
         "edges[1]: repeats edges[0] (rev -> rev); merge them into one edge",
         "objectives: every weight is 0; give at least one objective a weight above 0",
-        "connectors.files.type: unknown connector type 'csvv'; use one of csv, jira, json",
+        "connectors.files.type: unknown connector type 'csvv'; use one of amplitude, csv, ga4, jira, json, mixpanel, posthog, sql",
         "connectors.other.holds: missing; this key is required",
         "kpis[0].source.connector: no connector named 'ga'; add a [connectors.ga] table or fix the name",
     ]

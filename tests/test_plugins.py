@@ -54,7 +54,7 @@ def installed_plugin(tmp_path, monkeypatch):
 
 
 def test_plugins_register_by_class_or_callable_beside_the_builtins(installed_plugin):
-    assert installed_plugin.names() == ["csv", "echo", "jira", "json", "loud-echo"]
+    assert installed_plugin.names() == ["amplitude", "csv", "echo", "ga4", "jira", "json", "loud-echo", "mixpanel", "posthog", "sql"]
     assert "broken" in installed_plugin.broken and "DoesNotExist" in installed_plugin.broken["broken"]
 
 

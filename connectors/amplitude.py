@@ -1,0 +1,54 @@
+"""Amplitude: the Dashboard REST API's event segmentation, one event and metric per KPI.
+
+`/api/2/events/segmentation` with `e` (the event as JSON), `m` (uniques, totals,
+average, ...), `start` / `end` as YYYYMMDD and daily interval; basic auth with the API key
+and secret key; `data.series[0]` is read against `data.xValues`. The EU host through `url`.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+
+from requests.auth import HTTPBasicAuth
+
+from connectors.analytics import AnalyticsConnector, KpiFailure
+from connectors.base import ConnectorOptions, KpiSource
+from connectors.http import HttpClient, error_messages, http_error
+
+
+class AmplitudeOptions(ConnectorOptions):
+    url: str = "https://amplitude.com"
+    api_key_env: str
+    secret_key_env: str
+
+
+class AmplitudeConnector(AnalyticsConnector):
+    type = "amplitude"
+    Options = AmplitudeOptions
+    options: AmplitudeOptions
+    concurrency = 5
+
+    def begin(self) -> None:
+        auth = HTTPBasicAuth(os.environ.get(self.options.api_key_env, ""),
+                             os.environ.get(self.options.secret_key_env, ""))
+        self._http = HttpClient(self.name, self.options.url, auth=auth, **self.http_options)
+
+    def fetch(self, source: KpiSource, start: date, end: date):
+        event = source.source.get("event")
+        if not event:
+            raise KpiFailure(f"KPI '{source.kpi}' has no source.event")
+        e = event if isinstance(event, dict) else {"event_type": event}
+        params = {"e": json.dumps(e), "m": source.source.get("metric", "uniques"), "i": "1",
+                  "start": start.strftime("%Y%m%d"), "end": end.strftime("%Y%m%d")}
+        resp = self._http.request("GET", "/api/2/events/segmentation", params=params)
+        if resp.status_code in (401, 403):
+            raise http_error(self.name, resp, auth_hint="check the API key and secret key")
+        if resp.status_code != 200:
+            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
+        data = resp.json().get("data") or {}
+        days, series = data.get("xValues") or [], data.get("series") or [[]]
+        values = series[0] if series else []
+        if len(values) != len(days):
+            raise KpiFailure(f"Amplitude sent {len(values)} values for {len(days)} days")
+        return list(zip(days, values))

@@ -1,0 +1,102 @@
+"""Mixpanel: a saved Insights report (`bookmark_id`) or an event's daily count.
+
+Query API with service-account basic auth; `/api/query/insights` answers `series` as
+names mapping to `{date: value}`. Mixpanel allows 60 queries an hour and 5 at once: the
+connector keeps to both, and KPIs beyond the hour's budget fail with that reason (their
+last observations stay). The EU host through `url`.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from datetime import date
+
+from pydantic import Field
+from requests.auth import HTTPBasicAuth
+
+from connectors.analytics import AnalyticsConnector, KpiFailure
+from connectors.base import ConnectorOptions, KpiSource
+from connectors.http import HttpClient, error_messages, http_error
+
+HOUR = 3600.0
+
+
+class MixpanelOptions(ConnectorOptions):
+    url: str = "https://mixpanel.com"
+    project_id: int | str
+    username_env: str
+    secret_env: str
+    queries_per_hour: int = Field(default=60, ge=1)
+
+
+class QueryBudget:
+    """At most `limit` queries in any hour, counted in this process."""
+
+    def __init__(self, limit: int, clock=time.monotonic):
+        self.limit, self.clock, self.sent = limit, clock, deque()
+        self.lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self.lock:
+            now = self.clock()
+            while self.sent and now - self.sent[0] >= HOUR:
+                self.sent.popleft()
+            if len(self.sent) >= self.limit:
+                return False
+            self.sent.append(now)
+            return True
+
+
+_BUDGETS: dict[str, QueryBudget] = {}
+
+
+def _series(data: dict) -> dict:
+    """The first series of an Insights answer as {date: value}, through `$overall` nesting."""
+    series = data.get("series") or {}
+    if not isinstance(series, dict) or not series:
+        return {}
+    first = next(iter(series.values()))
+    while isinstance(first, dict) and first and all(isinstance(v, dict) for v in first.values()):
+        first = first.get("$overall") or next(iter(first.values()))
+    return first if isinstance(first, dict) else {}
+
+
+class MixpanelConnector(AnalyticsConnector):
+    type = "mixpanel"
+    Options = MixpanelOptions
+    options: MixpanelOptions
+    concurrency = 5
+
+    def begin(self) -> None:
+        auth = HTTPBasicAuth(os.environ.get(self.options.username_env, ""),
+                             os.environ.get(self.options.secret_env, ""))
+        self._http = HttpClient(self.name, self.options.url, auth=auth, **self.http_options)
+        key = f"{self.options.url}|{self.options.project_id}"
+        self.budget = _BUDGETS.setdefault(key, QueryBudget(self.options.queries_per_hour))
+
+    def fetch(self, source: KpiSource, start: date, end: date):
+        if not self.budget.take():
+            raise KpiFailure(f"Mixpanel's budget of {self.options.queries_per_hour} queries an hour is used up; "
+                             "the next sync fetches this KPI")
+        params = {"project_id": self.options.project_id}
+        if source.source.get("bookmark_id"):
+            params["bookmark_id"] = source.source["bookmark_id"]
+            path = "/api/query/insights"
+        elif source.source.get("event"):
+            params.update(event=f'["{source.source["event"]}"]', from_date=start.isoformat(),
+                          to_date=end.isoformat(), unit="day", type="general")
+            path = "/api/query/segmentation"
+        else:
+            raise KpiFailure(f"KPI '{source.kpi}' needs source.bookmark_id or source.event")
+        resp = self._http.request("GET", path, params=params)
+        if resp.status_code in (401, 403):
+            raise http_error(self.name, resp, auth_hint="check the service account's username and secret")
+        if resp.status_code != 200:
+            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
+        data = resp.json()
+        if path.endswith("segmentation"):
+            values = (data.get("data") or {}).get("values") or {}
+            return list(next(iter(values.values()), {}).items())
+        return list(_series(data).items())
