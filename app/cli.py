@@ -119,7 +119,8 @@ def _report(reports: list[ConnectorReport], seconds: float) -> int:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
-            click.echo(f"{r.connector}: FAILED {subject}: {why} ({kept})", err=True)
+            what = "" if subject == r.connector else f" {subject}"
+            click.echo(f"{r.connector}: FAILED{what}: {why} ({kept})", err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:

@@ -169,7 +169,8 @@ def _sync_one(ws: Workspace, conn: Connector, full: bool, progress: Progress | N
         conn.pull(run)
     except SourceError as exc:
         report.status = "failed"
-        report.failures.append((name, str(exc)))
+        message = str(exc).removeprefix(f"{name}: ")
+        report.failures.append((name, message))
         store.fail_run(run_id, str(exc), report.counts(), keep_staged=run.new_bookmark is not None)
     except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
         store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),

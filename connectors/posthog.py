@@ -71,5 +71,5 @@ class PosthogConnector(AnalyticsConnector):
             rows = data.get("results") or []
             yield from (tuple(r[:2]) for r in rows)
             offset += len(rows)
-            if len(rows) < PAGE and not data.get("hasMore"):
+            if len(rows) < PAGE:        # a short page is the last, whatever hasMore says
                 return

@@ -153,7 +153,7 @@ def test_failing_source_exits_3_and_keeps_data(synced, workspace_dir):
     (workspace_dir / "observations.csv").unlink()
     res = synced("sync")
     assert res.exit_code == 3
-    assert "obs: FAILED obs:" in res.output and "kept the last good data" in res.output
+    assert "obs: FAILED: file not found" in res.output and "kept the last good data" in res.output
     assert json.loads(synced("kpis", "--format", "json").output)["kpis"][2]["current"] == 140000.0
 
 
