@@ -246,6 +246,30 @@ def push(config, dry_run) -> None:
         sys.exit(3)
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@main.command()
+@config_option
+@click.option("--host", default=None, help="Address to listen on (default: [service] host).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: [service] port).")
+@click.option("--insecure", is_flag=True, help="Serve beyond loopback without an API token.")
+@user_errors
+def serve(config, host, port, insecure) -> None:
+    """The web service (production: any WSGI server on app:create_app())."""
+    import os
+    ws = workspace(config)
+    svc = ws.settings.service
+    host = host or svc.host
+    token_set = bool(svc.api_token_env and os.environ.get(svc.api_token_env))
+    if host not in LOOPBACK and not token_set and not insecure:
+        raise UserError(f"refusing to serve on {host} without an API token: set [service] api_token_env and "
+                        "export that variable, or pass --insecure")
+    ws.graph  # refuse a graph that cannot be scored before listening
+    from app.serve import serve as run_server
+    run_server(ws, host=host, port=port or svc.port)
+
+
 @main.command()
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port to serve on.")
 @click.option("--no-serve", is_flag=True, help="Build and print the ranking, then stop.")

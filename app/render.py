@@ -46,7 +46,7 @@ def ranking_csv(items: list[dict]) -> str:
     return buf.getvalue()
 
 
-def _value(v, unit: str) -> str:
+def value(v, unit: str) -> str:
     if v is None:
         return "-"
     if unit == "%":
@@ -60,7 +60,7 @@ def _pct(v) -> str:
 
 
 def kpis_table(data: dict) -> str:
-    rows = [[k["id"], _value(k["current"], k["unit"]), k["current_date"] or "-", _value(k["target"], k["unit"]),
+    rows = [[k["id"], value(k["current"], k["unit"]), k["current_date"] or "-", value(k["target"], k["unit"]),
              _pct(k["progress"]), _pct(k["expected_progress"]), k["status"], f"{k['urgency']:.2f}"]
             for k in data["kpis"]]
     return table(["kpi", "current", "as of", "target", "progress", "expected", "status", "urgency"],
@@ -102,7 +102,7 @@ def explain_text(item: dict) -> str:
     if item.get("forecasts"):
         out.append("  forecast:")
         for f in item["forecasts"]:
-            out.append(f"    {f['name']}: {_value(f['current'], f['unit'])} -> {_value(f['forecast'], f['unit'])}")
+            out.append(f"    {f['name']}: {value(f['current'], f['unit'])} -> {value(f['forecast'], f['unit'])}")
     for f in item["flags"]:
         out.append(f"  flag {f['flag']}: {f['fix']}")
     return "\n".join(out)

@@ -186,3 +186,47 @@ def paths(r: Ranking, i: int, limit: int = 5) -> list[dict]:
                     stack.append(path + [nxt])
     found.sort(key=lambda p: -abs(p["impact"]))
     return found[:limit]
+
+
+def select(r: Ranking, *, objective: str | None = None, q: str | None = None, status: str | None = None,
+           flag: str | None = None) -> "np.ndarray":
+    """The ranked items that pass the filters, best first: an objective they contribute to,
+    text in the key or title, a status, a flag code."""
+    import numpy as np
+    idx = r.ranked
+    if objective:
+        ids = [o.id for o in r.graph.objectives]
+        if objective not in ids:
+            raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
+        idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
+    if q or status:
+        r.backlog.details.prefetch(idx.tolist())
+    if q:
+        needle = q.lower()
+        idx = np.array([i for i in idx.tolist() if needle in r.backlog.keys[i].lower()
+                        or needle in r.backlog.details.get(i)[0].lower()], dtype=np.int64)
+    if status:
+        idx = np.array([i for i in idx.tolist() if r.backlog.details.get(i)[1].lower() == status.lower()],
+                       dtype=np.int64)
+    if flag:
+        idx = np.array([i for i in idx.tolist() if any(f.split(":")[0] == flag for f in r.flags(i))], dtype=np.int64)
+    return idx
+
+
+def graph_data(ws: Workspace, alignment: dict | None = None) -> dict:
+    """Objectives and KPIs in layers (objectives on top, each KPI one below the highest
+    thing it feeds), edges with weights, off-track and orphan KPIs marked."""
+    g = ws.graph
+    states = kpis(ws)["kpis"]
+    status = {k["id"]: k["status"] for k in states}
+    orphans = {f["subject"] for f in (alignment or check(ws))["findings"] if f["code"] == "orphan-kpi"}
+    layer = {o.id: 0 for o in g.objectives}
+    for k in reversed(g.kpi_order):
+        parents = list(g.graph.successors(k))
+        layer[k] = 1 + max((layer[p] for p in parents), default=0)
+    nodes = [{"id": o.id, "kind": "objective", "name": o.name or o.id, "layer": 0, "weight": o.weight}
+             for o in g.objectives]
+    nodes += [{"id": k.id, "kind": "kpi", "name": k.name or k.id, "layer": layer[k.id], "status": status[k.id],
+               "off_track": status[k.id] == "off-track", "orphan": k.id in orphans} for k in g.kpis]
+    edges = [{"from": e.source, "to": e.target, "weight": e.weight} for e in g.edges]
+    return {"nodes": nodes, "edges": edges}

@@ -1,14 +1,16 @@
-"""The Flask service: the ranked roadmap as a page and as JSON (CONTRACT.md, HTTP).
+"""The Flask application: factory, the ranking cache, JSON errors, security headers.
 
 Reads through the same services as the CLI; the ranking is computed once per data or
-config change and reused across requests.
+config change (a published sync) and reused across requests.
 """
 from __future__ import annotations
 
+import hmac
+import os
 import threading
 from datetime import date
 
-from flask import Blueprint, Flask, current_app, jsonify, render_template_string, request
+from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app import services
@@ -17,7 +19,14 @@ from app.services import Workspace
 
 MAX_PAGE = 500
 
-bp = Blueprint("roadmap", __name__)
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
 
 
 class RankingCache:
@@ -34,71 +43,38 @@ class RankingCache:
             hit = self._cache.get(key)
             if hit is None:
                 hit = services.ranking(self.ws, as_of=key[1], method=key[2])
-                self._cache = {key: hit}
+                self._cache = {k: v for k, v in self._cache.items() if k[0] == key[0]}
+                self._cache[key] = hit
             return hit
 
-
-def _error(status: int, code: str, message: str):
-    resp = jsonify({"error": {"code": code, "message": message}})
-    resp.status_code = status
-    return resp
-
-
-def _int_arg(name: str, default: int, lo: int, hi: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number") from None
-    if v < lo:
-        raise ValueError(f"{name} must be at least {lo}")
-    return min(v, hi) if hi else v
+    def check(self):
+        key = ("check", self.ws.store.data_version(), self.ws.as_of())
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is None:
+            hit = services.check(self.ws)
+            with self._lock:
+                self._cache[key] = hit
+        return hit
 
 
-def _roadmap_payload():
-    cache: RankingCache = current_app.extensions["roadmap"]
-    as_of = date.fromisoformat(request.args["as_of"]) if request.args.get("as_of") else None
-    r = cache.get(as_of, request.args.get("method"))
-    limit = _int_arg("limit", 50, 0, MAX_PAGE)
-    offset = _int_arg("offset", 0, 0)
-    return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": r.total,
-            "offset": offset, "limit": limit, "items": r.items(offset, limit)}
+def workspace() -> Workspace:
+    return current_app.extensions["roadmap"].ws
 
 
-@bp.get("/healthz")
-def healthz():
-    ws: Workspace = current_app.extensions["roadmap"].ws
-    runs = ws.store.runs(1)
-    return jsonify({"status": "ok", "last_sync": runs[0]["ended_at"].isoformat() if runs and runs[0]["ended_at"] else None})
+def cache() -> RankingCache:
+    return current_app.extensions["roadmap"]
 
 
-@bp.get("/api/v1/roadmap")
-def api_roadmap():
-    try:
-        return jsonify(_roadmap_payload())
-    except ValueError as exc:
-        return _error(400, "bad-request", str(exc))
-
-
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Roadmap</title>
-<style>body{font:14px system-ui,sans-serif;margin:2rem}td,th{padding:.25rem .6rem;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}tr:nth-child(even){background:#f4f4f6}</style></head>
-<body><h1>Ranked roadmap</h1><p>{{ total }} ranked by {{ method }} as of {{ as_of }}</p>
-<table><tr><th>#</th><th>Key</th><th>Title</th><th>Score</th><th>Impact</th><th>Effort</th><th>Flags</th></tr>
-{% for it in items %}<tr><td class="n">{{ it.rank }}</td><td>{% if it.url %}<a href="{{ it.url }}">{{ it.key }}</a>{% else %}{{ it.key }}{% endif %}</td>
-<td>{{ it.title }}</td><td class="n">{{ '%.3f' % it.score }}</td><td class="n">{{ '%.3f' % it.impact }}</td>
-<td class="n">{{ it.effort }}</td><td>{{ it.flags | join(' ') }}</td></tr>{% endfor %}</table></body></html>"""
-
-
-@bp.get("/")
-def roadmap_page():
-    try:
-        data = _roadmap_payload()
-    except ValueError as exc:
-        return _error(400, "bad-request", str(exc))
-    return render_template_string(PAGE, **data)
+def require_token() -> None:
+    """Write endpoints need the bearer token when `[service] api_token_env` names a set variable."""
+    var = workspace().settings.service.api_token_env
+    token = os.environ.get(var) if var else None
+    if not token:
+        return
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise ApiError(401, "unauthorized", "this endpoint needs the API token: send 'Authorization: Bearer <token>'")
 
 
 def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
@@ -106,10 +82,33 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
         workspace = Workspace(settings if isinstance(settings, Settings) else load_settings(settings))
     app = Flask(__name__)
     app.extensions["roadmap"] = RankingCache(workspace)
-    app.register_blueprint(bp)
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False
+    from app.api import api
+    from app.pages import pages
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        resp = jsonify({"error": {"code": exc.code, "message": exc.message}})
+        resp.status_code = exc.status
+        return resp
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _error(exc.code or 500, (exc.name or "error").lower().replace(" ", "-"), exc.description or "")
+        resp = jsonify({"error": {"code": (exc.name or "error").lower().replace(" ", "-"),
+                                  "message": exc.description or ""}})
+        resp.status_code = exc.code or 500
+        return resp
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("Content-Security-Policy", CSP)
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return resp
 
     return app

@@ -103,14 +103,7 @@ def graph_findings(graph: GoalGraph, rules: AlignmentRules) -> list[Finding]:
 def objective_effort(ranking: Ranking) -> np.ndarray:
     """Effort per objective: each ranked item's effort split over the objectives in
     proportion to the size of its contribution to each."""
-    b, n_obj = ranking.backlog, len(ranking.graph.objectives)
-    known = ranking.link_kpi_index >= 0
-    k = ranking.link_kpi_index[known]
-    per_obj = np.zeros((len(b), n_obj))
-    for o, obj in enumerate(ranking.graph.objectives):
-        w = 100.0 * ranking.weights[obj.id] * ranking.link_delta[known] * ranking.V[k, o]
-        per_obj[:, o] = np.bincount(b.link_item[known], weights=w, minlength=len(b))
-    size = np.abs(per_obj[ranking.ranked])
+    size = np.abs(ranking.objective_impact[ranking.ranked])
     totals = size.sum(axis=1)
     share = np.divide(size, totals[:, None], out=np.zeros_like(size), where=totals[:, None] > 0)
     return (share * ranking.effort[ranking.ranked][:, None]).sum(axis=0)

@@ -187,3 +187,40 @@ class Backlog:
 # The classic scorers' inputs a tracker mapping or a file column may provide.
 FACTOR_NAMES = ("reach", "factor_impact", "ease", "business_value", "time_criticality",
                 "risk_reduction", "job_size")
+
+
+class _JoinedDetails:
+    def __init__(self, first: "Details", second: "Details", offset: int):
+        self.first, self.second, self.offset = first, second, offset
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        self.first.prefetch([i for i in indices if i < self.offset])
+        self.second.prefetch([i - self.offset for i in indices if i >= self.offset])
+
+    def get(self, i: int):
+        return self.first.get(i) if i < self.offset else self.second.get(i - self.offset)
+
+
+def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
+    """`a` then `b` as one backlog (for what-if initiatives added to the real backlog)."""
+    names = list(a.kpi_names)
+    index = {n: i for i, n in enumerate(names)}
+    for n in b.kpi_names:
+        if n not in index:
+            index[n] = len(names)
+            names.append(n)
+    remap = np.array([index[n] for n in b.kpi_names] + [0], dtype=np.int64)
+    factor_names = set(a.factors) | set(b.factors)
+
+    def col(bl: Backlog, name: str) -> np.ndarray:
+        return bl.factors.get(name, np.full(len(bl), np.nan))
+    return Backlog(
+        keys=a.keys + b.keys, done=np.concatenate([a.done, b.done]),
+        effort=np.concatenate([a.effort, b.effort]), confidence=np.concatenate([a.confidence, b.confidence]),
+        has_source_flags=np.concatenate([a.has_source_flags, b.has_source_flags]),
+        link_item=np.concatenate([a.link_item, b.link_item + len(a)]),
+        link_kpi_code=np.concatenate([a.link_kpi_code, remap[b.link_kpi_code]]), kpi_names=names,
+        link_low=np.concatenate([a.link_low, b.link_low]), link_high=np.concatenate([a.link_high, b.link_high]),
+        link_confidence=np.concatenate([a.link_confidence, b.link_confidence]),
+        details=_JoinedDetails(a.details, b.details, len(a)),
+        factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names})

@@ -120,6 +120,20 @@ class Ranking:
         return r
 
     @cached_property
+    def objective_impact(self) -> np.ndarray:
+        """[item, objective]: each item's contribution to each objective (rows sum to its impact)."""
+        b, n_obj = self.backlog, len(self.graph.objectives)
+        out = np.zeros((len(b), n_obj))
+        if self.params.method != "kpi-impact":
+            return out
+        known = self.link_kpi_index >= 0
+        k = self.link_kpi_index[known]
+        for o, obj in enumerate(self.graph.objectives):
+            w = 100.0 * self.weights[obj.id] * self.link_delta[known] * self.V[k, o]
+            out[:, o] = np.bincount(b.link_item[known], weights=w, minlength=len(b))
+        return out
+
+    @cached_property
     def _link_slices(self) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(self.backlog.link_item, kind="stable")
         starts = np.searchsorted(self.backlog.link_item[order], np.arange(len(self.backlog) + 1))
@@ -209,10 +223,11 @@ class Ranking:
             d["factors"] = frameworks.factors_of(self.factors, i)
         return d
 
-    def rows(self, offset: int = 0, limit: int | None = None) -> list[dict]:
-        """The ranked items without links and contributions (tables, CSV)."""
+    def rows(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
+        """The ranked items without links and contributions (tables, CSV); `among` is a
+        selection of ranked items to page through instead of all of them."""
         end = None if limit is None else offset + limit
-        idx = self.ranked[offset:end]
+        idx = (self.ranked if among is None else among)[offset:end]
         b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
         b.details.prefetch(idx.tolist())
         out = []
@@ -223,8 +238,8 @@ class Ranking:
                         "effort": None if effort[n] != effort[n] else float(effort[n]), "flags": self.flags(i)})
         return out
 
-    def items(self, offset: int = 0, limit: int | None = None) -> list[dict]:
+    def items(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
-        idx = self.ranked[offset:end].tolist()
+        idx = (self.ranked if among is None else among)[offset:end].tolist()
         self.backlog.details.prefetch(idx)
         return [self.item(i) for i in idx]

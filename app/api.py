@@ -1,0 +1,184 @@
+"""The JSON API under /api/v1 (CONTRACT.md, HTTP), described by /api/v1/openapi.json."""
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from datetime import date
+
+from flask import Blueprint, Response, jsonify, request, url_for
+
+from app import render, services
+from app.openapi import spec
+from app.web import MAX_PAGE, ApiError, cache, require_token, workspace
+from app.whatif import WhatIfError, what_if
+from scoring.graph import GraphError
+from scoring.ranking import METHODS
+
+api = Blueprint("api", __name__)
+_jobs: dict[str, dict] = {}
+_jobs_lock = threading.Lock()
+
+
+def _int(name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad-request", f"{name} must be a whole number") from None
+    if v < lo:
+        raise ApiError(400, "bad-request", f"{name} must be at least {lo}")
+    return min(v, hi) if hi is not None else v
+
+
+def _as_of() -> date | None:
+    raw = request.args.get("as_of")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad-request", "as_of must be a date, YYYY-MM-DD") from None
+
+
+def _method() -> str | None:
+    m = request.args.get("method")
+    if m and m not in METHODS:
+        raise ApiError(400, "bad-request", f"method must be one of {', '.join(METHODS)}")
+    return m
+
+
+def ranking():
+    try:
+        return cache().get(_as_of(), _method())
+    except GraphError as exc:
+        raise ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems)) from None
+
+
+def page_of(r, rows: bool = False) -> dict:
+    limit, offset = _int("limit", 50, 0, MAX_PAGE), _int("offset", 0, 0)
+    try:
+        among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
+                                status=request.args.get("status"), flag=request.args.get("flag"))
+    except ValueError as exc:
+        raise ApiError(400, "bad-request", str(exc)) from None
+    items = (r.rows if rows else r.items)(offset, limit, among=among)
+    return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
+            "offset": offset, "limit": limit, "items": items}
+
+
+@api.get("/healthz")
+def healthz():
+    runs = [r for r in workspace().store.runs(50) if r["status"] in ("ok", "partial")]
+    last = runs[0]["ended_at"] if runs else None
+    return jsonify({"status": "ok", "last_sync": last.isoformat() if last else None})
+
+
+@api.get("/api/v1/roadmap")
+def roadmap():
+    return jsonify(page_of(ranking()))
+
+
+@api.get("/api/v1/roadmap.csv")
+def roadmap_csv():
+    r = ranking()
+    among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"))
+    return Response(render.ranking_csv(r.rows(among=among)), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=roadmap.csv"})
+
+
+@api.get("/api/v1/initiatives/<key>")
+def initiative(key: str):
+    try:
+        item = services.explain(workspace(), key, as_of=_as_of(), method=_method())
+    except GraphError as exc:
+        raise ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems)) from None
+    if item is None:
+        raise ApiError(404, "not-found", f"no initiative with key '{key}'")
+    return jsonify(item)
+
+
+@api.get("/api/v1/kpis")
+def kpis():
+    data = services.kpis(workspace(), _as_of())
+    if request.args.get("history") in ("1", "true"):
+        store = workspace().store
+        for k in data["kpis"]:
+            k["history"] = [{"date": d.isoformat(), "value": v} for d, v in store.history(k["id"])]
+    return jsonify(data)
+
+
+@api.get("/api/v1/objectives")
+def objectives():
+    ws = workspace()
+    weights = ws.graph.objective_weights()
+    return jsonify({"objectives": [{"id": o.id, "name": o.name or o.id, "weight": o.weight,
+                                    "weight_share": weights[o.id],
+                                    "kpis": sorted(ws.graph.graph.predecessors(o.id))} for o in ws.graph.objectives]})
+
+
+@api.get("/api/v1/graph")
+def graph():
+    return jsonify(services.graph_data(workspace(), cache().check()))
+
+
+@api.get("/api/v1/alignment")
+def alignment():
+    return jsonify(cache().check())
+
+
+@api.post("/api/v1/what-if")
+def whatif():
+    body = request.get_json(silent=True)
+    if body is None:
+        raise ApiError(400, "bad-request", "send a JSON object (Content-Type: application/json)")
+    try:
+        r, before = what_if(workspace(), body, baseline=cache().get())
+    except WhatIfError as exc:
+        raise ApiError(400, "bad-request", str(exc)) from None
+    page = page_of(r)
+    for it in page["items"]:
+        was = before.get(it["key"])
+        it["previous_rank"] = was
+        it["moved"] = None if was is None or it["rank"] is None else was - it["rank"]
+    return jsonify(page)
+
+
+@api.post("/api/v1/sync")
+def start_sync():
+    require_token()
+    from app.sync import sync
+    job = uuid.uuid4().hex[:12]
+    ws = workspace()
+    state = {"id": job, "status": "running", "started": time.time(), "connectors": []}
+    with _jobs_lock:
+        _jobs[job] = state
+
+    def work():
+        try:
+            reports = sync(ws, connector=(request_body or {}).get("connector"))
+            state["connectors"] = [{"connector": r.connector, "status": r.status, **r.counts()} for r in reports]
+            state["status"] = "failed" if any(r.failures for r in reports) else "ok"
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, never raised into the server
+            state["status"], state["message"] = "failed", str(exc).splitlines()[0][:300]
+    request_body = request.get_json(silent=True)
+    threading.Thread(target=work, daemon=True).start()
+    resp = jsonify({"id": job, "status": "running", "status_url": url_for("api.sync_status", job=job)})
+    resp.status_code = 202
+    return resp
+
+
+@api.get("/api/v1/sync/<job>")
+def sync_status(job: str):
+    with _jobs_lock:
+        state = _jobs.get(job)
+    if state is None:
+        raise ApiError(404, "not-found", f"no sync job '{job}'")
+    return jsonify(state)
+
+
+@api.get("/api/v1/openapi.json")
+def openapi():
+    return jsonify(spec())

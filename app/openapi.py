@@ -1,0 +1,127 @@
+"""The OpenAPI 3.1 description of /api/v1 (its schemas are JSON Schema 2020-12, which a
+test checks real responses against)."""
+from __future__ import annotations
+
+NUM = {"type": "number"}
+NUM_OR_NULL = {"type": ["number", "null"]}
+STR = {"type": "string"}
+
+
+def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> dict:
+    out = {"type": "object", "properties": props, "required": required if required is not None else list(props)}
+    if not extra:
+        out["additionalProperties"] = False
+    return out
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+SCHEMAS = {
+    "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
+    "Link": _obj({"kpi": STR, "lift": NUM_OR_NULL, "confidence": NUM,
+                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}},
+                 ["kpi", "lift", "confidence"]),
+    "Contribution": _obj({"kpi": STR, "objective": STR, "impact": NUM}),
+    "Item": _obj({"rank": {"type": ["integer", "null"]}, "key": STR, "title": STR, "status": STR, "url": STR,
+                  "score": NUM, "impact": NUM, "effort": NUM_OR_NULL,
+                  "flags": {"type": "array", "items": STR},
+                  "links": {"type": "array", "items": _ref("Link")},
+                  "contributions": {"type": "array", "items": _ref("Contribution")},
+                  "factors": {"type": "object"},
+                  "previous_rank": {"type": ["integer", "null"]}, "moved": {"type": ["integer", "null"]}},
+                 ["rank", "key", "title", "status", "url", "score", "impact", "effort", "flags", "links",
+                  "contributions"]),
+    "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": ["kpi-impact", "rice",
+                     "ice", "wsjf"]}, "total": {"type": "integer"}, "offset": {"type": "integer"},
+                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")}}),
+    "Explanation": {"allOf": [_ref("Item"), _obj({
+        "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
+                                                        "current": NUM_OR_NULL, "forecast": NUM_OR_NULL})},
+        "paths": {"type": "array", "items": _obj({"path": {"type": "array", "items": STR}, "weight": NUM,
+                                                    "impact": NUM})},
+        "flags": {"type": "array", "items": _obj({"flag": STR, "fix": STR})}})]},
+    "Kpi": _obj({"id": STR, "name": STR, "unit": STR, "direction": {"enum": ["up", "down"]},
+                 "current": NUM_OR_NULL, "current_date": {"type": ["string", "null"]}, "baseline": NUM_OR_NULL,
+                 "target": NUM_OR_NULL, "progress": NUM_OR_NULL, "expected_progress": NUM_OR_NULL,
+                 "status": {"enum": ["met", "on-track", "off-track", "no-target", "no-data"]}, "urgency": NUM,
+                 "history": {"type": "array", "items": _obj({"date": STR, "value": NUM})}},
+                ["id", "name", "unit", "direction", "current", "current_date", "baseline", "target", "progress",
+                 "expected_progress", "status", "urgency"]),
+    "Kpis": _obj({"as_of": STR, "kpis": {"type": "array", "items": _ref("Kpi")}}),
+    "Objectives": _obj({"objectives": {"type": "array", "items": _obj({
+        "id": STR, "name": STR, "weight": NUM, "weight_share": NUM, "kpis": {"type": "array", "items": STR}})}}),
+    "Graph": _obj({"nodes": {"type": "array", "items": _obj({"id": STR, "kind": {"enum": ["objective", "kpi"]},
+                                                               "name": STR, "layer": {"type": "integer"}},
+                                                              ["id", "kind", "name", "layer"])},
+                   "edges": {"type": "array", "items": _obj({"from": STR, "to": STR, "weight": NUM})}}),
+    "Finding": _obj({"level": {"enum": ["error", "warning", "info"]}, "code": STR, "subject": STR, "message": STR}),
+    "Alignment": _obj({"as_of": STR, "findings": {"type": "array", "items": _ref("Finding")},
+                       "allocation": {"type": "array", "items": _obj({"objective": STR, "weight_share": NUM,
+                                                                      "effort_share": NUM})}}),
+    "WhatIf": {"type": "object", "additionalProperties": False, "properties": {
+        "objective_weights": {"type": "object", "additionalProperties": NUM},
+        "edge_weights": {"type": "array", "items": _obj({"from": STR, "to": STR, "weight": NUM})},
+        "kpi_values": {"type": "object", "additionalProperties": NUM},
+        "initiatives": {"type": "array", "items": _obj({"key": STR, "title": STR, "effort": NUM, "impact": STR},
+                                                      ["key"])},
+        "as_of": {"type": "string", "format": "date"}}},
+    "SyncJob": _obj({"id": STR, "status": {"enum": ["running", "ok", "failed"]}, "status_url": STR},
+                    ["id", "status"]),
+    "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
+}
+
+PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
+    ("limit", {"type": "integer", "minimum": 0, "maximum": 500}), ("offset", {"type": "integer", "minimum": 0}),
+    ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
+    ("method", {"enum": ["kpi-impact", "rice", "ice", "wsjf"]}), ("as_of", {"type": "string", "format": "date"}))]
+
+
+def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
+    return {status: {"description": desc, "content": {"application/json": {"schema": _ref(schema)}}},
+            "400": {"description": "Bad request", "content": {"application/json": {"schema": _ref("Error")}}}}
+
+
+def spec() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "kpi-roadmap API", "version": "1",
+                 "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
+                                "{\"error\": {\"code\", \"message\"}}."},
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness and the last sync's time", "responses": _ok("Health")}},
+            "/api/v1/roadmap": {"get": {"summary": "The ranked roadmap, paged", "parameters": PAGING,
+                                        "responses": _ok("Roadmap")}},
+            "/api/v1/roadmap.csv": {"get": {"summary": "The ranking as CSV", "responses": {
+                "200": {"description": "CSV", "content": {"text/csv": {"schema": STR}}}}}},
+            "/api/v1/initiatives/{key}": {"get": {
+                "summary": "One initiative with its explanation",
+                "parameters": [{"name": "key", "in": "path", "required": True, "schema": STR}],
+                "responses": {**_ok("Explanation"), "404": {"description": "Unknown key", "content": {
+                    "application/json": {"schema": _ref("Error")}}}}}},
+            "/api/v1/kpis": {"get": {"summary": "KPIs with current value, progress and urgency",
+                                     "parameters": [{"name": "history", "in": "query", "schema": STR}],
+                                     "responses": _ok("Kpis")}},
+            "/api/v1/objectives": {"get": {"summary": "Objectives and their weights", "responses": _ok("Objectives")}},
+            "/api/v1/graph": {"get": {"summary": "The goal graph", "responses": _ok("Graph")}},
+            "/api/v1/alignment": {"get": {"summary": "Alignment findings and allocation",
+                                          "responses": _ok("Alignment")}},
+            "/api/v1/what-if": {"post": {
+                "summary": "The ranking under changed weights, values or extra initiatives; stores nothing",
+                "parameters": PAGING,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("WhatIf")}}},
+                "responses": _ok("Roadmap")}},
+            "/api/v1/sync": {"post": {"summary": "Start a sync (needs the API token when one is set)",
+                                      "security": [{"bearer": []}],
+                                      "responses": {**_ok("SyncJob", "202", "Started"), "401": {
+                                          "description": "Token missing or wrong",
+                                          "content": {"application/json": {"schema": _ref("Error")}}}}}},
+            "/api/v1/sync/{id}": {"get": {"summary": "A sync's status",
+                                          "parameters": [{"name": "id", "in": "path", "required": True,
+                                                          "schema": STR}],
+                                          "responses": _ok("SyncJob")}},
+        },
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
