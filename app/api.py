@@ -1,6 +1,7 @@
 """The JSON API under /api/v1 (CONTRACT.md, HTTP), described by /api/v1/openapi.json."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -78,7 +79,8 @@ def healthz():
 
 @api.get("/api/v1/roadmap")
 def roadmap():
-    return jsonify(page_of(ranking()))
+    body = cache().response(lambda: json.dumps(page_of(ranking())), "roadmap", request.full_path)
+    return Response(body, mimetype="application/json")
 
 
 @api.get("/api/v1/roadmap.csv")

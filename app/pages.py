@@ -18,6 +18,10 @@ def _objective_colors(r) -> dict[str, str]:
 
 @pages.get("/")
 def roadmap():
+    return cache().response(_roadmap_page, "page", request.full_path)
+
+
+def _roadmap_page():
     from app.api import ranking
     r = ranking()
     args = {k: request.args.get(k, "") for k in ("objective", "q", "status", "flag")}

@@ -36,6 +36,7 @@ class RankingCache:
         self.ws = ws
         self._lock = threading.Lock()
         self._cache: dict = {}
+        self._responses: dict = {}
 
     def get(self, as_of: date | None = None, method: str | None = None):
         key = (self.ws.store.data_version(), self.ws.as_of(as_of), method or self.ws.settings.scoring.method)
@@ -46,6 +47,19 @@ class RankingCache:
                 self._cache = {k: v for k, v in self._cache.items() if k[0] == key[0]}
                 self._cache[key] = hit
             return hit
+
+    def response(self, build, *parts):
+        """A built response body, reused until the data, the date or the request changes."""
+        key = ("response", self.ws.store.data_version(), self.ws.as_of(), *parts)
+        with self._lock:
+            hit = self._responses.get(key)
+        if hit is None:
+            hit = build()
+            with self._lock:
+                if len(self._responses) > 256:
+                    self._responses.clear()
+                self._responses[key] = hit
+        return hit
 
     def check(self):
         key = ("check", self.ws.store.data_version(), self.ws.as_of())

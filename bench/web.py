@@ -1,0 +1,116 @@
+"""Web benchmark: a 10,000-initiative store served by gunicorn (2 workers), 8 concurrent
+loopback clients. Prints p50 / p95 latency and requests per second for
+/api/v1/roadmap?limit=50 and /, and their ratio to /healthz on the same server.
+
+Run: python3 bench/web.py [--initiatives N] [--requests N]
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def build(n: int) -> Path:
+    from app.config import load_settings
+    from app.services import Workspace
+    from app.sync import sync
+    from app.workspaces import build_demo
+    tmp = Path(tempfile.mkdtemp(prefix="roadmap-web-bench-"))
+    cfg = build_demo(tmp)
+    kpis = [k.id for k in load_settings(cfg).kpis]
+    rng = random.Random(7)
+    with (tmp / "initiatives.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "title", "status", "effort", "impact", "url"])
+        for i in range(n):
+            lines = "; ".join(f"{rng.choice(kpis)} {rng.uniform(-5, 15):+.1f}% @{rng.randint(30, 90)}%"
+                              for _ in range(rng.randint(1, 4)))
+            w.writerow([f"WEB-{i}", f"Initiative number {i} for the benchmark", rng.choice(["To Do", "In Progress"]),
+                        rng.choice([1, 2, 3, 5, 8, 13]), lines, f"https://jira.example/browse/WEB-{i}"])
+    ws = Workspace(load_settings(cfg))
+    sync(ws)
+    return cfg
+
+
+def load(url: str, total: int, clients: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    per = total // clients
+
+    def worker():
+        s = requests.Session()
+        mine = []
+        for _ in range(per):
+            t = time.perf_counter()
+            r = s.get(url, timeout=30)
+            mine.append(time.perf_counter() - t)
+            assert r.status_code == 200, r.text[:200]
+        with lock:
+            latencies.extend(mine)
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return latencies, len(latencies) / (time.perf_counter() - t)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--initiatives", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=800)
+    ap.add_argument("--clients", type=int, default=8)
+    args = ap.parse_args()
+    cfg = build(args.initiatives)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    gunicorn = shutil.which("gunicorn") or "gunicorn"
+    env = dict(os.environ, ROADMAP_CONFIG=str(cfg))
+    server = subprocess.Popen([gunicorn, "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning",
+                               "app:create_app()"], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(base + "/healthz", timeout=1)
+                break
+            except requests.RequestException:
+                time.sleep(0.1)
+        for path in ("/", "/api/v1/roadmap?limit=50"):       # warm both workers' ranking caches
+            for _ in range(8):
+                requests.get(base + path, timeout=60)
+        print(f"kpi-roadmap web benchmark: {args.initiatives:,} initiatives, gunicorn 2 workers, "
+              f"{args.clients} loopback clients, {args.requests} requests per route")
+        results = {}
+        for path in ("/healthz", "/api/v1/roadmap?limit=50", "/"):
+            lat, rps = load(base + path, args.requests, args.clients)
+            q = statistics.quantiles(lat, n=100)
+            results[path] = rps
+            print(f"  {path:28} p50 {q[49] * 1e3:6.1f} ms  p95 {q[94] * 1e3:6.1f} ms  {rps:7.0f} req/s")
+        for path in ("/api/v1/roadmap?limit=50", "/"):
+            print(f"  {path:28} req/s ratio to /healthz: {results[path] / results['/healthz']:.2f} (goal >= 0.5)")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
