@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 
 from app import charts, render, services
-from app.web import MAX_PAGE, cache, workspace
+from app.web import cache, workspace
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")

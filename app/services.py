@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import cached_property
 
+import numpy as np
+
 from app.config import Settings
 from app.store import Store
 from scoring import alignment as al
@@ -189,10 +191,9 @@ def paths(r: Ranking, i: int, limit: int = 5) -> list[dict]:
 
 
 def select(r: Ranking, *, objective: str | None = None, q: str | None = None, status: str | None = None,
-           flag: str | None = None) -> "np.ndarray":
+           flag: str | None = None) -> np.ndarray:
     """The ranked items that pass the filters, best first: an objective they contribute to,
     text in the key or title, a status, a flag code."""
-    import numpy as np
     idx = r.ranked
     if objective:
         ids = [o.id for o in r.graph.objectives]

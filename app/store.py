@@ -20,6 +20,7 @@ from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine,
 from sqlalchemy.engine import Engine, make_url
 
 from app import schema as s
+from app.details import SqlDetails
 from scoring.model import FACTOR_NAMES, Backlog
 from scoring.progress import Current
 
@@ -58,37 +59,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
-
-
-class SqlDetails:
-    """Titles, statuses, URLs and source flags, fetched for the rows on show."""
-
-    def __init__(self, engine: Engine, ids: np.ndarray):
-        self.engine, self.ids = engine, ids
-        self._rows: dict[int, tuple[str, str, str, tuple[str, ...]]] = {}
-
-    def prefetch(self, indices) -> None:
-        wanted = [i for i in indices if i not in self._rows]
-        if not wanted:
-            return
-        it = s.initiatives
-        cols = (it.c.id, it.c.title, it.c.status, it.c.url, it.c.flags)
-        where = {int(self.ids[i]): i for i in wanted}
-        with self.engine.connect() as c:
-            if len(wanted) > 2000:       # most of the backlog: one scan beats many look-ups
-                result = c.execute(select(*cols)).all()
-            else:
-                result = [r for chunk in range(0, len(wanted), 500)
-                          for r in c.execute(select(*cols).where(it.c.id.in_(list(where)[chunk:chunk + 500])))]
-        for r in result:
-            i = where.get(r[0])
-            if i is not None:
-                self._rows[i] = (r[1], r[2], r[3], tuple(r[4].split()))
-
-    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
-        if i not in self._rows:
-            self.prefetch([i])
-        return self._rows[i]
 
 
 class Store:

@@ -1,7 +1,6 @@
 """Workspaces shipped in the package: the `init` starter and the `demo` sample."""
 from __future__ import annotations
 
-import shutil
 import tempfile
 from importlib import resources
 from pathlib import Path

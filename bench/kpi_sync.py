@@ -134,7 +134,7 @@ def measure(port: int, kpis: int, latency_ms: float) -> None:
         for t_name, c in saved.items():
             registry.get(t_name).concurrency = c
     print(f"kpi-roadmap KPI sync benchmark: {kpis} KPIs over 4 loopback sources, {latency_ms:.0f} ms per request")
-    print(f"  concurrency limits: " + ", ".join(f"{n} {c}" for n, c in limits.items()))
+    print("  concurrency limits: " + ", ".join(f"{n} {c}" for n, c in limits.items()))
     print(f"  requests: {requests}; observations stored: {sum(r.observations for r in reports):,}")
     print(f"  serial (1 request at a time, sources one after another): {serial:.2f} s")
     print(f"  concurrent sync:                                          {wall:.2f} s   "

@@ -155,7 +155,6 @@ def lattice() -> None:
 
 def end_to_end(graph: GoalGraph, b: Backlog, n_items: int) -> None:
     from app.store import StagedInitiative, Store
-    from app.schema import metadata  # noqa: F401
     tmp = Path(tempfile.mkdtemp(prefix="roadmap-bench-"))
     db = tmp / "roadmap.db"
     toml = ["[service]", f'database = "sqlite:///{db}"', "[scoring]", "as_of = 2026-07-02", ""]
@@ -190,7 +189,6 @@ def end_to_end(graph: GoalGraph, b: Backlog, n_items: int) -> None:
         cmd = [sys.executable, "-m", "app.cli", "score", *args]
         times = []
         for _ in range(3):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
             times.append(time.perf_counter() - t)

@@ -10,7 +10,7 @@ import email.utils
 import random
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Callable
 
 import requests

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field
 from requests.auth import HTTPBasicAuth
 
-from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceConfigError, SourceError, SyncRun
+from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceConfigError, SyncRun
 from connectors.http import HttpClient
 from connectors.jira_api import CloudApi, DataCenterApi, JiraApi, ordered, restrict_since, split_order_by
 from connectors.richtext import adf_to_text, wiki_to_text
