@@ -14,8 +14,6 @@ import json
 import math
 import os
 import resource
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))
+
+import standin  # noqa: E402
 
 PAGE_WITH_FIELDS = 100
 PAGE_IDS_ONLY = 5000
@@ -85,17 +86,8 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.issues)
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--issues", str(args.issues)])
+    port, server = standin.start(__file__, "--issues", str(args.issues))
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         run(port, args.issues)
     finally:
         server.terminate()

@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,6 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "bench"))
+
+import standin  # noqa: E402
 
 SOURCES = ("ga", "ph", "amp", "mp")
 DAYS = [date.today() - timedelta(days=n) for n in range(30)]
@@ -92,17 +93,8 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.latency_ms / 1000)
         return
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([sys.executable, __file__, "--serve", str(port), "--latency-ms", str(args.latency_ms)])
+    port, server = standin.start(__file__, "--latency-ms", str(args.latency_ms))
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
         measure(port, args.kpis, args.latency_ms)
     finally:
         server.terminate()

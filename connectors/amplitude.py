@@ -14,7 +14,7 @@ from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient
 
 
 class AmplitudeOptions(ConnectorOptions):
@@ -27,6 +27,7 @@ class AmplitudeConnector(AnalyticsConnector):
     type = "amplitude"
     Options = AmplitudeOptions
     options: AmplitudeOptions
+    auth_hint = "check the API key and secret key"
     concurrency = 5
 
     def begin(self) -> None:
@@ -42,11 +43,7 @@ class AmplitudeConnector(AnalyticsConnector):
         params = {"e": json.dumps(e), "m": source.source.get("metric", "uniques"), "i": "1",
                   "start": start.strftime("%Y%m%d"), "end": end.strftime("%Y%m%d")}
         resp = self._http.request("GET", "/api/2/events/segmentation", params=params)
-        if resp.status_code in (401, 403):
-            raise http_error(self.name, resp, auth_hint="check the API key and secret key")
-        if resp.status_code != 200:
-            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
-        data = resp.json().get("data") or {}
+        data = self.answer(resp).get("data") or {}
         days, series = data.get("xValues") or [], data.get("series") or [[]]
         values = series[0] if series else []
         if len(values) != len(days):

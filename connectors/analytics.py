@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Iterable
 
 from connectors.base import Connector, KpiSource, SourceError, SyncRun
+from connectors.http import error_messages, http_error
 
 OVERLAP_DAYS = 3
 FIRST_SYNC_DAYS = 365
@@ -66,6 +67,20 @@ class AnalyticsConnector(Connector):
 
     def fetch(self, source: KpiSource, start: date, end: date) -> Iterable[tuple[Any, Any]]:
         raise NotImplementedError
+
+    auth_hint: ClassVar[str] = "check the credentials"
+
+    def answer(self, resp) -> Any:
+        """The JSON of a 200 answer. 401 / 403 fail the whole source (saying what to check);
+        any other status fails only the KPI being fetched."""
+        if resp.status_code in (401, 403):
+            raise http_error(self.name, resp, auth_hint=self.auth_hint)
+        if resp.status_code != 200:
+            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
+        try:
+            return resp.json()
+        except ValueError:
+            raise KpiFailure(f"{resp.status_code} with a body that is not JSON") from None
 
     def begin(self) -> None:
         """Work before any KPI is fetched (an access token); raise SourceError when the

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource, SourceError
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient
 
 SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 PAGE = 10_000
@@ -53,6 +53,7 @@ class Ga4Connector(AnalyticsConnector):
     type = "ga4"
     Options = Ga4Options
     options: Ga4Options
+    auth_hint = "check the service account's access to the property"
     concurrency = 10              # GA4 allows 10 concurrent requests per property
 
     def begin(self) -> None:
@@ -73,11 +74,7 @@ class Ga4Connector(AnalyticsConnector):
         path = f"/v1beta/properties/{self.options.property_id}:runReport"
         while True:
             resp = self._http.request("POST", path, json=body)
-            if resp.status_code != 200:
-                if resp.status_code in (401, 403):
-                    raise http_error(self.name, resp, auth_hint="check the service account's access to the property")
-                raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
-            report = resp.json()
+            report = self.answer(resp)
             kind = ((report.get("metricHeaders") or [{}])[0]).get("type", "TYPE_FLOAT")
             rows = report.get("rows") or []
             for row in rows:

@@ -18,7 +18,7 @@ from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient
 
 HOUR = 3600.0
 
@@ -67,6 +67,7 @@ class MixpanelConnector(AnalyticsConnector):
     type = "mixpanel"
     Options = MixpanelOptions
     options: MixpanelOptions
+    auth_hint = "check the service account's username and secret"
     concurrency = 5
 
     def begin(self) -> None:
@@ -91,11 +92,7 @@ class MixpanelConnector(AnalyticsConnector):
         else:
             raise KpiFailure(f"KPI '{source.kpi}' needs source.bookmark_id or source.event")
         resp = self._http.request("GET", path, params=params)
-        if resp.status_code in (401, 403):
-            raise http_error(self.name, resp, auth_hint="check the service account's username and secret")
-        if resp.status_code != 200:
-            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
-        data = resp.json()
+        data = self.answer(resp)
         if path.endswith("segmentation"):
             values = (data.get("data") or {}).get("values") or {}
             return list(next(iter(values.values()), {}).items())

@@ -12,7 +12,7 @@ from datetime import date
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient
 
 PAGE = 10_000
 _WAIT = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.I)
@@ -38,6 +38,7 @@ class PosthogConnector(AnalyticsConnector):
     type = "posthog"
     Options = PosthogOptions
     options: PosthogOptions
+    auth_hint = "check the personal API key and its project access"
     concurrency = 3
 
     def begin(self) -> None:
@@ -48,11 +49,7 @@ class PosthogConnector(AnalyticsConnector):
     def _query(self, hogql: str) -> dict:
         path = f"/api/projects/{self.options.project_id}/query/"
         resp = self._http.request("POST", path, json={"query": {"kind": "HogQLQuery", "query": hogql}})
-        if resp.status_code in (401, 403):
-            raise http_error(self.name, resp, auth_hint="check the personal API key and its project access")
-        if resp.status_code != 200:
-            raise KpiFailure(f"{resp.status_code}: {'; '.join(error_messages(resp)) or 'no detail given'}")
-        return resp.json()
+        return self.answer(resp)
 
     def fetch(self, source: KpiSource, start: date, end: date):
         query = str(source.source.get("query") or "").strip().rstrip(";")
