@@ -14,7 +14,6 @@ from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient
 
 
 class AmplitudeOptions(ConnectorOptions):
@@ -33,7 +32,7 @@ class AmplitudeConnector(AnalyticsConnector):
     def begin(self) -> None:
         auth = HTTPBasicAuth(os.environ.get(self.options.api_key_env, ""),
                              os.environ.get(self.options.secret_key_env, ""))
-        self._http = HttpClient(self.name, self.options.url, auth=auth, **self.http_options)
+        self.client(auth=auth)
 
     def fetch(self, source: KpiSource, start: date, end: date):
         event = source.source.get("event")

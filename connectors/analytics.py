@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Iterable
 
 from connectors.base import Connector, KpiSource, SourceError, SyncRun
-from connectors.http import error_messages, http_error
+from connectors.http import HttpClient, error_messages, http_error
 
 OVERLAP_DAYS = 3
 FIRST_SYNC_DAYS = 365
@@ -81,6 +81,11 @@ class AnalyticsConnector(Connector):
             return resp.json()
         except ValueError:
             raise KpiFailure(f"{resp.status_code} with a body that is not JSON") from None
+
+    def client(self, **kwargs) -> HttpClient:
+        """The source's HTTP session (at `options.url`), kept for the request count."""
+        self._http = HttpClient(self.name, self.options.url, **kwargs, **self.http_options)
+        return self._http
 
     def begin(self) -> None:
         """Work before any KPI is fetched (an access token); raise SourceError when the

@@ -16,7 +16,6 @@ from pydantic import Field
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource, SourceError
-from connectors.http import HttpClient
 
 SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
 PAGE = 10_000
@@ -59,8 +58,7 @@ class Ga4Connector(AnalyticsConnector):
     def begin(self) -> None:
         key_file = os.environ.get(self.options.credentials_env, "")
         token = access_token(key_file)
-        self._http = HttpClient(self.name, self.options.url, headers={"Authorization": f"Bearer {token}"},
-                                **self.http_options)
+        self.client(headers={"Authorization": f"Bearer {token}"})
 
     def fetch(self, source: KpiSource, start: date, end: date):
         metric = source.source.get("metric")

@@ -18,7 +18,6 @@ from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient
 
 HOUR = 3600.0
 
@@ -73,7 +72,7 @@ class MixpanelConnector(AnalyticsConnector):
     def begin(self) -> None:
         auth = HTTPBasicAuth(os.environ.get(self.options.username_env, ""),
                              os.environ.get(self.options.secret_env, ""))
-        self._http = HttpClient(self.name, self.options.url, auth=auth, **self.http_options)
+        self.client(auth=auth)
         key = f"{self.options.url}|{self.options.project_id}"
         self.budget = _BUDGETS.setdefault(key, QueryBudget(self.options.queries_per_hour))
 

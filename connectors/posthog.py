@@ -12,7 +12,6 @@ from datetime import date
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
-from connectors.http import HttpClient
 
 PAGE = 10_000
 _WAIT = re.compile(r"available in (\d+(?:\.\d+)?) seconds?", re.I)
@@ -43,8 +42,7 @@ class PosthogConnector(AnalyticsConnector):
 
     def begin(self) -> None:
         token = os.environ.get(self.options.token_env, "")
-        self._http = HttpClient(self.name, self.options.url, headers={"Authorization": f"Bearer {token}"},
-                                retry_hint=throttle_wait, **self.http_options)
+        self.client(headers={"Authorization": f"Bearer {token}"}, retry_hint=throttle_wait)
 
     def _query(self, hogql: str) -> dict:
         path = f"/api/projects/{self.options.project_id}/query/"
