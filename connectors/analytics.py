@@ -13,25 +13,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, ClassVar, Iterable
 
-from connectors.base import Connector, KpiSource, SourceError, SyncRun
+from connectors.base import Connector, KpiSource, SourceError, SyncRun, as_day
 from connectors.http import HttpClient, error_messages, http_error
 
 OVERLAP_DAYS = 3
 FIRST_SYNC_DAYS = 365
-
-
-def as_day(value: Any) -> date:
-    """`2026-07-01`, `20260701`, `2026-07-01T00:00:00Z` or a date as a date."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    if len(text) == 8 and text.isdigit():
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    if "T" in text or " " in text:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
-    return date.fromisoformat(text[:10])
 
 
 def as_value(value: Any) -> float:

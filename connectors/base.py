@@ -14,7 +14,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -56,6 +56,20 @@ class KpiSource:
     kpi: str
     source: dict
     start: date | None = None
+
+
+def as_day(value: Any) -> date:
+    """`2026-07-01`, `20260701`, `2026-07-01T00:00:00Z` or a date as a date."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if len(text) == 8 and text.isdigit():
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    if "T" in text or " " in text:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+    return date.fromisoformat(text[:10])
 
 
 class SyncRun(Protocol):

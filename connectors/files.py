@@ -8,11 +8,11 @@ from __future__ import annotations
 import csv
 import json
 import math
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
-from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceError, SyncRun
+from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceError, SyncRun, as_day
 from scoring.model import FACTOR_NAMES
 from scoring.notation import read_confidence
 
@@ -42,15 +42,6 @@ def _words(v: Any) -> tuple[str, ...]:
     if isinstance(v, (list, tuple)):
         return tuple(str(x) for x in v if str(x).strip())
     return tuple(str(v or "").split())
-
-
-def _day(v: Any) -> date:
-    if isinstance(v, date) and not isinstance(v, datetime):
-        return v
-    text = str(v or "").strip()
-    if len(text) == 8 and text.isdigit():           # 20260702, as GA4 writes dates
-        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-    return datetime.fromisoformat(text).date() if "T" in text else date.fromisoformat(text)
 
 
 def initiative_from(row: dict) -> InitiativeRecord:
@@ -166,7 +157,7 @@ class _FileConnector(Connector):
                 if not kpi:
                     raise ValueError("no kpi")
                 try:
-                    day = _day(row.get("date"))
+                    day = as_day(row.get("date"))
                 except (ValueError, TypeError):
                     raise ValueError(f"date '{row.get('date')}' is not a date (YYYY-MM-DD)") from None
                 value = _number(row.get("value"))
