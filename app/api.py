@@ -94,7 +94,8 @@ def roadmap_csv():
 @api.get("/api/v1/initiatives/<key>")
 def initiative(key: str):
     try:
-        item = services.explain(workspace(), key, as_of=_as_of(), method=_method())
+        item = services.explain(workspace(), key,
+                                with_done=cache().get(_as_of(), _method(), include_done=True))
     except GraphError as exc:
         raise ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems)) from None
     if item is None:

@@ -42,16 +42,16 @@ def _roadmap_page():
         for c in it["contributions"]:
             by_obj[c["objective"]] = by_obj.get(c["objective"], 0.0) + c["impact"]
         it["bar"] = charts.impact_bar([(o, v, colors[o]) for o, v in by_obj.items()], scale)
-        it["why"] = services.flag_fix
     statuses = sorted({s for s in (r.backlog.details.get(i)[1] for i in r.ranked[:2000].tolist()) if s})
     return render_template("roadmap.html", r=r, items=items, args=args, page=page, total=len(among),
                            pages=max(1, -(-len(among) // size)), colors=colors, statuses=statuses,
-                           objectives=r.graph.objectives, weights=r.weights, fmt=render)
+                           objectives=r.graph.objectives, weights=r.weights, fmt=render,
+                           fix=services.flag_fix)
 
 
 @pages.get("/initiatives/<key>")
 def initiative(key: str):
-    item = services.explain(workspace(), key)
+    item = services.explain(workspace(), key, with_done=cache().get(include_done=True))
     if item is None:
         abort(404, f"no initiative with key '{key}'")
     return render_template("initiative.html", it=item, fmt=render)

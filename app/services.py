@@ -124,9 +124,11 @@ def flag_fix(flag: str) -> str:
     return FLAG_FIXES.get(code, "").format(d=detail)
 
 
-def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None) -> dict | None:
-    """Why an initiative ranks where it does: contributions, paths, forecasts, flags."""
-    r = ranking(ws, as_of=as_of, method=method, include_done=True)
+def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
+            with_done: Ranking | None = None) -> dict | None:
+    """Why an initiative ranks where it does: contributions, paths, forecasts, flags.
+    `with_done` is a ranking that includes done items, when the caller holds one already."""
+    r = with_done or ranking(ws, as_of=as_of, method=method, include_done=True)
     i = r.index_of(key)
     if i is None:
         return None

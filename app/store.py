@@ -241,7 +241,7 @@ class Store:
             return dict(c.execute(select(it.c.key, it.c.external_id).where(
                 it.c.connector == connector, it.c.active == true())).all())
 
-    def raw_records(self, connector: str, keys=None) -> dict[str, tuple[str, bool]]:
+    def raw_records(self, connector: str) -> dict[str, tuple[str, bool]]:
         """key -> (raw JSON, active) for a connector's initiatives."""
         it = s.initiatives
         q = select(it.c.key, it.c.raw, it.c.active).where(it.c.connector == connector)

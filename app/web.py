@@ -38,12 +38,13 @@ class RankingCache:
         self._cache: dict = {}
         self._responses: dict = {}
 
-    def get(self, as_of: date | None = None, method: str | None = None):
-        key = (self.ws.store.data_version(), self.ws.as_of(as_of), method or self.ws.settings.scoring.method)
+    def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False):
+        key = (self.ws.store.data_version(), self.ws.as_of(as_of), method or self.ws.settings.scoring.method,
+               include_done)
         with self._lock:
             hit = self._cache.get(key)
             if hit is None:
-                hit = services.ranking(self.ws, as_of=key[1], method=key[2])
+                hit = services.ranking(self.ws, as_of=key[1], method=key[2], include_done=include_done)
                 self._cache = {k: v for k, v in self._cache.items() if k[0] == key[0]}
                 self._cache[key] = hit
             return hit
@@ -62,7 +63,7 @@ class RankingCache:
         return hit
 
     def check(self):
-        key = ("check", self.ws.store.data_version(), self.ws.as_of())
+        key = (self.ws.store.data_version(), "check", self.ws.as_of())
         with self._lock:
             hit = self._cache.get(key)
         if hit is None:

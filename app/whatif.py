@@ -43,8 +43,9 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
         raise WhatIfError("objective_weights: at least one objective needs a weight above 0")
     if body.get("edge_weights"):
         changed = {}
+        existing = {(x.source, x.target) for x in graph.edges}
         for n, e in enumerate(body["edge_weights"]):
-            if not isinstance(e, dict) or (e.get("from"), e.get("to")) not in {(x.source, x.target) for x in graph.edges}:
+            if not isinstance(e, dict) or (e.get("from"), e.get("to")) not in existing:
                 raise WhatIfError(f"edge_weights[{n}]: no edge from {e.get('from')!r} to {e.get('to')!r}")
             changed[(e["from"], e["to"])] = _number(f"edge_weights[{n}].weight", e.get("weight"))
         edges = [Edge(**{"from": x.source, "to": x.target, "weight": changed.get((x.source, x.target), x.weight)})
