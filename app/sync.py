@@ -6,6 +6,8 @@ others and never touches what the last good sync published.
 """
 from __future__ import annotations
 
+import json
+import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,7 +36,6 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
 
 
 def _json(raw: Any) -> str:
-    import json
     return json.dumps(raw, default=str, ensure_ascii=False)
 
 
@@ -76,7 +77,7 @@ class Run:
     def observations(self, kpi: str, rows: Iterable[tuple[date, float]]) -> None:
         clean: dict[date, float] = {}
         for day, value in rows:
-            if isinstance(value, (int, float)) and value == value and abs(value) != float("inf"):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 clean[day] = float(value)
             else:
                 self.skip(f"{kpi} {day}", f"value {value!r} is not a finite number")
