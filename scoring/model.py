@@ -83,6 +83,8 @@ class Initiative(_Strict):
     parent: str = ""
     labels: tuple[str, ...] = ()
     blocked_by: tuple[str, ...] = ()
+    team: str = ""
+    mandatory: bool = False
     factors: dict[str, float] = Field(default_factory=dict)  # rice / ice / wsjf inputs
 
     @field_validator("effort", "confidence")
