@@ -266,7 +266,7 @@ def serve(config, host, port, insecure) -> None:
         raise UserError(f"refusing to serve on {host} without an API token: set [service] api_token_env and "
                         "export that variable, or pass --insecure")
     ws.graph  # refuse a graph that cannot be scored before listening
-    from app.serve import serve as run_server
+    from app.web.serve import serve as run_server
     run_server(ws, host=host, port=port or svc.port)
 
 
@@ -292,7 +292,7 @@ def demo(port, no_serve, directory) -> None:
     _print_ranking(ws)
     if no_serve:
         return
-    from app.serve import serve
+    from app.web.serve import serve
     serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)
 
 

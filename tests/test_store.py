@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import create_engine, text
 
-from app import schema
+from app.store import schema
 from app.store import StagedInitiative, Store, StoreError
 
 

@@ -11,7 +11,7 @@ from referencing import Registry, Resource
 
 from app import create_app
 from app.config import load_settings
-from app.openapi import spec
+from app.web.openapi import spec
 from app.services import Workspace
 from app.sync import sync
 

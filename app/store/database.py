@@ -19,8 +19,8 @@ from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine,
                         insert, literal, select, true, update)
 from sqlalchemy.engine import Engine, make_url
 
-from app import schema as s
-from app.details import SqlDetails
+from app.store import schema as s
+from app.store.details import SqlDetails
 from scoring.model import FACTOR_NAMES, Backlog
 from scoring.progress import Current
 

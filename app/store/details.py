@@ -6,7 +6,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from app import schema as s
+from app.store import schema as s
 
 
 class SqlDetails:

@@ -10,56 +10,19 @@ from datetime import date
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from app import render, services
-from app.openapi import spec
-from app.web import MAX_PAGE, ApiError, cache, require_token, workspace
+from app.web.openapi import spec
+from app.web.state import (MAX_PAGE, ApiError, as_of_arg, cache, graph_error, int_arg, method_arg, ranking,
+                           require_token, workspace)
 from app.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
-from scoring.ranking import METHODS
 
 api = Blueprint("api", __name__)
 _jobs: dict[str, dict] = {}
 _jobs_lock = threading.Lock()
 
 
-def _int(name: str, default: int, lo: int, hi: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        v = int(raw)
-    except ValueError:
-        raise ApiError(400, "bad-request", f"{name} must be a whole number") from None
-    if v < lo:
-        raise ApiError(400, "bad-request", f"{name} must be at least {lo}")
-    return min(v, hi) if hi is not None else v
-
-
-def _as_of() -> date | None:
-    raw = request.args.get("as_of")
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ApiError(400, "bad-request", "as_of must be a date, YYYY-MM-DD") from None
-
-
-def _method() -> str | None:
-    m = request.args.get("method")
-    if m and m not in METHODS:
-        raise ApiError(400, "bad-request", f"method must be one of {', '.join(METHODS)}")
-    return m
-
-
-def ranking():
-    try:
-        return cache().get(_as_of(), _method())
-    except GraphError as exc:
-        raise ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems)) from None
-
-
 def page_of(r, rows: bool = False) -> dict:
-    limit, offset = _int("limit", 50, 0, MAX_PAGE), _int("offset", 0, 0)
+    limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0)
     try:
         among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
                                 status=request.args.get("status"), flag=request.args.get("flag"))
@@ -94,10 +57,9 @@ def roadmap_csv():
 @api.get("/api/v1/initiatives/<key>")
 def initiative(key: str):
     try:
-        item = services.explain(workspace(), key,
-                                with_done=cache().get(_as_of(), _method(), include_done=True))
+        item = services.explain(workspace(), key, with_done=ranking(include_done=True))
     except GraphError as exc:
-        raise ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems)) from None
+        raise graph_error(exc) from None
     if item is None:
         raise ApiError(404, "not-found", f"no initiative with key '{key}'")
     return jsonify(item)
@@ -105,7 +67,7 @@ def initiative(key: str):
 
 @api.get("/api/v1/kpis")
 def kpis():
-    data = services.kpis(workspace(), _as_of())
+    data = services.kpis(workspace(), as_of_arg())
     if request.args.get("history") in ("1", "true"):
         store = workspace().store
         for k in data["kpis"]:

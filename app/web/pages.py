@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
 
-from app import charts, render, services
-from app.web import cache, workspace
+from app import render, services
+from app.web import charts
+from app.web.state import cache, ranking, workspace
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
@@ -22,7 +23,6 @@ def roadmap():
 
 
 def _roadmap_page():
-    from app.api import ranking
     r = ranking()
     args = {k: request.args.get(k, "") for k in ("objective", "q", "status", "flag")}
     try:

@@ -1,4 +1,5 @@
-"""The Flask application: factory, the ranking cache, JSON errors, security headers.
+"""The web's shared state: the ranking cache, the workspace, API errors and the request
+parameters every blueprint reads. Blueprints import this module; it imports none of them.
 
 Reads through the same services as the CLI; the ranking is computed once per data or
 config change (a published sync) and reused across requests.
@@ -10,18 +11,14 @@ import os
 import threading
 from datetime import date
 
-from flask import Flask, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, request
 
 from app import services
-from app.config import Settings, load_settings
 from app.services import Workspace
+from scoring.graph import GraphError
+from scoring.ranking import METHODS
 
 MAX_PAGE = 500
-
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
-
 
 class ApiError(Exception):
     def __init__(self, status: int, code: str, message: str):
@@ -92,38 +89,44 @@ def require_token() -> None:
         raise ApiError(401, "unauthorized", "this endpoint needs the API token: send 'Authorization: Bearer <token>'")
 
 
-def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
-    if workspace is None:
-        workspace = Workspace(settings if isinstance(settings, Settings) else load_settings(settings))
-    app = Flask(__name__)
-    app.extensions["roadmap"] = RankingCache(workspace)
-    app.config["JSON_SORT_KEYS"] = False
-    app.json.sort_keys = False
-    from app.api import api
-    from app.pages import pages
-    app.register_blueprint(api)
-    app.register_blueprint(pages)
+def int_arg(name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad-request", f"{name} must be a whole number") from None
+    if v < lo:
+        raise ApiError(400, "bad-request", f"{name} must be at least {lo}")
+    return min(v, hi) if hi is not None else v
 
-    @app.errorhandler(ApiError)
-    def api_error(exc: ApiError):
-        resp = jsonify({"error": {"code": exc.code, "message": exc.message}})
-        resp.status_code = exc.status
-        return resp
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):
-        resp = jsonify({"error": {"code": (exc.name or "error").lower().replace(" ", "-"),
-                                  "message": exc.description or ""}})
-        resp.status_code = exc.code or 500
-        return resp
+def as_of_arg() -> date | None:
+    raw = request.args.get("as_of")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(400, "bad-request", "as_of must be a date, YYYY-MM-DD") from None
 
-    @app.after_request
-    def security_headers(resp):
-        resp.headers.setdefault("Content-Security-Policy", CSP)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "same-origin")
-        resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        return resp
 
-    return app
+def method_arg() -> str | None:
+    m = request.args.get("method")
+    if m and m not in METHODS:
+        raise ApiError(400, "bad-request", f"method must be one of {', '.join(METHODS)}")
+    return m
+
+
+def graph_error(exc: GraphError) -> ApiError:
+    """A goal graph that cannot be scored, as the 409 every route answers."""
+    return ApiError(409, "graph-invalid", "; ".join(p.message for p in exc.problems))
+
+
+def ranking(*, include_done: bool = False):
+    """The cached ranking for this request's `as_of` and `method`."""
+    try:
+        return cache().get(as_of_arg(), method_arg(), include_done=include_done)
+    except GraphError as exc:
+        raise graph_error(exc) from None
