@@ -4,6 +4,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -171,3 +173,39 @@ def test_demo_builds_the_sample_through_sync_and_prints_the_ranking(tmp_path):
     assert "0 skipped, 0 failed" in lines[1]
     assert lines[-1].startswith("61 ranked by kpi-impact as of 2026-11-20")
     assert (tmp_path / "demo" / "roadmap.db").exists()
+
+
+def test_config_before_the_command_means_the_same(workspace_dir):
+    cfg = str(workspace_dir / "roadmap.toml")
+    runner = CliRunner()
+    assert runner.invoke(main, ["sync", "--config", cfg]).exit_code == 0
+    before = runner.invoke(main, ["--config", cfg, "score", "--format", "json"])
+    after = runner.invoke(main, ["score", "--format", "json", "--config", cfg])
+    assert before.exit_code == 0, before.output
+    assert before.output == after.output
+    assert '"key": "A"' in before.output
+
+
+def test_help_and_init_do_not_import_the_heavy_libraries(tmp_path):
+    import subprocess
+    code = ("import sys; from app.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('numpy', 'scipy', 'sqlalchemy', 'networkx', 'pydantic') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_the_cli_method_choices_are_the_registered_scorers():
+    from app import cli
+    from scoring.ranking import METHODS
+    assert tuple(cli.METHODS) == tuple(METHODS)
+
+
+def test_connectors_lists_built_ins_and_broken_plugins(monkeypatch):
+    from connectors.base import registry
+    monkeypatch.setitem(registry.broken, "broken", "ImportError: No module named 'nowhere'")
+    res = CliRunner().invoke(main, ["connectors"])
+    assert res.exit_code == 0
+    assert "jira         built-in  connectors.jira:JiraConnector" in res.output
+    assert "broken       FAILED    ImportError: No module named 'nowhere'" in res.output

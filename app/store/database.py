@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func,
+from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func, text,
                         insert, literal, select, true, update)
 from sqlalchemy.engine import Engine, make_url
 
+from app.store import migrations as m
 from app.store import schema as s
 from app.store.details import SqlDetails
 from scoring.model import FACTOR_NAMES, Backlog
@@ -78,10 +79,7 @@ class Store:
     # -- schema ---------------------------------------------------------------
     def schema_version(self) -> int:
         with self.engine.connect() as c:
-            if not self.engine.dialect.has_table(c, "meta"):
-                return 0
-            v = c.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
-            return int(v or 0)
+            return self._version_in(c)
 
     def migrate(self) -> None:
         try:
@@ -89,14 +87,31 @@ class Store:
         except Exception as exc:  # noqa: BLE001
             raise StoreError(f"cannot open the database ({make_url(self.url).render_as_string()}): "
                              f"{type(exc).__name__}") from None
-        if current > s.SCHEMA_VERSION:
+        if current > m.SCHEMA_VERSION:
             raise StoreError(f"the database has schema version {current}, newer than this kpi-roadmap "
-                             f"understands ({s.SCHEMA_VERSION}); upgrade kpi-roadmap")
-        for version in range(current, s.SCHEMA_VERSION):
+                             f"understands ({m.SCHEMA_VERSION}); upgrade kpi-roadmap")
+        if current < m.SCHEMA_VERSION:
+            self.migrate_to(m.SCHEMA_VERSION)
+
+    def migrate_to(self, target: int) -> None:
+        """Apply the migrations up to version `target`, each in its own transaction. On
+        PostgreSQL an advisory lock makes replicas and workers starting together take turns."""
+        while True:
             with self.engine.begin() as c:
-                s.MIGRATIONS[version](c)
+                if c.dialect.name == "postgresql":
+                    c.execute(text("SELECT pg_advisory_xact_lock(7243001)"))
+                version = self._version_in(c)
+                if version >= target:
+                    return
+                m.MIGRATIONS[version](c)
                 c.execute(delete(s.meta).where(s.meta.c.key == "schema_version"))
                 c.execute(insert(s.meta).values(key="schema_version", value=str(version + 1)))
+
+    def _version_in(self, c) -> int:
+        if not c.dialect.has_table(c, "meta"):
+            return 0
+        v = c.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
+        return int(v or 0)
 
     # -- sync side ------------------------------------------------------------
     def start_run(self, connector: str, full: bool) -> int:

@@ -1,7 +1,8 @@
-"""The database schema and its migrations (SQLAlchemy Core; SQLite or PostgreSQL).
+"""The database schema as the code reads it today (SQLAlchemy Core; SQLite or PostgreSQL).
 
-The version lives in `meta.schema_version`; `MIGRATIONS[n]` takes a database from
-version n to n + 1. Never edit a released migration: append a new one.
+This is the *current* shape; how a database gets there is `app.store.migrations`, where
+each released version's DDL is frozen. A change here needs a new migration there (a test
+compares the two).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ def _initiative_columns():
         Column("parent", Text, nullable=False, default=""),
         Column("labels", Text, nullable=False, default=""),       # space-separated
         Column("blocked_by", Text, nullable=False, default=""),   # space-separated
+        Column("team", Text, nullable=False, default=""),         # since v2
+        Column("mandatory", Boolean, nullable=False, default=False),  # since v2
         Column("flags", Text, nullable=False, default=""),        # space-separated codes
         *[Column(f, Float) for f in FACTOR_NAMES],
         Column("raw", Text, nullable=False, default="{}"),        # the source record, JSON
@@ -122,12 +125,3 @@ staged_seen = Table(
     Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
     UniqueConstraint("run_id", "key"),
 )
-
-
-def _v0_to_v1(conn) -> None:
-    # Version 1 is the tables above as first released; later migrations alter them.
-    metadata.create_all(conn)
-
-
-MIGRATIONS = [_v0_to_v1]
-SCHEMA_VERSION = len(MIGRATIONS)

@@ -12,15 +12,10 @@ from datetime import date
 from pathlib import Path
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
-from app import render, services
-from app.config import ConfigError, load_settings
-from app.store import StoreError
-from app.sync import ConnectorReport, sync as run_sync
-from connectors.base import SourceConfigError, SourceError
-from scoring.graph import GraphError
-from scoring.ranking import METHODS
+# Heavy modules (numpy, scipy, SQLAlchemy, networkx, pydantic) are imported inside the
+# commands that use them, so `roadmap --help` and `roadmap init` start fast.
+METHODS = ("kpi-impact", "rice", "ice", "wsjf")   # checked against scoring's registry by a test
 
 
 class UserError(click.ClickException):
@@ -32,8 +27,26 @@ class UserError(click.ClickException):
         click.echo(f"roadmap: {self.format_message()}", err=True)
 
 
-def workspace(config: str | None) -> services.Workspace:
-    return services.Workspace(load_settings(config))
+def workspace(config: str | None):
+    from app.config import load_settings
+    from app.services import Workspace
+    return Workspace(load_settings(config))
+
+
+def _as_user_error(exc: Exception) -> UserError | None:
+    """What a user can cause, as a located message with exit status 2 (None: a bug)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.config import ConfigError
+    from app.store import StoreError
+    from scoring.graph import GraphError
+    if isinstance(exc, GraphError):
+        return UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems))
+    if isinstance(exc, (ConfigError, StoreError, ValueError)):
+        return UserError(str(exc))
+    if isinstance(exc, SQLAlchemyError):
+        return UserError(f"database error: {getattr(exc, 'orig', None) or exc}")
+    return None
 
 
 def user_errors(fn):
@@ -42,22 +55,27 @@ def user_errors(fn):
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except ConfigError as exc:
-            raise UserError(str(exc)) from None
-        except GraphError as exc:
-            raise UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems)) from None
-        except StoreError as exc:
-            raise UserError(str(exc)) from None
-        except SQLAlchemyError as exc:
-            raise UserError(f"database error: {getattr(exc, 'orig', None) or exc}") from None
-        except ValueError as exc:
-            raise UserError(str(exc)) from None
+        except (click.ClickException, click.exceptions.Exit, SystemExit):
+            raise
+        except Exception as exc:
+            err = _as_user_error(exc)
+            if err is None:
+                raise
+            raise err from None
     return wrapper
+
+
+CONFIG_HELP = "Config file (default: $ROADMAP_CONFIG, else ./roadmap.toml)."
+
+
+def _config_from_group(ctx: click.Context, _param, value):
+    """`roadmap --config x.toml score` and `roadmap score --config x.toml` mean the same."""
+    return value if value is not None else (ctx.find_root().params.get("config") if ctx.parent else None)
 
 
 def config_option(fn):
     return click.option("--config", "config", type=click.Path(dir_okay=False), default=None,
-                        help="Config file (default: $ROADMAP_CONFIG, else ./roadmap.toml).")(fn)
+                        callback=_config_from_group, help=CONFIG_HELP)(fn)
 
 
 def as_of_option(fn):
@@ -71,7 +89,8 @@ def _date(v) -> date | None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kpi-roadmap")
-def main() -> None:
+@click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
+def main(config) -> None:
     """Rank the roadmap by KPI impact: initiatives -> KPIs -> objectives."""
 
 
@@ -111,7 +130,7 @@ class _Bar:
             click.echo("\r" + " " * 70 + "\r", nl=False, err=True)
 
 
-def _report(reports: list[ConnectorReport], seconds: float) -> int:
+def _report(reports, seconds: float) -> int:
     for r in reports:
         for where, why in r.skipped[:20]:
             click.echo(f"{r.connector}: skipped {where}: {why}", err=True)
@@ -140,6 +159,7 @@ def _report(reports: list[ConnectorReport], seconds: float) -> int:
 @user_errors
 def sync(config, connector, full) -> None:
     """Pull initiatives and KPI observations into the database."""
+    from app.sync import sync as run_sync
     ws = workspace(config)
     started, bar = time.monotonic(), _Bar()
     reports = run_sync(ws, connector=connector, full=full, progress=bar)
@@ -148,6 +168,7 @@ def sync(config, connector, full) -> None:
 
 
 def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
+    from app import render, services
     r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
     items = r.items(0, limit) if fmt == "json" else r.rows(0, limit)
     if fmt == "json":
@@ -183,6 +204,7 @@ def score(config, as_of, method, fmt, limit, include_done) -> None:
 @user_errors
 def explain(config, key, as_of, fmt) -> None:
     """Why an initiative ranks where it does."""
+    from app import render, services
     item = services.explain(workspace(config), key, as_of=_date(as_of))
     if item is None:
         raise UserError(f"no initiative with key '{key}' in the database; run `roadmap sync` or check the key")
@@ -196,6 +218,7 @@ def explain(config, key, as_of, fmt) -> None:
 @user_errors
 def kpis(config, as_of, fmt) -> None:
     """Each KPI: current value, target, progress against expected, status, urgency."""
+    from app import render, services
     data = services.kpis(workspace(config), _date(as_of))
     click.echo(render.to_json(data) if fmt == "json" else render.kpis_table(data))
 
@@ -208,6 +231,7 @@ def kpis(config, as_of, fmt) -> None:
 @user_errors
 def check(config, as_of, fmt, strict) -> None:
     """KPI-to-strategy alignment findings; exit 1 on errors (on warnings too with --strict)."""
+    from app import render, services
     data = services.check(workspace(config), _date(as_of))
     click.echo(render.to_json(data) if fmt == "json" else render.check_text(data))
     levels = {f["level"] for f in data["findings"]}
@@ -225,6 +249,7 @@ def check(config, as_of, fmt, strict) -> None:
 def push(config, dry_run) -> None:
     """Write score and rank back to the tracker's configured fields, only where they changed."""
     from app.push import push as run_push
+    from connectors.base import SourceConfigError, SourceError
     ws = workspace(config)
     bar = _Bar()
     try:
@@ -244,6 +269,21 @@ def push(config, dry_run) -> None:
                    f"{r.failed} failed in {r.seconds:.1f} s")
     if any(r.failed for r in reports):
         sys.exit(3)
+
+
+@main.command()
+def connectors() -> None:
+    """The connector types installed (built-in and plugins) and any plugin that failed to load."""
+    from connectors.base import _BUILTINS, registry
+    for name in registry.names():
+        cls = registry.get(name)
+        target = f"{cls.__module__}:{cls.__qualname__}"
+        origin = "built-in" if _BUILTINS.get(name) == target else "plugin"
+        click.echo(f"{name:12} {origin:9} {target}")
+    for name, why in sorted(registry.broken.items()):
+        click.echo(f"{name:12} FAILED    {why}")
+    if registry.broken:
+        click.echo(f"{len(registry.broken)} plugin(s) failed to load; fix or uninstall them", err=True)
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -278,6 +318,7 @@ def serve(config, host, port, insecure) -> None:
 @user_errors
 def demo(port, no_serve, directory) -> None:
     """Build the bundled sample workspace through the real pipeline and show it."""
+    from app.sync import sync as run_sync
     from app.workspaces import build_demo
     path = build_demo(Path(directory) if directory else None)
     click.echo(f"demo workspace: {path}")

@@ -1,0 +1,88 @@
+"""The store's migrations, llm-style: each schema change is a named function applied once
+and recorded in `meta.schema_version`. The first writes the original tables out in full,
+frozen here (never generated from today's `schema`), so an upgrade from any released
+version is tested against the DDL that version really had.
+
+Never edit a released migration: append a new one, and change `schema` to match.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
+                        UniqueConstraint, text)
+
+_V1_FACTORS = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
+
+
+def _v1_initiative_columns():
+    return [
+        Column("title", Text, nullable=False, default=""),
+        Column("status", Text, nullable=False, default=""),
+        Column("status_category", String(16), nullable=False, default="new"),
+        Column("effort", Float), Column("confidence", Float),
+        Column("impact", Text, nullable=False, default=""),
+        Column("url", Text, nullable=False, default=""),
+        Column("parent", Text, nullable=False, default=""),
+        Column("labels", Text, nullable=False, default=""),
+        Column("blocked_by", Text, nullable=False, default=""),
+        Column("flags", Text, nullable=False, default=""),
+        *[Column(f, Float) for f in _V1_FACTORS],
+        Column("raw", Text, nullable=False, default="{}"),
+        Column("external_id", String(255)),
+    ]
+
+
+def m001_initial(conn) -> None:
+    """Version 1 as first released (kpi-roadmap 0.1.0)."""
+    md = MetaData()
+    Table("meta", md, Column("key", String(64), primary_key=True), Column("value", Text))
+    Table("initiatives", md,
+          Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("key", String(255), nullable=False, unique=True),
+          Column("connector", String(128), nullable=False),
+          *_v1_initiative_columns(),
+          Column("active", Boolean, nullable=False, default=True),
+          Column("synced_at", DateTime(timezone=True)),
+          Column("run_id", Integer))
+    Table("kpi_refs", md, Column("code", Integer, primary_key=True, autoincrement=True),
+          Column("name", String(255), nullable=False, unique=True))
+    Table("links", md, Column("item_id", Integer, nullable=False), Column("position", Integer, nullable=False),
+          Column("kpi_code", Integer, nullable=False), Column("low", Float), Column("high", Float),
+          Column("confidence", Float), Index("links_item", "item_id"))
+    Table("observations", md, Column("kpi", String(255), primary_key=True), Column("day", Date, primary_key=True),
+          Column("value", Float, nullable=False), Column("connector", String(128), nullable=False),
+          Column("run_id", Integer))
+    Table("sync_runs", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("connector", String(128), nullable=False),
+          Column("started_at", DateTime(timezone=True), nullable=False), Column("ended_at", DateTime(timezone=True)),
+          Column("status", String(16), nullable=False), Column("full", Boolean, nullable=False, default=False),
+          Column("counts", Text, nullable=False, default="{}"), Column("message", Text, nullable=False, default=""))
+    Table("bookmarks", md, Column("connector", String(128), primary_key=True), Column("value", Text),
+          Column("fingerprint", Text), Column("pending", Text), Column("pending_run", Integer),
+          Column("updated_at", DateTime(timezone=True)))
+    Table("push_state", md, Column("key", String(255), primary_key=True),
+          Column("connector", String(128), nullable=False), Column("score", Float), Column("rank", Integer),
+          Column("pushed_at", DateTime(timezone=True), nullable=False))
+    Table("staged_initiatives", md, Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+          *_v1_initiative_columns(), UniqueConstraint("run_id", "key"))
+    Table("staged_links", md, Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+          Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
+          Column("low", Float), Column("high", Float), Column("confidence", Float),
+          Index("staged_links_run", "run_id", "key"))
+    Table("staged_observations", md, Column("run_id", Integer, nullable=False),
+          Column("kpi", String(255), nullable=False), Column("day", Date, nullable=False),
+          Column("value", Float, nullable=False), UniqueConstraint("run_id", "kpi", "day"))
+    Table("staged_seen", md, Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
+          UniqueConstraint("run_id", "key"))
+    md.create_all(conn)
+
+
+def m002_team_and_mandatory(conn) -> None:
+    """The plan needs each initiative's team and whether it must be planned."""
+    false = "false" if conn.dialect.name == "postgresql" else "0"
+    for table in ("initiatives", "staged_initiatives"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN team TEXT NOT NULL DEFAULT ''"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN mandatory BOOLEAN NOT NULL DEFAULT {false}"))
+
+
+MIGRATIONS = [m001_initial, m002_team_and_mandatory]
+SCHEMA_VERSION = len(MIGRATIONS)
