@@ -29,7 +29,8 @@ zero when no x can move item i across the line. It can be slightly negative when
 "by score, while effort fits" is not the impact-maximising choice (scores are per effort).
 
 The tables T, N (and whether i is taken at each slot) cost one loop over ranked positions
-vectorised over (item, slot): O(n²) numbers per step, O(n³) in all (0.2 s for 500 items).
+vectorised over (item, slot), only over the slots at which the item can be taken (a
+prefix: the capacity used before a slot only grows), and stopping once nothing more fits.
 """
 from __future__ import annotations
 
@@ -57,23 +58,30 @@ def insertion_tables(p: Prepared, items: np.ndarray):
     weight_i = p.decision_weight[items]
     cap = p.decision_limit + p.tolerance
     m = items.size
-    used, without = np.zeros(m), np.zeros(m)           # the greedy over the others alone
-    used_with, with_item = np.zeros((m, n)), np.zeros((m, n))
-    taken = np.zeros((m, n), bool)
+    # The greedy over the others alone: capacity used and impact taken before each slot.
+    alone = greedy_taken(weight_o, p.decision_limit, p.tolerance)
+    used = np.zeros((m, n))
+    gained = np.zeros((m, n))
+    np.cumsum(np.where(alone, weight_o, 0.0), axis=1, out=used[:, 1:])
+    np.cumsum(np.where(alone, impact_o, 0.0), axis=1, out=gained[:, 1:])
+    taken = used + weight_i[:, None] <= cap     # a prefix of the slots: `used` only grows
+    width = int(taken.sum(axis=1).max(initial=0))
+    without = gained[:, n - 1].copy()
+    # With the item taken at slot q: the greedy goes on from used[q] + its weight.
+    used_with = used[:, :width] + weight_i[:, None]
+    with_item = np.repeat(without[:, None], n, axis=1)
+    with_item[:, :width] = gained[:, :width]
+    rest_min = np.minimum.accumulate(weight_o[:, ::-1], axis=1)[:, ::-1] if n > 1 else weight_o
     for r in range(n - 1):
-        taken[:, r] = used + weight_i <= cap
-        used_with[:, r] = used + weight_i
-        with_item[:, r] = without
-        w, gain = weight_o[:, r], impact_o[:, r]
-        fits = used + w <= cap
-        used = np.where(fits, used + w, used)
-        without = without + np.where(fits, gain, 0.0)
-        block = used_with[:, :r + 1]
-        fits = block + w[:, None] <= cap
-        used_with[:, :r + 1] = np.where(fits, block + w[:, None], block)
-        with_item[:, :r + 1] += np.where(fits, gain[:, None], 0.0)
-    taken[:, n - 1] = used + weight_i <= cap
-    with_item[:, n - 1] = without
+        block = slice(0, min(r + 1, width))
+        if block.stop == 0:
+            break
+        if r >= width - 1 and r % 16 == 0 and np.all(used_with[:, block] + rest_min[:, r:r + 1] > cap):
+            break                     # every slot started, and nothing more fits
+        w, gain = weight_o[:, r:r + 1], impact_o[:, r:r + 1]
+        fits = used_with[:, block] + w <= cap
+        used_with[:, block] += np.where(fits, w, 0.0)
+        with_item[:, block] += np.where(fits, gain, 0.0)
     return others, taken, with_item, without
 
 
