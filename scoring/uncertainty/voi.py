@@ -108,7 +108,7 @@ def value_of_information(p: Prepared) -> np.ndarray:
             if part.size:
                 expected = _expected_utility(p, part, row_of[p.link_item[part]], others, taken,
                                              with_item, without)
-                voi[part] = rounded(expected - baseline)
+                voi[part] = rounded(expected - baseline) + 0.0    # no -0.0
     return voi
 
 
