@@ -148,6 +148,8 @@ def reference_voi(inp: RiskInput, link: int, samples: int, rng) -> tuple[float, 
 
     def decide(impact):
         order = sorted(range(len(keys)), key=lambda i: (-round(impact[i] / effort[i], 10), -impact[i], keys[i]))
+        if inp.capacity is None:
+            return order[:inp.top]
         used, chosen = 0.0, []
         for i in order:
             if used + effort[i] <= inp.capacity + 1e-9:
@@ -166,14 +168,15 @@ def reference_voi(inp: RiskInput, link: int, samples: int, rng) -> tuple[float, 
     return float(np.mean(gains)), float(np.std(gains) / math.sqrt(samples))
 
 
-def test_value_of_information_agrees_with_a_plain_sampling_of_its_definition():
-    """Five items, capacity 6, point and ranged lifts with confidences below 1."""
+@pytest.mark.parametrize("capacity, top", [(6.0, 10), (None, 2)])
+def test_value_of_information_agrees_with_a_plain_sampling_of_its_definition(capacity, top):
+    """Five items, capacity 6 (or the top 2), point and ranged lifts, confidences below 1."""
     inp = two_items(keys=["P", "Q", "R", "S", "T"], effort=[2.0, 3.0, 1.0, 2.0, 4.0], eligible=[True] * 5,
                     link_initiative=[0, 0, 1, 2, 3, 4, 4], link_kpi=[0] * 7, link_direction=[1] * 7,
                     link_low=[0.05, 0.02, 0.10, 0.03, 0.04, 0.10, 0.01],
                     link_high=[0.15, 0.02, 0.20, 0.03, 0.12, 0.30, 0.09],
                     link_confidence=[0.8, 0.5, 0.7, 1.0, 0.6, 0.5, 0.9], link_line=[1, 2, 1, 1, 1, 1, 2],
-                    capacity=6.0, draws=1000)
+                    capacity=capacity, top=top, draws=1000)
     r = analyse_risk(inp)
     rng = np.random.default_rng(2026)
     for link in range(7):

@@ -37,7 +37,8 @@ __all__ = ["RiskInput", "RiskResult", "analyse_risk", "prepare", "simulate", "va
 @dataclass(frozen=True)
 class RiskResult:
     """The analysis of the eligible items. Item arrays follow `keys`; `voi` has one value
-    per link of the `RiskInput` (NaN for unestimated links and links of done items)."""
+    per link of the `RiskInput` (NaN for unestimated links and links of done items), in
+    impact points; see `voi.py` for why it can be slightly negative."""
     draws: int
     seed: int
     keys: list[str]

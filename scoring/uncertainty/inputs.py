@@ -14,6 +14,7 @@ Conventions (the caller, `app.services`, builds these from the model):
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -123,10 +124,13 @@ def prepare(inp: RiskInput) -> Prepared:
     what = np.asarray(inp.objective_weight, float).reshape(-1)
     _check(effort.size == n_all and eligible.size == n_all, "effort and eligible need one value per key")
     _check(len(set(keys)) == n_all, "keys must be unique")
-    _check(bool(np.all(np.isfinite(effort) & (effort > 0))), "every effort must be a number > 0")
+    _check(bool(np.all(np.isfinite(effort[eligible]) & (effort[eligible] > 0))),
+           "every effort must be a number > 0")
     _check(urgency.size == n_kpi, "urgency needs one value per KPI")
     _check(inp.draws >= 1, "draws must be at least 1")
     _check(inp.capacity is not None or inp.top >= 1, "top must be at least 1")
+    _check(inp.capacity is None or (math.isfinite(inp.capacity) and inp.capacity >= 0),
+           "capacity must be a number >= 0")
 
     links = [np.asarray(a).reshape(-1) for a in (inp.link_initiative, inp.link_kpi, inp.link_direction,
                                                   inp.link_low, inp.link_high, inp.link_confidence,
