@@ -228,3 +228,15 @@ def test_done_items_are_left_out_and_unestimated_links_have_no_value():
 def test_bad_input_is_refused_with_the_reason(change, message):
     with pytest.raises(ValueError, match=message):
         prepare(replace(worked_example(), **change))
+
+
+def test_ties_in_a_draw_go_by_impact_then_key_as_in_the_ranking():
+    """Certain point lifts on V = 100: "A" (impact 1, effort 1) and "B" (impact 2, effort 2)
+    both score 1; B ranks first on impact. "C" is B's twin and follows it on its key."""
+    r = analyse_risk(two_items(keys=["A", "B", "C"], effort=[1.0, 2.0, 2.0], eligible=[True] * 3,
+                               link_initiative=[0, 1, 2], link_kpi=[0, 0, 0], link_direction=[1, 1, 1],
+                               link_low=[0.01, 0.02, 0.02], link_high=[0.01, 0.02, 0.02],
+                               link_confidence=[1.0, 1.0, 1.0], link_line=[1, 1, 1], top=1, draws=100))
+    assert r.simulation.p_in_plan.tolist() == [0.0, 1.0, 0.0]
+    assert r.simulation.rank_percentiles[1].tolist() == [3.0, 1.0, 2.0]
+    assert r.expected_rank.tolist() == [3, 1, 2]
