@@ -12,6 +12,7 @@ Run: python3 bench/risk.py [--items N] [--draws N]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -64,12 +65,15 @@ def backlog(items: int, draws: int, capacity: float | None, seed: int = 7) -> Ri
 
 
 def best(fn, repeat=3):
-    times, out = [], None
+    """Best wall time and best CPU time of `repeat` runs (CPU time is the steadier figure
+    when other processes share the cores), and the last result."""
+    walls, cpus, out = [], [], None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+        walls.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    return min(walls), min(cpus), out
 
 
 def main() -> None:
@@ -87,18 +91,18 @@ def main() -> None:
             p = prepare(inp)
             return p, simulate(p, np.random.Generator(np.random.PCG64(p.seed)))
 
-        t_sim, (p, sim) = best(run_simulation)
-        t_voi, voi = best(lambda: value_of_information(p))
+        t_sim, c_sim, (p, sim) = best(run_simulation)
+        t_voi, c_voi, voi = best(lambda: value_of_information(p))
         estimates = int(np.sum((p.link_sd > 0) | (p.link_confidence < 1)))
         print(f"{label}: {len(p.keys)} eligible items, {n_links} links, {len(inp.edge_child)} edges "
               f"({int(np.sum(~np.isnan(inp.edge_low)))} ranged), {args.draws:,} draws")
-        print(f"  P(in plan) + percentiles: {t_sim:6.2f} s   goal {GOAL_SIMULATION:.0f} s  "
+        print(f"  P(in plan) + percentiles: {t_sim:6.2f} s wall, {c_sim:6.2f} s CPU   goal {GOAL_SIMULATION:.0f} s "
               f"(ratio {t_sim / GOAL_SIMULATION:.2f})   sum P = {sim.p_in_plan.sum():.1f}, "
               f"max SE = {sim.p_in_plan_se.max():.4f}")
-        print(f"  value of information:     {t_voi:6.2f} s   goal {GOAL_VOI:.0f} s  "
+        print(f"  value of information:     {t_voi:6.2f} s wall, {c_voi:6.2f} s CPU   goal {GOAL_VOI:.0f} s "
               f"(ratio {t_voi / GOAL_VOI:.2f})   {estimates} uncertain estimates, "
               f"{int(np.sum(voi > 1e-6))} worth > 1e-6, top {np.sort(voi)[-1]:.3f}")
-
+    print(f"load average while running: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 if __name__ == "__main__":
     main()

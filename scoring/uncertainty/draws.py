@@ -53,7 +53,7 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
     ranged_edges = np.flatnonzero(p.edge_sd > 0)
     per_item = sp.csr_array((np.ones(n_links), (p.link_item, np.arange(n_links))), shape=(n, n_links))
     impacts = np.empty((draws, n))
-    ranks = np.empty((draws, n), np.int32)
+    rank_count = np.zeros(n * n, np.int64)       # [item, rank - 1]: draws with that rank
     in_plan = np.zeros(n)
     chunk = max(1, min(draws, CHUNK_NUMBERS // max(n_links, n, p.urgency.size, 1)))
     for start in range(0, draws, chunk):
@@ -74,7 +74,7 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
         order = ranking_order(score, impact, p.key_rank)
         rows = slice(start, start + size)
         impacts[rows] = impact
-        np.put_along_axis(ranks[rows], order, np.arange(1, n + 1, dtype=np.int32)[None, :], axis=1)
+        rank_count += np.bincount((order * n + np.arange(n)).ravel(), minlength=n * n)
         taken = greedy_taken(p.decision_weight[order], p.decision_limit, p.tolerance)
         in_plan += np.bincount(order[taken], minlength=n)
     share = in_plan / draws
@@ -83,4 +83,23 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
         p_in_plan=share, p_in_plan_se=np.sqrt(share * (1 - share) / draws),
         impact_mean=impacts.mean(axis=0), impact_sd=impacts.std(axis=0),
         impact_percentiles=np.percentile(impacts, q, axis=0).reshape(3, n),
-        rank_percentiles=np.percentile(ranks, q, axis=0).reshape(3, n))
+        rank_percentiles=percentiles_of_counts(rank_count.reshape(n, n), q))
+
+
+def percentiles_of_counts(count: np.ndarray, q) -> np.ndarray:
+    """np.percentile's default (linear) percentiles of the values 1..m, one row of counts
+    [rows, m] per sample, without the samples: the k-th smallest value (from 0) is the
+    first value whose cumulative count exceeds k. Returns [len(q), rows]."""
+    rows, m = count.shape
+    total = int(count[0].sum()) if rows else 0
+    cumulative = (np.cumsum(count, axis=1) + total * np.arange(rows)[:, None]).ravel()
+    out = np.empty((len(q), rows))
+    for n_q, share in enumerate(q):
+        h = (total - 1) * share / 100
+        low = int(np.floor(h))
+        high = min(low + 1, total - 1)
+        base = total * np.arange(rows)
+        x_low = np.searchsorted(cumulative, base + low, side="right") - np.arange(rows) * m + 1
+        x_high = np.searchsorted(cumulative, base + high, side="right") - np.arange(rows) * m + 1
+        out[n_q] = x_low + (h - low) * (x_high - x_low)
+    return out
