@@ -19,6 +19,14 @@ ranking are built: `RiskInput` (see `inputs.py` for its conventions) in, `RiskRe
   Monte Carlo standard error, impact and rank percentiles (`draws.py`).
 - `value_of_information`: the exact expected value of partial perfect information of
   every link estimate, given the expected scores (`voi.py`).
+
+Readings of SCORING.md worth knowing:
+- an edge with a `weight_range` is drawn around the range's midpoint ("drawn the same
+  way" as a lift), so the expected impacts here equal the ranking's only when `weight` is
+  that midpoint;
+- the decision has no threshold: items with a drawn score of 0 (or below) still take any
+  room left in the capacity or the top N, after every better item;
+- ranks and the decision count eligible (not done) items only; done items get nothing.
 """
 from __future__ import annotations
 
