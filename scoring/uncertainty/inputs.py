@@ -1,0 +1,195 @@
+"""The uncertainty analysis's input as plain arrays (`RiskInput`), its validation, and the
+expected quantities every part of the analysis starts from (`Prepared`).
+
+Conventions (the caller, `app.services`, builds these from the model):
+- KPIs are listed in a topological order with **children before parents**: an edge
+  `child -> parent` between two KPIs has `parent index > child index` (the order of
+  `GoalGraph.kpi_order`). The KPI values are then computed from the last KPI back to the
+  first, one pass over the KPIs vectorised over draws.
+- An edge's parent is a KPI index, or an objective index when `edge_to_objective` is set.
+- A link's lift is the range `[low, high]` (`low == high` for a point estimate; NaN for an
+  unestimated link, which contributes 0 and has no value of information). `direction` is
+  the KPI's d_k (+1 up, -1 down); `line` is the link's 1-based line within its item.
+- An edge's `low`/`high` are its `weight_range` (NaN when it has none).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+Z90 = 1.645          # a range is a 90 % interval: sd = (high - low) / (2 · 1.645)
+DECIMALS = 10        # SCORING.md rounds impacts and scores so that equal estimates tie
+
+
+@dataclass(frozen=True)
+class RiskInput:
+    """Everything the simulation needs, as plain data (see the module docstring)."""
+    keys: Sequence[str]
+    effort: Sequence[float]                 # > 0, defaults already filled in
+    eligible: Sequence[bool]                # not done: ranked and plannable
+    kpis: Sequence[str]                     # KPI ids, children before parents
+    urgency: Sequence[float]                # u_k, fixed
+    objective_weight: Sequence[float]       # normalised ŵ_o
+    link_initiative: Sequence[int]
+    link_kpi: Sequence[int]
+    link_direction: Sequence[float]         # d_k of the link's KPI
+    link_low: Sequence[float]
+    link_high: Sequence[float]
+    link_confidence: Sequence[float]
+    link_line: Sequence[int]
+    edge_child: Sequence[int] = ()
+    edge_parent: Sequence[int] = ()
+    edge_to_objective: Sequence[bool] = ()
+    edge_weight: Sequence[float] = ()
+    edge_low: Sequence[float] = ()          # weight_range; NaN = fixed weight
+    edge_high: Sequence[float] = ()
+    capacity: float | None = None           # total capacity of the horizon, else top N
+    top: int = 10
+    draws: int = 10_000
+    seed: int = 1
+
+
+@dataclass
+class Prepared:
+    """Validated arrays restricted to eligible items and estimated links, plus the
+    expected KPI values, impacts, scores and order (`s̄`) of the analysis."""
+    keys: list[str]                 # eligible items
+    effort: np.ndarray              # [n]
+    key_rank: np.ndarray            # [n] rank of the key, compared as text
+    link_item: np.ndarray           # [L] estimated links of eligible items
+    link_kpi: np.ndarray
+    link_sign: np.ndarray
+    link_mean: np.ndarray           # (low + high) / 2
+    link_sd: np.ndarray             # 0 for a point estimate
+    link_confidence: np.ndarray
+    link_source: np.ndarray         # index of the link in RiskInput
+    urgency: np.ndarray             # [K]
+    objective_value: np.ndarray     # [O] V_o = 100 · ŵ_o
+    edge_child: np.ndarray          # [M]
+    edge_node: np.ndarray           # [M] parent: KPI index, or K + objective index
+    edge_mean: np.ndarray
+    edge_sd: np.ndarray             # 0 for a fixed weight
+    decision_weight: np.ndarray     # [n] effort with a capacity, else 1 (top N)
+    decision_limit: float           # the capacity, else N
+    draws: int
+    seed: int
+    kpi_value: np.ndarray = field(default=None)        # [K] V̄ at the expected edge weights
+    link_value: np.ndarray = field(default=None)       # [L] d_k · V̄_k
+    impact: np.ndarray = field(default=None)           # [n] Ī, rounded
+    score: np.ndarray = field(default=None)            # [n] s̄, rounded
+    order: np.ndarray = field(default=None)            # [n] items by s̄, Ī desc, key asc
+
+    @property
+    def tolerance(self) -> float:
+        return 1e-9 * max(1.0, abs(self.decision_limit))
+
+
+def kpi_values(urgency, objective_value, edge_child, edge_node, weight) -> np.ndarray:
+    """V per draw: `weight` is [S, M] (one row per draw); returns [S, K]. One pass over the
+    KPIs from the last (nearest the objectives) to the first, vectorised over draws:
+    V_k = u_k · Σ_{k -> p} e · V_p, with V_o = 100 · ŵ_o for an objective."""
+    n_kpi, draws = len(urgency), weight.shape[0]
+    values = np.zeros((draws, n_kpi + len(objective_value)))
+    values[:, n_kpi:] = objective_value
+    by_child = np.argsort(edge_child, kind="stable")
+    bounds = np.searchsorted(edge_child[by_child], np.arange(n_kpi + 1))
+    for k in range(n_kpi - 1, -1, -1):
+        edges = by_child[bounds[k]:bounds[k + 1]]
+        if edges.size:
+            values[:, k] = urgency[k] * np.einsum(
+                "se,se->s", weight[:, edges], values[:, edge_node[edges]])
+    return values[:, :n_kpi]
+
+
+def rounded(values: np.ndarray) -> np.ndarray:
+    return np.round(values, DECIMALS)
+
+
+def ranking_order(score: np.ndarray, impact: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
+    """Items (last axis) by score desc, then impact desc, then key asc."""
+    return np.lexsort((np.broadcast_to(key_rank, score.shape), -impact, -score), axis=-1)
+
+
+def prepare(inp: RiskInput) -> Prepared:
+    """Validate `inp` (ValueError naming the field) and compute the expected quantities."""
+    keys = list(inp.keys)
+    n_all = len(keys)
+    effort = np.asarray(inp.effort, float).reshape(-1)
+    eligible = np.asarray(inp.eligible, bool).reshape(-1)
+    n_kpi = len(inp.kpis)
+    urgency = np.asarray(inp.urgency, float).reshape(-1)
+    what = np.asarray(inp.objective_weight, float).reshape(-1)
+    _check(effort.size == n_all and eligible.size == n_all, "effort and eligible need one value per key")
+    _check(len(set(keys)) == n_all, "keys must be unique")
+    _check(bool(np.all(np.isfinite(effort[eligible]) & (effort[eligible] > 0))),
+           "every effort must be a number > 0")
+    _check(urgency.size == n_kpi, "urgency needs one value per KPI")
+    _check(inp.draws >= 1, "draws must be at least 1")
+    _check(inp.capacity is not None or inp.top >= 1, "top must be at least 1")
+    _check(inp.capacity is None or (math.isfinite(inp.capacity) and inp.capacity >= 0),
+           "capacity must be a number >= 0")
+
+    links = [np.asarray(a).reshape(-1) for a in (inp.link_initiative, inp.link_kpi, inp.link_direction,
+                                                  inp.link_low, inp.link_high, inp.link_confidence,
+                                                  inp.link_line)]
+    _check(len({a.size for a in links}) <= 1, "every link array needs one value per link")
+    item, kpi = links[0].astype(np.int64), links[1].astype(np.int64)
+    sign, low, high, conf = (a.astype(float) for a in links[2:6])
+    _check(bool(np.all((item >= 0) & (item < n_all))), "link_initiative out of range")
+    _check(bool(np.all((kpi >= 0) & (kpi < n_kpi))), "link_kpi out of range")
+    _check(bool(np.all(np.isin(sign, (-1.0, 1.0)))), "link_direction must be +1 or -1")
+    _check(bool(np.all((conf >= 0) & (conf <= 1))), "link_confidence must be in [0, 1]")
+    estimated = ~(np.isnan(low) | np.isnan(high))
+    _check(bool(np.all(low[estimated] <= high[estimated])), "a link's low exceeds its high")
+
+    n_obj = what.size
+    child = np.asarray(inp.edge_child, np.int64).reshape(-1)
+    parent = np.asarray(inp.edge_parent, np.int64).reshape(-1)
+    to_obj = np.asarray(inp.edge_to_objective, bool).reshape(-1)
+    e_weight = np.asarray(inp.edge_weight, float).reshape(-1)
+    e_low = np.asarray(inp.edge_low, float).reshape(-1) if np.size(inp.edge_low) else np.full(child.size, np.nan)
+    e_high = np.asarray(inp.edge_high, float).reshape(-1) if np.size(inp.edge_high) else np.full(child.size, np.nan)
+    _check(len({child.size, parent.size, to_obj.size, e_weight.size, e_low.size, e_high.size}) == 1,
+           "every edge array needs one value per edge")
+    _check(bool(np.all((child >= 0) & (child < n_kpi))), "edge_child out of range")
+    _check(bool(np.all(np.where(to_obj, parent < n_obj, parent < n_kpi) & (parent >= 0))),
+           "edge_parent out of range")
+    _check(bool(np.all(to_obj | (parent > child))),
+           "KPIs must be in topological order, children before parents (edge parent index > child index)")
+    ranged = ~(np.isnan(e_low) | np.isnan(e_high))
+    _check(bool(np.all(e_low[ranged] <= e_high[ranged])), "an edge's weight_range low exceeds its high")
+
+    keep = estimated & eligible[item]
+    ids = np.flatnonzero(eligible)
+    new_index = np.full(n_all, -1, np.int64)
+    new_index[ids] = np.arange(ids.size)
+    text_rank = np.empty(ids.size, np.int64)
+    text_rank[np.argsort(np.array([keys[i] for i in ids], dtype=object), kind="stable")] = np.arange(ids.size)
+    p = Prepared(
+        keys=[keys[i] for i in ids], effort=effort[ids], key_rank=text_rank,
+        link_item=new_index[item[keep]], link_kpi=kpi[keep], link_sign=sign[keep],
+        link_mean=(low[keep] + high[keep]) / 2, link_sd=(high[keep] - low[keep]) / (2 * Z90),
+        link_confidence=conf[keep], link_source=np.flatnonzero(keep),
+        urgency=urgency, objective_value=100.0 * what,
+        edge_child=child, edge_node=np.where(to_obj, n_kpi + parent, parent),
+        edge_mean=np.where(ranged, (e_low + e_high) / 2, e_weight),
+        edge_sd=np.where(ranged, (e_high - e_low) / (2 * Z90), 0.0),
+        decision_weight=effort[ids] if inp.capacity is not None else np.ones(ids.size),
+        decision_limit=float(inp.capacity) if inp.capacity is not None else float(inp.top),
+        draws=int(inp.draws), seed=int(inp.seed))
+    # V is multilinear in independent edge weights, so E[V] is V at the expected weights.
+    p.kpi_value = kpi_values(p.urgency, p.objective_value, p.edge_child, p.edge_node, p.edge_mean[None, :])[0]
+    p.link_value = p.link_sign * p.kpi_value[p.link_kpi]
+    p.impact = rounded(np.bincount(p.link_item, p.link_value * p.link_mean * p.link_confidence,
+                                   minlength=ids.size))
+    p.score = rounded(p.impact / p.effort)
+    p.order = ranking_order(p.score, p.impact, p.key_rank)
+    return p
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ValueError(message)
