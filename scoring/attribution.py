@@ -354,7 +354,7 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
                          "the parts would not sum to the change")
     G = [g for g in GROUPS if g in changed]
     mixer = _Mixer(a, b, ra, rb, common)
-    values = mixer.values(G) if common else np.zeros((1 << len(G), 0))
+    values = mixer.values(G) if common and G else np.zeros((1 << len(G), len(common)))
     parts = shapley(values, len(G)) if G else np.zeros((0, len(common)))
     score_a = dict(zip(ra.backlog.keys, ra.score.tolist()))
     score_b = dict(zip(rb.backlog.keys, rb.score.tolist()))
@@ -373,7 +373,7 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
         change = dict(zip(G, by_item[n]))
         s_from, s_to = score_a[key], score_b[key]
         moved = r_from != r_to or s_from != s_to
-        up, down = overtaking[key] if r_from != r_to else ([], [])
+        up, down = overtaking[key]
         items.append(ItemChange(key, "moved" if moved else "unchanged", r_from, r_to, s_from, s_to, change, up, down,
                                 int(np.searchsorted(added_ranks, r_to)), int(np.searchsorted(removed_ranks, r_from)),
                                 _words=words))
