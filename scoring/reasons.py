@@ -25,7 +25,7 @@ def _num(v) -> str:
     return str(v)
 
 
-def _lift(ln: Link) -> str:
+def _lift(ln: Link, confidence: bool = True) -> str:
     if ln.low is None or ln.high is None:
         return "unestimated"
     unit = getattr(ln, "unit", "")
@@ -37,7 +37,7 @@ def _lift(ln: Link) -> str:
             return f"{v:+.3g}pt"
         return f"{v * 100:+.3g} %"
     text = one(ln.low) if ln.low == ln.high else f"{one(ln.low)}..{one(ln.high)}"
-    if ln.confidence is not None:
+    if confidence and ln.confidence is not None:
         text += f" @{ln.confidence * 100:.3g} %"
     return text
 
@@ -144,7 +144,8 @@ class Words:
             if k not in la:
                 out.append(f"{k} {_lift(ln)} added")
             elif la[k] != ln:
-                out.append(f"{k} {_lift(la[k])} -> {_lift(ln)}")
+                same_confidence = la[k].confidence == ln.confidence
+                out.append(f"{k} {_lift(la[k], not same_confidence)} -> {_lift(ln, not same_confidence)}")
         out += [f"{k} link dropped" for k in la if k not in lb]
         if a.confidence != b.confidence:
             out.append(f"confidence {_num(a.confidence)} -> {_num(b.confidence)}")
