@@ -281,3 +281,19 @@ def test_reasons_name_what_changed_in_words(example, model_v2):
     assert a.change["objective-weights"] == pytest.approx((-s0 / 3 - 1.5 * s0 / 3) / 2, abs=1e-9)
     assert a.score_to == pytest.approx(s0, abs=1e-9)                  # x1.5 x2/3
     assert "(activation +10 % -> +15 %)" in a.reason and "(revenue weight 3 -> 1)" in a.reason
+
+
+def test_an_absolute_estimate_moves_with_the_kpi_value(example, model_v2):
+    """SCORING.md v2 converts `+13pt` with the KPI's current value: on nps at 52 it is
+    ℓ = 13/52 = 0.25, at 65 it is 0.2 (nps stays met, u = 0.5, V_nps = 16.25). C (@50 %,
+    effort 1): 0.125 · 16.25 = 2.03125 -> 0.1 · 16.25 = 1.625, all of it `kpi-values`:
+    the estimate as written did not change."""
+    if not model_v2 or "unit" not in Link.model_fields:
+        pytest.skip("pt/pp estimates are converted at scoring time in SCORING.md v2; this branch's scorer is v1")
+    items = [it.model_copy(update={"links": (Link(kpi="nps", low=13.0, high=13.0, unit="pt"),)})
+             if it.key == "C" else it for it in example.initiatives]
+    a = with_changes(example, name="A", initiatives=items)
+    d = attribute(a, with_changes(a, currents=dict(a.currents, nps=Current(65, AS_OF))))
+    c = d.item("C")
+    assert d.groups == ["kpi-values"] and (c.score_from, c.score_to) == (2.03125, 1.625)
+    assert c.change == {"kpi-values": pytest.approx(-0.40625, abs=1e-12)}
