@@ -104,6 +104,17 @@ class Diff:
         left = [c for c in self.items if inside(c.rank_from) and not inside(c.rank_to)]
         return entered, left
 
+    def movers(self, limit: int = 10) -> tuple[list[ItemChange], list[ItemChange]]:
+        """(up, down): the items ranked in both that climbed, or fell, the most places
+        (then by the size of their score change, then key)."""
+        both = [c for c in self.items if c.rank_from is not None and c.rank_to is not None]
+
+        def by(c: ItemChange, sign: int):
+            return (-sign * (c.rank_from - c.rank_to), -abs(c.score_to - c.score_from), c.key)
+        up = sorted((c for c in both if c.rank_to < c.rank_from), key=lambda c: by(c, 1))
+        down = sorted((c for c in both if c.rank_to > c.rank_from), key=lambda c: by(c, -1))
+        return up[:limit], down[:limit]
+
     def as_dict(self) -> dict:
         """Shaped like CONTRACT.md's `diff --format json`."""
         return {"from": self.from_name, "to": self.to_name, "groups": list(self.groups),

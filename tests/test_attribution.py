@@ -297,3 +297,17 @@ def test_an_absolute_estimate_moves_with_the_kpi_value(example, model_v2):
     c = d.item("C")
     assert d.groups == ["kpi-values"] and (c.score_from, c.score_to) == (2.03125, 1.625)
     assert c.change == {"kpi-values": pytest.approx(-0.40625, abs=1e-12)}
+
+
+def test_movers_and_the_cut_line(example_graph, example_currents, example_initiatives):
+    """C's effort 1 -> 4 drops it to #4 (from #1 in v1, #2 in v2), E is new at #1, X is
+    gone: C falls the most and nobody ranked in both climbs. The top 2 was {A, C} and is
+    {E, A}: E entered, C left."""
+    a = snap(example_graph, example_currents, example_initiatives + [Initiative(key="X", effort=1)])
+    items = [it.model_copy(update={"effort": 4.0}) if it.key == "C" else it for it in a.initiatives if it.key != "X"]
+    items.append(Initiative(key="E", effort=1, links=(Link(kpi="nps", low=0.5, high=0.5, confidence=1.0),)))
+    d = attribute(a, with_changes(a, initiatives=items))
+    up, down = d.movers(5)
+    assert up == [] and [c.key for c in down][0] == "C" and d.item("C").rank_to == 4
+    entered, left = d.crossed(2)
+    assert [c.key for c in entered] == ["E"] and [c.key for c in left] == ["C"]
