@@ -25,7 +25,7 @@ from scoring.attribution import attribute  # noqa: E402
 from scoring.model import Edge, Initiative, Kpi, Link, Objective  # noqa: E402
 from scoring.progress import Current  # noqa: E402
 from scoring.ranking import ScoringParams  # noqa: E402
-from scoring.snapshot import decode, encode, rescore, seal, snapshot_of  # noqa: E402
+from scoring.snapshot import decode, encode, rescore, seal, snapshot_of, verify_stored  # noqa: E402
 
 AS_OF = date(2026, 7, 2)
 
@@ -124,7 +124,7 @@ def bench_storage(m: int, days: int, full_every: int = 30) -> None:
     manifests: dict[str, bytes] = {}
     store: dict[str, bytes] = {}
     previous, prev_hash = None, ""
-    sizes, item_growth, t_encode = [], [], 0.0
+    sizes, item_growth, t_encode, order = [], [], 0.0, []
     for day in range(days):
         if day:
             for j in rng.sample(range(len(items)), len(items) // 100):
@@ -138,6 +138,7 @@ def bench_storage(m: int, days: int, full_every: int = 30) -> None:
         added = {h: v for h, v in new_items.items() if h not in store}
         store.update(added)
         manifests[s.hash] = manifest
+        order.append(manifest)
         sizes.append(len(manifest))
         item_growth.append(sum(map(len, added.values())))
         previous, prev_hash = manifest, s.hash
@@ -145,6 +146,10 @@ def bench_storage(m: int, days: int, full_every: int = 30) -> None:
     back = decode(previous, lambda hs: {h: store[h] for h in hs}, manifests.__getitem__)
     t_decode = time.perf_counter() - t
     assert back.hash == s.hash and back.initiatives == s.initiatives
+    t = time.perf_counter()
+    problems = verify_stored(order, lambda hs: {h: store[h] for h in hs}, manifests.__getitem__)
+    t_verify = time.perf_counter() - t
+    assert problems == []
     first = sizes[0] + item_growth[0]
     later = [a + b for a, b in zip(sizes[1:], item_growth[1:])]
     cycle = sum(sizes[:full_every]) + full_every * sum(item_growth[1:]) / (days - 1)
@@ -158,7 +163,8 @@ def bench_storage(m: int, days: int, full_every: int = 30) -> None:
     if days >= full_every:
         print(f"  one {full_every}-day cycle: {cycle / mb:.1f} MiB -> per year "
               f"{first / mb + cycle * 365 / full_every / mb:.0f} MiB (first snapshot + 365/{full_every} cycles)")
-    print(f"  encode {t_encode / days:.2f} s per snapshot; decode of the last (delta chain) {t_decode:.2f} s")
+    print(f"  encode {t_encode / days:.2f} s per snapshot; decode of the last {t_decode:.2f} s; "
+          f"verify_stored of all {days} ({len(store):,} item versions) {t_verify:.2f} s")
 
 
 def main() -> None:

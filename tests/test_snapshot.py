@@ -168,3 +168,20 @@ def test_decode_names_missing_items(example):
     manifest, items = encode(example)
     with pytest.raises(ValueError, match="6 item"):
         decode(manifest, lambda hashes: {})
+
+
+def test_verify_stored_checks_manifests_and_each_item_once_without_decoding(example):
+    from scoring.snapshot import verify_stored
+    first = encode(example)
+    manifests, items = store_of(first)
+    second = encode(seal(example, example.hash), first[0], manifests.__getitem__)
+    manifests, items = store_of(first, second)
+    chain = [first[0], second[0]]
+    assert verify_stored(chain, fetcher(items), manifests.__getitem__) == []
+    (a_hash,) = [h for h, v in items.items() if json.loads(decompress(v))["key"] == "A"]
+    items[a_hash] = compress(decompress(items[a_hash]).replace(b'"low":0.1', b'"low":0.3'))
+    assert verify_stored(chain, fetcher(items), manifests.__getitem__) == [
+        f"item {a_hash[:12]} (A): its bytes do not match its hash (edited)"]
+    assert verify_stored([second[0]], fetcher(items), manifests.__getitem__)[-1].startswith(f"item {a_hash[:12]}")
+    assert verify_stored([second[0], first[0]], fetcher(items), manifests.__getitem__)[0] == \
+        "snapshot 2 (week 27): its previous hash is not snapshot 1's (chain broken)"
