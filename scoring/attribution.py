@@ -186,6 +186,10 @@ class _Mixer:
             pos = {k: n for n, k in enumerate(r.backlog.keys)}
             self.backlogs[(key, key)] = (r.backlog, np.array([pos[k] for k in common], np.int64))
             self.efforts_used[(key, key)] = r.effort
+        same_nodes = [o.id for o in a.objectives] == [o.id for o in b.objectives] and \
+            [k.id for k in a.kpis] == [k.id for k in b.kpis]
+        if same_nodes:           # the mixed graph of one side's targets and edges is its own
+            self.graphs[(False, False)], self.graphs[(True, True)] = ra.graph, rb.graph
 
     def graph(self, targets_b: bool, edges_b: bool) -> GoalGraph:
         """Every objective and KPI of both sides (the targets side's definitions first),
@@ -281,17 +285,23 @@ class _Mixer:
         return np.array([self.score(T) for T in subsets])
 
 
-def shapley(values: np.ndarray, n: int) -> np.ndarray:
-    """Parts [n, items] from `values[mask]` = S(T) for T the set bits of `mask`:
-    φ_g = Σ_{T ∌ g} |T|!(n-|T|-1)!/n! · (S(T ∪ {g}) - S(T))."""
-    weight = [math.factorial(t) * math.factorial(n - t - 1) / math.factorial(n) for t in range(n)]
-    parts = np.zeros((n, values.shape[1]))
+def shapley_weights(n: int) -> np.ndarray:
+    """C [n, 2^n] with parts = C @ S: φ_g = Σ_{T ∌ g} |T|!(n-|T|-1)!/n! · (S(T ∪ {g}) - S(T)),
+    so row g holds +w(|T|) at T ∪ {g} and -w(|T|) at T."""
+    w = [math.factorial(t) * math.factorial(n - t - 1) / math.factorial(n) for t in range(n)]
+    C = np.zeros((n, 1 << n))
     for g in range(n):
-        bit = 1 << g
-        without = np.array([m for m in range(1 << n) if not m & bit], dtype=np.int64)
-        w = np.array([weight[bin(m).count("1")] for m in without.tolist()])
-        parts[g] = w @ (values[without | bit] - values[without])
-    return parts
+        for m in range(1 << n):
+            if not m >> g & 1:
+                t = bin(m).count("1")
+                C[g, m | 1 << g] += w[t]
+                C[g, m] -= w[t]
+    return C
+
+
+def shapley(values: np.ndarray, n: int) -> np.ndarray:
+    """Parts [n, items] from `values[mask]` = S(T) for T the set bits of `mask`."""
+    return shapley_weights(n) @ values
 
 
 # -- the diff ---------------------------------------------------------------------------
@@ -302,22 +312,25 @@ def _ranks(r: Ranking) -> dict[str, int]:
 
 
 def _counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For dense ranks `a` (0..n-1, a permutation) in B's order: per position, how many
-    items overtook it (before it, larger in A) and how many it overtook (after it, smaller
-    in A); a Fenwick tree, O(n log n)."""
+    """For dense ranks `a` (a permutation of 0..n-1) in B's order: per position, how
+    many items overtook it (before it, larger in A) and how many it overtook (after it,
+    smaller in A). A bottom-up merge sort in numpy: at each width, every element of a
+    right half counts the larger elements of its left half with one searchsorted."""
     n = len(a)
-    tree = [0] * (n + 1)
     greater_before = np.zeros(n, dtype=np.int64)
-    for q, v in enumerate(a.tolist()):
-        i, below = v, 0                   # how many earlier values are < v
-        while i > 0:
-            below += tree[i]
-            i -= i & -i
-        greater_before[q] = q - below
-        i = v + 1
-        while i <= n:
-            tree[i] += 1
-            i += i & -i
+    vals, origin, pos = a.astype(np.int64), np.arange(n), np.arange(n)
+    w = 1
+    while w < n:
+        pair = pos // (2 * w)
+        right = pos % (2 * w) >= w
+        keys = pair * n + vals                  # sorted within each half already
+        left = keys[~right]
+        below = np.searchsorted(left, keys[right], side="right")
+        end = np.searchsorted(left, (pair[right] + 1) * n, side="left")
+        greater_before[origin[right]] += end - below
+        order = np.argsort(keys, kind="stable")
+        vals, origin = vals[order], origin[order]
+        w *= 2
     smaller_after = a - (np.arange(n) - greater_before)
     return greater_before, smaller_after
 
@@ -382,6 +395,10 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
     by_item = parts.T.tolist()
     added_ranks = np.array(sorted(r for k, r in rank_b.items() if k not in rank_a))
     removed_ranks = np.array(sorted(r for k, r in rank_a.items() if k not in rank_b))
+    r_to_common = np.array([rank_b[k] for k in common], dtype=np.int64)
+    r_from_common = np.array([rank_a[k] for k in common], dtype=np.int64)
+    added_ahead = np.searchsorted(added_ranks, r_to_common).tolist() if len(added_ranks) else [0] * len(common)
+    removed_ahead = np.searchsorted(removed_ranks, r_from_common).tolist() if len(removed_ranks) else [0] * len(common)
     for key, r_to in rank_b.items():
         if key not in col:
             items.append(ItemChange(key, "added", None, r_to, None, score_b[key], _words=words))
@@ -392,7 +409,7 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
         moved = r_from != r_to or s_from != s_to
         up, down = overtaking[key]
         items.append(ItemChange(key, "moved" if moved else "unchanged", r_from, r_to, s_from, s_to, change, up, down,
-                                int(np.searchsorted(added_ranks, r_to)), int(np.searchsorted(removed_ranks, r_from)),
+                                added_ahead[n], removed_ahead[n],
                                 _words=words))
     for key, r_from in rank_a.items():
         if key not in rank_b:

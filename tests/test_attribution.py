@@ -311,3 +311,22 @@ def test_movers_and_the_cut_line(example_graph, example_currents, example_initia
     assert up == [] and [c.key for c in down][0] == "C" and d.item("C").rank_to == 4
     entered, left = d.crossed(2)
     assert [c.key for c in entered] == ["E"] and [c.key for c in left] == ["C"]
+
+
+def test_overtaking_lists_match_their_definition():
+    """On random rank permutations: the nearest 5 that overtook each item (behind it in A,
+    ahead in B) and that it overtook, against a direct reading of the definition."""
+    import numpy as np
+    from scoring.attribution import _counts, _overtaking
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 17, 300):
+        a = rng.permutation(n)
+        keys = [f"k{i}" for i in range(n)]               # in B's order
+        before, after = _counts(a)
+        got = _overtaking(keys, {k: int(r) + 1 for k, r in zip(keys, a)}, 5)
+        for q in range(n):
+            assert before[q] == sum(a[p] > a[q] for p in range(q))
+            assert after[q] == sum(a[p] < a[q] for p in range(q + 1, n))
+            up = [keys[p] for p in range(q - 1, -1, -1) if a[p] > a[q]][:5]
+            down = [keys[p] for p in range(q + 1, n) if a[p] < a[q]][:5]
+            assert got[keys[q]] == (up, down)
