@@ -56,6 +56,8 @@ class Words:
         self.ib = {it.key: it for it in b.initiatives}
         self._paths: dict[frozenset, set[str]] = {}
         self._reach: dict[str, set[str]] | None = None
+        self._texts: dict[tuple, str] = {}
+        self._links: dict[str, frozenset] = {}
         self.kpi_changes = {k for k in set(a.currents) | set(b.currents) if a.currents.get(k) != b.currents.get(k)}
         self.edge_changes = self._edge_changes()
         self.target_changes = self._target_changes()
@@ -104,9 +106,15 @@ class Words:
             self._reach = reach
         return self._reach
 
-    def _on_paths(self, key: str) -> set[str]:
-        """The KPIs the item's links reach, in either snapshot's graph."""
-        linked = frozenset(ln.kpi for it in (self.ia.get(key), self.ib.get(key)) if it for ln in it.links)
+    def _linked(self, key: str) -> frozenset:
+        got = self._links.get(key)
+        if got is None:
+            got = self._links[key] = frozenset(ln.kpi for it in (self.ia.get(key), self.ib.get(key)) if it
+                                               for ln in it.links)
+        return got
+
+    def _on_paths(self, linked: frozenset) -> set[str]:
+        """The KPIs these links reach, in either snapshot's graph."""
         if linked not in self._paths:
             reach = self._descendants()
             found = set(linked)
@@ -116,11 +124,11 @@ class Words:
         return self._paths[linked]
 
     # -- per group, for one item --------------------------------------------------------
-    def _kpi_values(self, key: str) -> list[str]:
+    def _kpi_values(self, linked: frozenset) -> list[str]:
         out = []
         sa, sb = self.ra.states, self.rb.states
-        for k in sorted(self._on_paths(key) & self.kpi_changes,
-                        key=lambda k: -abs(sb[k].urgency - sa[k].urgency) if k in sa and k in sb else 0):
+        for k in sorted(self._on_paths(linked) & self.kpi_changes,
+                        key=lambda k: (-abs(sb[k].urgency - sa[k].urgency) if k in sa and k in sb else 0, k)):
             if k not in sa or k not in sb:
                 continue
             a, b = sa[k], sb[k]
@@ -160,27 +168,26 @@ class Words:
             return text if r.effort_given[i] else f"{text} (default)"
         return [f"effort {used(self.ra)} -> {used(self.rb)}"]
 
-    def _about_paths(self, key: str, changes: list[tuple[str, str]]) -> list[str]:
-        on = self._on_paths(key)
+    def _about_paths(self, linked: frozenset, changes: list[tuple[str, str]]) -> list[str]:
+        on = self._on_paths(linked)
         mine = [text for k, text in changes if k in on]
         return mine or [text for _k, text in changes]
 
     def detail(self, group: str, key: str) -> str:
-        if group == "kpi-values":
-            d = self._kpi_values(key)
-        elif group == "estimates":
-            d = self._estimates(key)
-        elif group == "effort":
-            d = self._effort(key)
-        elif group == "objective-weights":
-            d = self.weight_changes
-        elif group == "edges":
-            d = self._about_paths(key, self.edge_changes)
-        elif group == "targets":
-            d = self._about_paths(key, self.target_changes)
-        else:
-            d = self.param_changes
-        return _limit(d)
+        """What changed in `group` for this item, in words (shared by items with the same links)."""
+        if group in ("kpi-values", "edges", "targets"):
+            linked = self._linked(key)
+            cache_key = (group, linked)
+            if cache_key not in self._texts:
+                d = self._kpi_values(linked) if group == "kpi-values" else \
+                    self._about_paths(linked, self.edge_changes if group == "edges" else self.target_changes)
+                self._texts[cache_key] = _limit(d)
+            return self._texts[cache_key]
+        if group == "estimates":
+            return _limit(self._estimates(key))
+        if group == "effort":
+            return _limit(self._effort(key))
+        return _limit(self.weight_changes if group == "objective-weights" else self.param_changes)
 
     # -- the reasons ----------------------------------------------------------------------
     def moved(self, c) -> str:
