@@ -224,16 +224,16 @@ def encode(snapshot: Snapshot, previous: bytes | None = None, fetch_manifest: Fe
     items that changed, appeared or went since it, and only item versions `previous` does
     not hold are returned; every `full_every`-th manifest is written in full. The
     snapshot should be sealed first (`seal`) so its hash is stored with it."""
+    if not snapshot.hash:
+        raise ValueError("seal the snapshot (chain it to the previous one) before encoding it")
     hashes = snapshot.item_hashes()
     index = {it.key: h for it, h in zip(snapshot.initiatives, hashes)}
     base, depth, old = None, 0, {}
     if previous is not None:
         prev = header(previous)
+        old = manifest_index(previous, fetch_manifest)
         if prev["items"]["depth"] + 1 < full_every:
             base, depth = prev["hash"], prev["items"]["depth"] + 1
-            old = manifest_index(previous, fetch_manifest)
-        else:
-            old = manifest_index(previous, fetch_manifest)
     known = set(old.values())
     items = {h: compress(item_bytes(it)) for it, h in zip(snapshot.initiatives, hashes) if h not in known}
     if base is None:

@@ -185,3 +185,9 @@ def test_verify_stored_checks_manifests_and_each_item_once_without_decoding(exam
     assert verify_stored([second[0]], fetcher(items), manifests.__getitem__)[-1].startswith(f"item {a_hash[:12]}")
     assert verify_stored([second[0], first[0]], fetcher(items), manifests.__getitem__)[0] == \
         "snapshot 2 (week 27): its previous hash is not snapshot 1's (chain broken)"
+
+
+def test_an_unsealed_snapshot_is_not_encoded():
+    s = snapshot_of([Initiative(key="A")], [], [], [], {}, ScoringParams(as_of=AS_OF))
+    with pytest.raises(ValueError, match="seal the snapshot"):
+        encode(s)
