@@ -158,8 +158,9 @@ def bench_storage(m: int, days: int, full_every: int = 30) -> None:
     print(f"storage: {m:,} items, 1 % changed per day, {days} daily snapshots, full manifest every {full_every}")
     print(f"  first snapshot (all items + full manifest): {first / mb:.2f} MiB "
           f"(items {item_growth[0] / m:.0f} B each compressed; full manifest {sizes[0] / mb:.2f} MiB)")
-    print(f"  a daily snapshot after that: {sum(later) / len(later) / 1024:.0f} KiB on average "
-          f"(delta manifest {sum(sizes[1:]) / (days - 1) / 1024:.0f} KiB avg incl. full ones, "
+    deltas = [x for n, x in enumerate(sizes) if n % full_every]
+    print(f"  a daily snapshot after that: {sum(later) / len(later) / 1024:.0f} KiB on average, full manifests "
+          f"included (a delta manifest {sum(deltas) / len(deltas) / 1024:.0f} KiB, "
           f"changed items {sum(item_growth[1:]) / (days - 1) / 1024:.0f} KiB)")
     if days >= full_every:
         print(f"  one {full_every}-day cycle: {cycle / mb:.1f} MiB -> per year "
