@@ -330,3 +330,23 @@ def test_overtaking_lists_match_their_definition():
             up = [keys[p] for p in range(q - 1, -1, -1) if a[p] > a[q]][:5]
             down = [keys[p] for p in range(q + 1, n) if a[p] < a[q]][:5]
             assert got[keys[q]] == (up, down)
+
+
+def test_structure_changes_new_objective_and_a_kpi_dropped(example):
+    """B adds an objective `retention` (weight 1, fed by churn) and drops the KPI nps with
+    its edges and value: C's link to nps is then to an unknown KPI, worth 0 in B. Each
+    mixed input holds every objective and KPI of both sides (an objective absent from the
+    weights side weighs 0; a KPI without edges carries nothing), so the parts still sum
+    to each change."""
+    objectives = list(example.objectives) + [Objective(id="retention", weight=1)]
+    kpis = [k for k in example.kpis if k.id != "nps"]
+    edges = [e for e in example.edges if "nps" not in (e.source, e.target)] + \
+        [Edge(**{"from": "churn", "to": "retention", "weight": 1.0})]
+    currents = {k: c for k, c in example.currents.items() if k != "nps"}
+    d = attribute(example, with_changes(example, objectives=objectives, kpis=kpis, edges=edges, currents=currents))
+    assert d.groups == ["kpi-values", "objective-weights", "edges"]
+    assert d.item("C").score_to == 0.0
+    for c in d.items:
+        assert sum(c.change.values()) == pytest.approx(c.score_to - c.score_from, abs=1e-9)
+    assert set(d.item("C").change) == {"kpi-values", "objective-weights", "edges"}
+    assert d.item("B").change["edges"] > 0          # churn now also feeds retention
