@@ -1,8 +1,10 @@
 """Snapshot and diff benchmark: prints figures measured in this one run.
 
 - attribution: a diff of two N-item snapshots (default 10,000) where every group of
-  inputs changed (all 7, so 128 whole-backlog scorings), against the goal of 1 s;
-  also one plain re-scoring, for the ratio;
+  inputs changed (all 7: 128 subsets, which take 64 impact scorings and 2 effort
+  resolutions of the whole backlog), against the goal of 1 s, in wall and CPU time (the
+  machine's load is printed: other processes inflate the wall time); also one plain
+  re-scoring, for the ratio;
 - storage: a backlog of M items (default 50,000) synced daily with 1 % of the items
   changing each day, encoded as the store would (content-addressed items, a full
   manifest every 30 snapshots, deltas between); bytes per snapshot, per 30-day cycle
