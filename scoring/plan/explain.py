@@ -1,0 +1,120 @@
+"""Why the plan is what it is: `enters_if` for excluded items, and which mandatory items
+and team-periods conflict when the solver proves the mandatory set infeasible.
+
+`enters_if` for an excluded item i (current optimum V*), by re-solving:
+- `value_at_least`: for each period p, W_p = the best value of the other items with i
+  forced into p; i enters exactly when some `W_p + I·f_p > V*`, so the threshold is
+  `min_p (V* - W_p) / f_p` (P solves, no bisection needed), reported rounded up.
+- `effort_at_most`: with i forced in at effort e (its own value counted), it enters when
+  the best value beats V*. Start at e = 0; a plan that fits at e still fits up to the slack
+  left in i's team-period, so the search jumps to that slack and probes just above it
+  until a probe fails (exact), or stops after a few jumps (a safe lower value).
+Each solve has a short time limit; a solve cut short gives a feasible plan, so the figures
+stay sufficient (the item does enter), if not tight. On large models the re-solves hold
+the teams that i and its blockers do not touch at their current plan (again sufficient).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+import numpy as np
+
+from scoring.plan.milp import PlanModel
+from scoring.plan.model import PlanInfeasible, Prepared, closure
+
+JUMPS = 8
+FULL_MODEL_COLUMNS = 600     # above this, re-solves hold the other teams' plan fixed
+
+
+def round_up(x: float, digits: int = 7) -> float:
+    """Strictly above `x`, with `digits` significant digits."""
+    step = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1e-9
+    return (math.floor(x / step) + 1) * step
+
+
+def round_down(x: float, digits: int = 7) -> float:
+    step = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1e-9
+    return math.floor(x / step + 1e-9) * step
+
+
+def explain_model(prep: Prepared, items: list[int]) -> PlanModel:
+    """A model over every plannable item, where the explained items may go in any period
+    with capacity (a smaller effort may fit where the current one does not)."""
+    allowed = prep.allowed.copy()
+    for i in items:
+        allowed[i] = prep.capacity[prep.team[i]] > 0
+    return PlanModel(dataclasses.replace(prep, allowed=allowed), prep.plannable)
+
+
+def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.ndarray,
+              seconds: float, deadline: float, gap: float) -> dict | None:
+    """{"value_at_least", "effort_at_most"} for excluded item i; None if out of time."""
+    need = closure([i], prep.blockers)
+    free = {int(j): True for j in np.flatnonzero(prep.needed)} | {j: True for j in need}
+    if model.size > FULL_MODEL_COLUMNS:
+        teams = {prep.team[j] for j in need}
+        free = {j: True for j in free if prep.team[j] in teams}
+    tol = 1e-9 * max(1.0, abs(base))
+
+    def run(**kw):
+        left = deadline - time.perf_counter()
+        if left <= 0:
+            raise TimeoutError
+        return model.solve(min(seconds, left), gap, fixed=assign, free=free, **kw)
+
+    try:
+        thresholds = []
+        for p in range(prep.P):
+            s = run(impact={i: 0.0}, force={i: p})
+            if s.value is not None:
+                thresholds.append((base - s.value) / prep.f[p])
+        value = round_up(max(min(thresholds), prep.impact[i])) if thresholds else None
+
+        def slack_if_enters(e):
+            s = run(effort={i: e}, force={i: None})
+            if s.value is None or s.value <= base + tol:
+                return None
+            t, p = prep.team[i], s.assign[i]
+            others = (s.assign == p) & (prep.team == t)
+            others[i] = False
+            return prep.capacity[t, p] - prep.effort[others].sum()
+
+        effort = slack_if_enters(0.0)
+        for _ in range(JUMPS if effort is not None else 0):
+            probe = effort + 1e-6 * max(1.0, prep.effort[i])
+            more = slack_if_enters(probe)
+            if more is None:
+                break
+            effort = max(more, probe)
+        if effort is not None:
+            effort = round_down(min(effort, prep.effort[i])) if effort > 0 else 0.0
+    except TimeoutError:
+        return None
+    return {"value_at_least": value, "effort_at_most": effort}
+
+
+def diagnose(prep: Prepared, seconds: float) -> PlanInfeasible:
+    """The solver found no plan with every mandatory item: name the team whose mandatory
+    items do not fit on their own, else every mandatory item (blockers across teams)."""
+    keys, teams, periods = prep.inp.keys, prep.inp.teams, prep.inp.periods
+    forced = prep.forced
+    for t, name in enumerate(teams):
+        mine = forced & (prep.team == t)
+        if not mine.any():
+            continue
+        local = [[b for b in bs if mine[b]] for bs in prep.blockers]
+        alone = dataclasses.replace(prep, blockers=local, needed=mine, forced=mine)
+        if PlanModel(alone).solve(seconds).status == "infeasible":
+            items = [keys[i] for i in np.flatnonzero(mine)]
+            return PlanInfeasible(
+                f"the mandatory items of team {name} ({', '.join(items)}) do not fit in its "
+                f"capacity per period ({', '.join(f'{p}: {c:g}' for p, c in zip(periods, prep.capacity[t]))})",
+                items, [(name, p) for p in periods])
+    items = [keys[i] for i in np.flatnonzero(forced)]
+    touched = sorted({prep.team[i] for i in np.flatnonzero(forced)})
+    return PlanInfeasible(
+        f"the mandatory items ({', '.join(items)}) fit each team alone, but their blockers "
+        "across teams leave no order that fits the capacities",
+        items, [(teams[t], p) for t in touched for p in periods])
