@@ -25,18 +25,27 @@ from scoring.plan.milp import PlanModel
 from scoring.plan.model import PlanInfeasible, Prepared, closure
 
 JUMPS = 8
-FULL_MODEL_COLUMNS = 600     # above this, re-solves hold the other teams' plan fixed
+FULL_MODEL_COLUMNS = 300     # above this, re-solves hold the other teams' plan fixed
 
 
-def round_up(x: float, digits: int = 7) -> float:
-    """Strictly above `x`, with `digits` significant digits."""
-    step = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1e-9
-    return (math.floor(x / step) + 1) * step
+def round_up(x: float, digits: int = 6) -> float:
+    """Strictly above `x`, with `digits` significant digits.
+
+    >>> round_up(0.8705), round_up(2.0), round_up(-1.5)
+    (0.870501, 2.00001, -1.49999)
+    """
+    places = digits - 1 - math.floor(math.log10(abs(x))) if x else 9
+    return round((math.floor(x * 10 ** places + 1e-6) + 1) / 10 ** places, max(places, 0))
 
 
-def round_down(x: float, digits: int = 7) -> float:
-    step = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1) if x else 1e-9
-    return math.floor(x / step + 1e-9) * step
+def round_down(x: float, digits: int = 6) -> float:
+    """At most `x` (give or take float noise), with `digits` significant digits.
+
+    >>> round_down(4.8999999999999995), round_down(2.900009)
+    (4.9, 2.9)
+    """
+    places = digits - 1 - math.floor(math.log10(abs(x))) if x else 9
+    return round(math.floor(x * 10 ** places + 1e-6) / 10 ** places, max(places, 0))
 
 
 def explain_model(prep: Prepared, items: list[int]) -> PlanModel:
@@ -88,8 +97,8 @@ def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.
             if more is None:
                 break
             effort = max(more, probe)
-        if effort is not None:
-            effort = round_down(min(effort, prep.effort[i])) if effort > 0 else 0.0
+        if effort is not None:   # only an effort of 0 would do: no real effort brings it in
+            effort = round_down(min(effort, prep.effort[i])) if effort > 1e-9 else None
     except TimeoutError:
         return None
     return {"value_at_least": value, "effort_at_most": effort}

@@ -99,7 +99,7 @@ def report(prep: Prepared, assign: np.ndarray, result: PlanResult) -> None:
     start = time.perf_counter()
     budget = inp.solver_seconds if inp.explain_seconds is None else inp.explain_seconds
     model = explain_model(prep, [out[k] for k in top])
-    per_solve = max(0.2, inp.solver_seconds / 10)
+    per_solve = max(0.1, budget / (len(top) * (prep.P + 3)))
     for k in top:
         result.excluded[k]["enters_if"] = enters_if(
             model, prep, out[k], result.value, assign, per_solve, start + budget, inp.mip_gap)
