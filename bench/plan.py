@@ -6,13 +6,15 @@ mandatory, total effort twice the capacity. Impacts are log-normal (5 % are 0, a
 unestimated items are), efforts are story points 1..13, capacities vary by period.
 For each size and seed: the MILP's solve time, its proven gap, its value against the
 dependency-aware greedy plan and against the plain cut of the ranked list, and the time
-spent on `enters_if` for the best 10 excluded items; then medians and the worst case.
+spent on `enters_if` for the best 10 excluded items and how many it explained within its
+budget; then medians and the worst case.
 
 Run: python3 bench/plan.py [--sizes 100 300 600 1200] [--seeds 5] [--seconds 5]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -65,9 +67,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=5.0)
     args = ap.parse_args()
-    print(f"solver_seconds={args.seconds:g}; value vs greedy / cut = plan value / baseline - 1")
+    print(f"solver_seconds={args.seconds:g}; value vs greedy / cut = plan value / baseline - 1; "
+          f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (wall-clock limits: other "
+          "processes on the machine slow the solver)")
     print(f"{'n':>5} {'seed':>4} {'status':>10} {'solve s':>8} {'gap %':>7} {'vs greedy %':>11} "
-          f"{'vs cut %':>9} {'enters_if s':>11} {'total s':>8}")
+          f"{'vs cut %':>9} {'enters_if s':>11} {'explained':>9} {'total s':>8}")
     summary = []
     for n in args.sizes:
         rows = []
@@ -80,10 +84,12 @@ def main() -> None:
             vs_cut = 100 * (r.value / r.cut_value - 1)
             gap = 100 * r.gap if r.gap is not None else float("nan")
             rows.append((r.solve_seconds, gap, vs_greedy, vs_cut, r.enters_if_seconds, total))
+            explained = sum(e["enters_if"] is not None for e in r.excluded)
             print(f"{n:>5} {seed:>4} {r.status:>10} {r.solve_seconds:>8.2f} {gap:>7.3f} "
-                  f"{vs_greedy:>11.2f} {vs_cut:>9.2f} {r.enters_if_seconds:>11.2f} {total:>8.2f}")
+                  f"{vs_greedy:>11.2f} {vs_cut:>9.2f} {r.enters_if_seconds:>11.2f} {explained:>9} "
+                  f"{total:>8.2f}", flush=True)
         summary.append((n, rows))
-    print()
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
     print(f"{'n':>5} {'solve s med/max':>16} {'gap % med/max':>14} {'vs greedy % med/min':>20} "
           f"{'vs cut % med/min':>17} {'enters_if s med':>16}")
     for n, rows in summary:

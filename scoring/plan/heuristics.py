@@ -25,15 +25,22 @@ def plan_value(prep: Prepared, assign: np.ndarray) -> float:
     return float((prep.impact[on] * prep.f[assign[on]]).sum())
 
 
-def greedy_plan(prep: Prepared) -> np.ndarray:
+def greedy_plan(prep: Prepared, order: list[int] | None = None,
+                prefer: np.ndarray | None = None) -> np.ndarray:
+    """The greedy plan over `order` (default: the ranked order), mandatory items first;
+    each item goes in its `prefer`red period when it has room, else the earliest (a
+    mandatory item whose group does not fit that way is placed earliest-first)."""
     assign = np.full(prep.n, -1)
     load = np.zeros_like(prep.capacity)
-    order = [i for i in prep.order if prep.mandatory[i]] + [i for i in prep.order if not prep.mandatory[i]]
+    order = prep.order if order is None else order
+    order = [i for i in order if prep.mandatory[i]] + [i for i in order if not prep.mandatory[i]]
     for i in order:
         if assign[i] >= 0 or not prep.needed[i] or (prep.impact[i] <= 0 and not prep.mandatory[i]):
             continue
         group = [j for j in closure([i], prep.blockers) if assign[j] < 0]
-        placed = _place(prep, group, assign, load)
+        placed = _place(prep, group, assign, load, prefer)
+        if placed is None and prefer is not None and prep.mandatory[i]:
+            placed = _place(prep, group, assign, load)
         if placed is None:
             continue
         gain = sum(prep.impact[j] * prep.f[p] for j, p in placed)
@@ -44,14 +51,19 @@ def greedy_plan(prep: Prepared) -> np.ndarray:
     return assign
 
 
-def _place(prep: Prepared, group: list[int], assign: np.ndarray, load: np.ndarray):
+def _place(prep: Prepared, group: list[int], assign: np.ndarray, load: np.ndarray,
+           prefer: np.ndarray | None = None):
     """Place `group` (blockers first) in the earliest periods with room; undo and return
     None unless all of it fits with every blocker no later than what it blocks."""
     placed: list[tuple[int, int]] = []
     for j in group:
         start = max((assign[b] for b in prep.blockers[j] if assign[b] >= 0), default=0)
         t = prep.team[j]
-        spot = next((p for p in range(start, prep.P) if prep.allowed[j, p]
+        periods = list(range(start, prep.P))
+        if prefer is not None and prefer[j] > start:
+            periods.remove(prefer[j])
+            periods.insert(0, prefer[j])
+        spot = next((p for p in periods if prep.allowed[j, p]
                      and load[t, p] + prep.effort[j] <= prep.capacity[t, p] + TOL), None)
         if spot is None:
             break
@@ -66,6 +78,25 @@ def _place(prep: Prepared, group: list[int], assign: np.ndarray, load: np.ndarra
         assign[j] = -1
         load[prep.team[j], p] -= prep.effort[j]
     return None
+
+
+def lp_rounded_plan(prep: Prepared, cols: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """A floor from the LP relaxation `x` over columns (item, period): the greedy placement
+    over the items by their LP share (ties: ranked order), each in its LP period first."""
+    col_item, col_period = cols
+    share = np.zeros(prep.n)
+    np.add.at(share, col_item, x)
+    best = np.full(prep.n, -1.0)
+    prefer = np.zeros(prep.n, dtype=int)
+    for c in np.argsort(x, kind="stable"):  # the largest share of each item wins
+        best[col_item[c]], prefer[col_item[c]] = x[c], col_period[c]
+    rank = {i: r for r, i in enumerate(prep.order)}
+    order = sorted(prep.order, key=lambda i: (-round(share[i], 6), rank[i]))
+    plan = greedy_plan(prep, order, prefer)
+    missing = [i for i in order if prep.mandatory[i] and plan[i] < 0]
+    if missing:  # the preferred periods left a mandatory item out: it goes first
+        plan = greedy_plan(prep, missing + [i for i in order if i not in set(missing)], prefer)
+    return plan
 
 
 def cut_plan(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:

@@ -97,6 +97,16 @@ class PlanModel:
         assign[self.col_item[on]] = self.col_period[on]
         return assign
 
+    def relaxation(self, seconds: float) -> np.ndarray | None:
+        """The LP relaxation's solution per column (None if HiGHS gives none in time)."""
+        if not self.size:
+            return None
+        A = csr_matrix((self.vals, (self.rows, self.cols_)), shape=(len(self.lo), self.size))
+        res = milp(-self.value_coef, integrality=np.zeros(self.size), bounds=Bounds(0, 1),
+                   constraints=LinearConstraint(A, self.lo, self.hi),
+                   options={"time_limit": max(seconds, 0.01)})
+        return res.x
+
     def solve(self, seconds: float, gap: float = 1e-4, *, impact: dict[int, float] | None = None,
               effort: dict[int, float] | None = None, force: dict[int, int | None] | None = None,
               fixed: np.ndarray | None = None, free: dict[int, bool] | None = None) -> Solved:

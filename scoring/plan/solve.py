@@ -1,6 +1,7 @@
 """`solve_plan`: the one entry point. Prepares the problem, computes the greedy plan and
 the cut, solves the MILP within `solver_seconds`, keeps the better of the MILP's plan and
-the greedy one (the answer is never worse than greedy), and explains what was left out.
+the floor (the greedy plan, or on large backlogs a plan rounded from the LP relaxation if
+better), so the answer is never worse than greedy, and explains what was left out.
 """
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import time
 import numpy as np
 
 from scoring.plan.explain import diagnose, enters_if, explain_model
-from scoring.plan.heuristics import cut_value, greedy_plan, plan_value
+from scoring.plan.heuristics import cut_value, greedy_plan, lp_rounded_plan, plan_value
 from scoring.plan.milp import PlanModel
 from scoring.plan.model import NO_VALUE, PlanInput, PlanResult, Prepared, prepare
 
 NO_ROOM = "did not fit: its team's capacity delivers more value elsewhere"
 NO_PLAN = "mandatory, but no plan with it was found within the time limit"
+LP_FLOOR_COLUMNS = 200    # above this, a plan rounded from the LP relaxation joins greedy as a floor
 
 
 def solve_plan(inp: PlanInput) -> PlanResult:
@@ -35,19 +37,26 @@ def solve_plan(inp: PlanInput) -> PlanResult:
     gv = plan_value(prep, greedy)
     model = PlanModel(prep)
     start = time.perf_counter()
-    s = model.solve(inp.solver_seconds, inp.mip_gap)
+    floor, floor_value, floor_ok = greedy, gv, greedy_ok
+    if model.size > LP_FLOOR_COLUMNS:
+        x = model.relaxation(inp.solver_seconds / 4)
+        if x is not None:
+            lp = lp_rounded_plan(prep, (model.col_item, model.col_period), x)
+            lp_ok, lp_value = bool((lp[prep.mandatory] >= 0).all()), plan_value(prep, lp)
+            if (lp_ok, lp_value) > (floor_ok, floor_value):
+                floor, floor_value, floor_ok = lp, lp_value, lp_ok
+    s = model.solve(max(0.01, inp.solver_seconds - (time.perf_counter() - start)), inp.mip_gap)
     solve_seconds = time.perf_counter() - start
     if s.status == "infeasible":
         raise diagnose(prep, max(1.0, inp.solver_seconds / 5))
     status, bound = s.status, s.bound
-    if s.assign is not None and (not greedy_ok or s.value >= gv):
+    if s.assign is not None and (not floor_ok or s.value >= floor_value):
         assign = drop_worthless(prep, s.assign)
     else:
-        assign, status = greedy, "time-limit" if s.status != "optimal" or not greedy_ok else "optimal"
+        assign = floor
+        status = "optimal" if s.status == "optimal" and floor_ok else "time-limit"
     value = plan_value(prep, assign)
     gap = None if bound is None else max(0.0, bound - value) / max(abs(value), 1e-12)
-    if status == "optimal" and gap is not None and gap > inp.mip_gap + 1e-9:
-        status = "time-limit"
     result = PlanResult(
         periods=list(inp.periods), teams=list(inp.teams), status=status,
         gap=None if gap is None else float(gap), value=value, greedy_value=gv,
