@@ -2,9 +2,12 @@
 and team-periods conflict when the solver proves the mandatory set infeasible.
 
 `enters_if` for an excluded item i (current optimum V*), by re-solving:
-- `value_at_least`: for each period p, W_p = the best value of the other items with i
-  forced into p; i enters exactly when some `W_p + I·f_p > V*`, so the threshold is
-  `min_p (V* - W_p) / f_p` (P solves, no bisection needed), reported rounded up.
+- `value_at_least` (an impact I, not I·f_p): let W_p be the best value of the other items
+  with i forced into period p; i enters exactly when some `W_p + I·f_p > V*`. That maximum
+  is convex and piecewise linear in I, so Newton's method from the current impact finds
+  its root exactly in at most P + 1 solves (each solve with i forced in gives one line
+  `W_p + I·f_p`; every step lands at or above the root); reported rounded up.
+"Enters" means every optimal plan holds the item: at the threshold itself it only ties.
 - `effort_at_most`: with i forced in at effort e (its own value counted), it enters when
   the best value beats V*. Start at e = 0; a plan that fits at e still fits up to the slack
   left in i's team-period, so the search jumps to that slack and probes just above it
@@ -73,23 +76,51 @@ def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.
             raise TimeoutError
         return model.solve(min(seconds, left), gap, fixed=assign, free=free, **kw)
 
+    value, value_done = _value_at_least(run, prep, i, base, tol)
+    effort, effort_done = _effort_at_most(run, prep, i, base, tol)
+    if (value is None and not value_done) or (effort is None and not effort_done):
+        return None   # out of time before any answer: unknown, not "never"
+    return {"value_at_least": value, "effort_at_most": effort}
+
+
+def _value_at_least(run, prep: Prepared, i: int, base: float, tol: float):
+    """(threshold rounded up or None, finished?); an unfinished one is still sufficient."""
+    value, y = None, prep.impact[i]
     try:
-        thresholds = []
-        for p in range(prep.P):
-            s = run(impact={i: 0.0}, force={i: p})
-            if s.value is not None:
-                thresholds.append((base - s.value) / prep.f[p])
-        value = round_up(max(min(thresholds), prep.impact[i])) if thresholds else None
+        for _ in range(prep.P + 1):   # Newton's method on max_p(W_p + y f_p) - V*, from below
+            s = run(impact={i: y}, force={i: None})
+            if s.value is None:
+                if s.status != "infeasible":
+                    raise TimeoutError
+                break
+            if value is not None and s.value <= base + tol:
+                break                  # at y it only ties: y is the threshold
+            w = s.value - y * prep.f[s.assign[i]]
+            nxt = (base - w) / prep.f[s.assign[i]]
+            if value is not None and nxt >= value:
+                break
+            value = y = nxt
+        done = True
+    except TimeoutError:
+        done = False
+    return (None if value is None else round_up(max(value, prep.impact[i]))), done
 
-        def slack_if_enters(e):
-            s = run(effort={i: e}, force={i: None})
-            if s.value is None or s.value <= base + tol:
-                return None
-            t, p = prep.team[i], s.assign[i]
-            others = (s.assign == p) & (prep.team == t)
-            others[i] = False
-            return prep.capacity[t, p] - prep.effort[others].sum()
 
+def _effort_at_most(run, prep: Prepared, i: int, base: float, tol: float):
+    """(largest effort found with which i enters, or None; finished?)."""
+    def slack_if_enters(e):
+        s = run(effort={i: e}, force={i: None})
+        if s.value is None and s.status != "infeasible":
+            raise TimeoutError
+        if s.value is None or s.value <= base + tol:
+            return None
+        t, p = prep.team[i], s.assign[i]
+        others = (s.assign == p) & (prep.team == t)
+        others[i] = False
+        return prep.capacity[t, p] - prep.effort[others].sum()
+
+    effort, done = None, True
+    try:
         effort = slack_if_enters(0.0)
         for _ in range(JUMPS if effort is not None else 0):
             probe = effort + 1e-6 * max(1.0, prep.effort[i])
@@ -97,11 +128,11 @@ def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.
             if more is None:
                 break
             effort = max(more, probe)
-        if effort is not None:   # only an effort of 0 would do: no real effort brings it in
-            effort = round_down(min(effort, prep.effort[i])) if effort > 1e-9 else None
     except TimeoutError:
-        return None
-    return {"value_at_least": value, "effort_at_most": effort}
+        done = False
+    if effort is not None:   # only an effort of 0 would do: no real effort brings it in
+        effort = round_down(min(effort, prep.effort[i])) if effort > 1e-9 else None
+    return effort, done
 
 
 def diagnose(prep: Prepared, seconds: float) -> PlanInfeasible:

@@ -108,10 +108,11 @@ def report(prep: Prepared, assign: np.ndarray, result: PlanResult) -> None:
     start = time.perf_counter()
     budget = inp.solver_seconds if inp.explain_seconds is None else inp.explain_seconds
     model = explain_model(prep, [out[k] for k in top])
-    per_solve = max(0.1, budget / (len(top) * (prep.P + 3)))
-    for k in top:
+    for n, k in enumerate(top, 1):   # each item gets its share of the budget
+        share = start + budget * n / len(top) - time.perf_counter()
         result.excluded[k]["enters_if"] = enters_if(
-            model, prep, out[k], result.value, assign, per_solve, start + budget, inp.mip_gap)
+            model, prep, out[k], result.value, assign, max(0.05, share / 3),
+            time.perf_counter() + max(share, 0.05), inp.mip_gap)
     result.enters_if_seconds = time.perf_counter() - start
 
 
