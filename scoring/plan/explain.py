@@ -12,9 +12,14 @@ and team-periods conflict when the solver proves the mandatory set infeasible.
   the best value beats V*. Start at e = 0; a plan that fits at e still fits up to the slack
   left in i's team-period, so the search jumps to that slack and probes just above it
   until a probe fails (exact), or stops after a few jumps (a safe lower value).
-Each solve has a short time limit; a solve cut short gives a feasible plan, so the figures
-stay sufficient (the item does enter), if not tight. On large models the re-solves hold
-the teams that i and its blockers do not touch at their current plan (again sufficient).
+Before any solve, `quick_bounds` edits the current plan (pull i's blockers in, push the
+cheapest items out) for answers that are already sufficient; the solves then tighten
+them. Each solve has a short time limit; a solve cut short gives a feasible plan, so the
+figures stay sufficient (the item does enter), if not tight. On large models the
+re-solves hold the teams that i and its blockers do not touch at their current plan
+(again sufficient). A field is None when nothing was found: exact on small backlogs (no
+value, or no effort, brings it in; an item without value never enters by its effort
+alone), "none found within its share of the time" on large ones.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ import time
 import numpy as np
 
 from scoring.plan.milp import PlanModel
-from scoring.plan.model import PlanInfeasible, Prepared, closure
+from scoring.plan.model import TOL, PlanInfeasible, Prepared, closure
 
 JUMPS = 8
 FULL_MODEL_COLUMNS = 300     # above this, re-solves hold the other teams' plan fixed
@@ -62,7 +67,8 @@ def explain_model(prep: Prepared, items: list[int]) -> PlanModel:
 
 def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.ndarray,
               seconds: float, deadline: float, gap: float) -> dict | None:
-    """{"value_at_least", "effort_at_most"} for excluded item i; None if out of time."""
+    """{"value_at_least", "effort_at_most"} for excluded item i (a field is None when no
+    value, or no effort, was found that brings it in); None when out of time first."""
     need = closure([i], prep.blockers)
     free = {int(j): True for j in np.flatnonzero(prep.needed)} | {j: True for j in need}
     if model.size > FULL_MODEL_COLUMNS:
@@ -76,16 +82,82 @@ def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.
             raise TimeoutError
         return model.solve(min(seconds, left), gap, fixed=assign, free=free, **kw)
 
-    value, value_done = _value_at_least(run, prep, i, base, tol)
-    effort, effort_done = _effort_at_most(run, prep, i, base, tol)
-    if (value is None and not value_done) or (effort is None and not effort_done):
-        return None   # out of time before any answer: unknown, not "never"
+    quick_value, quick_effort = quick_bounds(prep, assign, i)
+    value, value_done = _value_at_least(run, prep, i, base, tol, quick_value)
+    effort, effort_done = _effort_at_most(run, prep, i, base, tol, quick_effort)
+    if value is None and effort is None and not (value_done and effort_done):
+        return None   # out of time before any answer: unknown
     return {"value_at_least": value, "effort_at_most": effort}
 
 
-def _value_at_least(run, prep: Prepared, i: int, base: float, tol: float):
-    """(threshold rounded up or None, finished?); an unfinished one is still sufficient."""
-    value, y = None, prep.impact[i]
+def _removable(prep: Prepared, assign: np.ndarray, t: int, p: int, keep: set[int]) -> list[int]:
+    """Planned items of team t in period p that may be pushed out, cheapest per effort
+    first: not mandatory, not kept, blocking nothing planned."""
+    blocking = {b for j in np.flatnonzero(assign >= 0) for b in prep.blockers[j]}
+    here = np.flatnonzero((assign == p) & (prep.team == t))
+    return sorted((int(j) for j in here if not prep.forced[j] and j not in blocking and j not in keep),
+                  key=lambda j: prep.impact[j] / prep.effort[j])
+
+
+def _slack(prep: Prepared, assign: np.ndarray, t: int, p: int) -> float:
+    return prep.capacity[t, p] - prep.effort[(assign == p) & (prep.team == t)].sum()
+
+
+def quick_bounds(prep: Prepared, assign: np.ndarray, i: int) -> tuple[float | None, float | None]:
+    """Sufficient answers without a solver, by editing the current plan: pull i's
+    unplanned blockers in first (each where it costs least), then, in one of i's team's
+    periods, push out the planned items cheapest per effort (not mandatory, blocking
+    nothing planned). The value i needs is what the edits cost; the effort i may have is
+    the room freed while the edits cost less than i's own value there."""
+    assign = assign.copy()
+    group = closure([i], prep.blockers)
+    keep = set(group)
+    cost = 0.0
+    for b in group[:-1]:
+        if assign[b] >= 0:
+            continue
+        t, E = prep.team[b], prep.effort[b]
+        best = None
+        for p in range(max((assign[c] for c in prep.blockers[b]), default=0), prep.P):
+            if prep.capacity[t, p] < E - TOL:
+                continue
+            freed, lost, out = _slack(prep, assign, t, p), 0.0, []
+            for j in _removable(prep, assign, t, p, keep):
+                if freed >= E - TOL:
+                    break
+                freed, lost = freed + prep.effort[j], lost + prep.impact[j] * prep.f[p]
+                out.append(j)
+            net = lost - prep.impact[b] * prep.f[p]
+            if freed >= E - TOL and (best is None or net < best[0]):
+                best = (net, p, out)
+        if best is None:
+            return None, None
+        cost += best[0]
+        assign[best[2]] = -1
+        assign[b] = best[1]
+    if any(assign[b] < 0 for b in prep.blockers[i]):
+        return None, None   # a blocker cycle: leave it to the solver
+    t, E = prep.team[i], prep.effort[i]
+    value, effort = None, None
+    for p in range(max((assign[b] for b in prep.blockers[i]), default=0), prep.P):
+        lost, freed, paid = cost, _slack(prep, assign, t, p), None
+        for j in [None] + _removable(prep, assign, t, p, keep):   # push out one by one
+            if j is not None:
+                lost += prep.impact[j] * prep.f[p]
+                freed += prep.effort[j]
+            if lost < prep.impact[i] * prep.f[p] - TOL and freed > TOL:
+                effort = freed if effort is None else max(effort, freed)
+            if paid is None and freed >= E - TOL and prep.capacity[t, p] >= E:
+                paid = lost / prep.f[p]
+        if paid is not None:
+            value = paid if value is None else min(value, paid)
+    return value, effort
+
+
+def _value_at_least(run, prep: Prepared, i: int, base: float, tol: float, quick: float | None):
+    """(threshold rounded up or None, finished?); an unfinished one is still sufficient.
+    Newton starts from `quick` (at or above the root) when there is one."""
+    value, y = (None, prep.impact[i]) if quick is None else (quick, quick)
     try:
         for _ in range(prep.P + 1):   # Newton's method on max_p(W_p + y f_p) - V*, from below
             s = run(impact={i: y}, force={i: None})
@@ -95,6 +167,8 @@ def _value_at_least(run, prep: Prepared, i: int, base: float, tol: float):
                 break
             if value is not None and s.value <= base + tol:
                 break                  # at y it only ties: y is the threshold
+            if value is None and s.status != "optimal":
+                raise TimeoutError     # a first step from a plan cut short can land far off
             w = s.value - y * prep.f[s.assign[i]]
             nxt = (base - w) / prep.f[s.assign[i]]
             if value is not None and nxt >= value:
@@ -106,8 +180,11 @@ def _value_at_least(run, prep: Prepared, i: int, base: float, tol: float):
     return (None if value is None else round_up(max(value, prep.impact[i]))), done
 
 
-def _effort_at_most(run, prep: Prepared, i: int, base: float, tol: float):
-    """(largest effort found with which i enters, or None; finished?)."""
+def _effort_at_most(run, prep: Prepared, i: int, base: float, tol: float, quick: float | None):
+    """(largest effort found with which i enters, or None; finished?). `quick` is a start
+    (an item without value never enters by its effort alone)."""
+    if prep.impact[i] <= 0:
+        return None, True
     def slack_if_enters(e):
         s = run(effort={i: e}, force={i: None})
         if s.value is None and s.status != "infeasible":
@@ -119,9 +196,10 @@ def _effort_at_most(run, prep: Prepared, i: int, base: float, tol: float):
         others[i] = False
         return prep.capacity[t, p] - prep.effort[others].sum()
 
-    effort, done = None, True
+    effort, done = (None, True) if quick is None else (quick, True)
     try:
-        effort = slack_if_enters(0.0)
+        if effort is None:
+            effort = slack_if_enters(0.0)
         for _ in range(JUMPS if effort is not None else 0):
             probe = effort + 1e-6 * max(1.0, prep.effort[i])
             more = slack_if_enters(probe)

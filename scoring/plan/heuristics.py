@@ -26,7 +26,7 @@ def plan_value(prep: Prepared, assign: np.ndarray) -> float:
 
 
 def greedy_plan(prep: Prepared, order: list[int] | None = None,
-                prefer: np.ndarray | None = None) -> np.ndarray:
+                prefer: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
     """The greedy plan over `order` (default: the ranked order), mandatory items first;
     each item goes in its `prefer`red period when it has room, else the earliest (a
     mandatory item whose group does not fit that way is placed earliest-first)."""

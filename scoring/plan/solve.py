@@ -52,6 +52,8 @@ def solve_plan(inp: PlanInput) -> PlanResult:
     status, bound = s.status, s.bound
     if s.assign is not None and (not floor_ok or s.value >= floor_value):
         assign = drop_worthless(prep, s.assign)
+        if s.status != "optimal":   # a plan cut short may leave room that still pays
+            assign = greedy_plan(prep, start=assign)
     else:
         assign = floor
         status = "optimal" if s.status == "optimal" and floor_ok else "time-limit"
