@@ -209,6 +209,18 @@ def test_answer_is_never_below_greedy_when_the_solver_runs_out_of_time(monkeypat
     assert r.gap == pytest.approx(0.5)           # (9 - 6) / 6
 
 
+def test_a_plan_cut_short_is_kept_and_completed(monkeypatch):
+    # the solver stops with only C planned (value 3, below greedy's 6); B still fits
+    # beside it: 3 + 4 = 7
+    inp = make([("A", 6, 3), ("B", 4, 2), ("C", 3, 2)], [[4]])
+    partial = np.array([-1, -1, 0])
+    monkeypatch.setattr(solve_module.PlanModel, "solve",
+                        lambda self, *a, **k: Solved("time-limit", partial, 3.0, 7.0))
+    r = solve_plan(inp)
+    assert (r.status, r.value, r.greedy_value, r.gap) == ("time-limit", 7.0, 6.0, 0.0)
+    assert sorted(r.assignment) == ["B", "C"]
+
+
 def test_as_dict_has_the_contract_keys():
     r = solve_plan(make([("A", 6, 3), ("B", 4, 2)], [[4]]))
     d = r.as_dict()
@@ -273,8 +285,10 @@ def random_backlog(rng: random.Random):
 
 
 def test_random_backlogs_match_brute_force():
+    """30 seeded backlogs: the plan's value is the brute-force optimum, never below greedy;
+    an infeasible one is refused; enters_if of the first excluded items holds on re-solving."""
     rng = random.Random(13)
-    planned = refused = 0
+    planned = refused = explained = 0
     for _ in range(30):
         inp = random_backlog(rng)
         best = brute_force(inp)
@@ -286,4 +300,15 @@ def test_random_backlogs_match_brute_force():
         r = solve_plan(inp)
         check_optimal(inp, r)
         planned += 1
-    assert planned >= 20 and refused >= 1
+        for e in r.excluded[:2] if planned <= 12 else []:
+            if e["enters_if"] is None:
+                continue
+            explained += 1
+            value, effort = e["enters_if"]["value_at_least"], e["enters_if"]["effort_at_most"]
+            if value is not None:
+                assert enters(inp, e["key"], impact=value)
+                assert not enters(inp, e["key"], impact=value - 1e-3 * max(abs(value), 1e-3))
+            if effort is not None:
+                assert enters(inp, e["key"], effort=effort)
+                assert not enters(inp, e["key"], effort=effort + 1e-3)
+    assert planned >= 20 and refused >= 1 and explained >= 5

@@ -29,9 +29,12 @@ def greedy_plan(prep: Prepared, order: list[int] | None = None,
                 prefer: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
     """The greedy plan over `order` (default: the ranked order), mandatory items first;
     each item goes in its `prefer`red period when it has room, else the earliest (a
-    mandatory item whose group does not fit that way is placed earliest-first)."""
-    assign = np.full(prep.n, -1)
+    mandatory item whose group does not fit that way is placed earliest-first).
+    From `start`, it completes a plan: what still fits and pays goes in."""
+    assign = np.full(prep.n, -1) if start is None else start.copy()
     load = np.zeros_like(prep.capacity)
+    on = np.flatnonzero(assign >= 0)
+    np.add.at(load, (prep.team[on], assign[on]), prep.effort[on])
     order = prep.order if order is None else order
     order = [i for i in order if prep.mandatory[i]] + [i for i in order if not prep.mandatory[i]]
     for i in order:

@@ -50,11 +50,12 @@ def solve_plan(inp: PlanInput) -> PlanResult:
     if s.status == "infeasible":
         raise diagnose(prep, max(1.0, inp.solver_seconds / 5))
     status, bound = s.status, s.bound
-    if s.assign is not None and (not floor_ok or s.value >= floor_value):
+    assign = None
+    if s.assign is not None:
         assign = drop_worthless(prep, s.assign)
         if s.status != "optimal":   # a plan cut short may leave room that still pays
             assign = greedy_plan(prep, start=assign)
-    else:
+    if assign is None or (floor_ok and plan_value(prep, assign) < floor_value):
         assign = floor
         status = "optimal" if s.status == "optimal" and floor_ok else "time-limit"
     value = plan_value(prep, assign)
