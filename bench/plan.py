@@ -7,7 +7,8 @@ unestimated items are), efforts are story points 1..13, capacities vary by perio
 For each size and seed: the MILP's solve time, its proven gap, its value against the
 dependency-aware greedy plan and against the plain cut of the ranked list, and the time
 spent on `enters_if` for the best 10 excluded items and how many it explained within its
-budget; then medians and the worst case.
+budget, wall-clock and CPU seconds of the whole call (CPU well below wall-clock means other
+processes held the cores: the time limits are wall-clock); then medians and the worst.
 
 Run: python3 bench/plan.py [--sizes 100 300 600 1200] [--seeds 5] [--seconds 5]
 """
@@ -71,15 +72,15 @@ def main() -> None:
           f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (wall-clock limits: other "
           "processes on the machine slow the solver)")
     print(f"{'n':>5} {'seed':>4} {'status':>10} {'solve s':>8} {'gap %':>7} {'vs greedy %':>11} "
-          f"{'vs cut %':>9} {'enters_if s':>11} {'explained':>9} {'total s':>8}")
+          f"{'vs cut %':>9} {'enters_if s':>11} {'explained':>9} {'total s':>8} {'cpu s':>6}")
     summary = []
     for n in args.sizes:
         rows = []
         for seed in range(1, args.seeds + 1):
             inp = backlog(n, seed, args.seconds)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             r = solve_plan(inp)
-            total = time.perf_counter() - start
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu
             vs_greedy = 100 * (r.value / r.greedy_value - 1)
             vs_cut = 100 * (r.value / r.cut_value - 1)
             gap = 100 * r.gap if r.gap is not None else float("nan")
@@ -87,7 +88,7 @@ def main() -> None:
             explained = sum(e["enters_if"] is not None for e in r.excluded)
             print(f"{n:>5} {seed:>4} {r.status:>10} {r.solve_seconds:>8.2f} {gap:>7.3f} "
                   f"{vs_greedy:>11.2f} {vs_cut:>9.2f} {r.enters_if_seconds:>11.2f} {explained:>9} "
-                  f"{total:>8.2f}", flush=True)
+                  f"{total:>8.2f} {cpu:>6.2f}", flush=True)
         summary.append((n, rows))
     print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
     print(f"{'n':>5} {'solve s med/max':>16} {'gap % med/max':>14} {'vs greedy % med/min':>20} "

@@ -312,3 +312,14 @@ def test_random_backlogs_match_brute_force():
                 assert enters(inp, e["key"], effort=effort)
                 assert not enters(inp, e["key"], effort=effort + 1e-3)
     assert planned >= 20 and refused >= 1 and explained >= 5
+
+
+def test_input_shapes_are_checked():
+    inp = make([("A", 6, 3), ("B", 4, 2)], [[4]])
+    inp.effort = np.array([3.0, 0.0])
+    with pytest.raises(ValueError, match="effort"):
+        solve_plan(inp)
+    inp = make([("A", 6, 3)], [[4]])
+    inp.capacity = np.array([[4.0, 4.0]])
+    with pytest.raises(ValueError, match="capacity"):
+        solve_plan(inp)

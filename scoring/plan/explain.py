@@ -4,9 +4,10 @@ and team-periods conflict when the solver proves the mandatory set infeasible.
 `enters_if` for an excluded item i (current optimum V*), by re-solving:
 - `value_at_least` (an impact I, not I·f_p): let W_p be the best value of the other items
   with i forced into period p; i enters exactly when some `W_p + I·f_p > V*`. That maximum
-  is convex and piecewise linear in I, so Newton's method from the current impact finds
-  its root exactly in at most P + 1 solves (each solve with i forced in gives one line
-  `W_p + I·f_p`; every step lands at or above the root); reported rounded up.
+  is convex and piecewise linear in I, so Newton's method (from the quick answer below,
+  else from the current impact) finds its root exactly in at most P + 1 solves (each solve
+  with i forced in gives one line `W_p + I·f_p`; every step lands at or above the root);
+  reported rounded up.
 "Enters" means every optimal plan holds the item: at the threshold itself it only ties.
 - `effort_at_most`: with i forced in at effort e (its own value counted), it enters when
   the best value beats V*. Start at e = 0; a plan that fits at e still fits up to the slack

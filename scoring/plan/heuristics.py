@@ -113,7 +113,7 @@ def cut_plan(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
         if spot is not None:
             assign[i] = spot
             load[t, spot] += prep.effort[i]
-    unknown = np.array([bool(r and r.startswith("blocked-by-unknown:")) for r in prep.reason])
+    unknown = np.array([bool(r and r.startswith("blocked-by-unknown:")) for r in prep.reason], dtype=bool)
     counts = (assign >= 0) & ~unknown
     changed = True
     while changed:  # the largest set closed under "my blockers count and are no later"

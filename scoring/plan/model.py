@@ -143,7 +143,18 @@ def prepare(inp: PlanInput) -> Prepared:
     team = np.asarray(inp.team, dtype=int)
     done = np.asarray(inp.done, dtype=bool)
     mandatory = np.asarray(inp.mandatory, dtype=bool) & ~done
-    capacity = np.asarray(inp.capacity, dtype=float).reshape(len(inp.teams), P)
+    capacity = np.asarray(inp.capacity, dtype=float)
+    if capacity.shape != (len(inp.teams), P):
+        raise ValueError(f"plan input: capacity is {capacity.shape}, expected (teams, periods) = "
+                         f"({len(inp.teams)}, {P})")
+    for name, arr in (("impact", impact), ("effort", effort), ("team", team), ("done", done),
+                      ("mandatory", inp.mandatory), ("blocked_by", inp.blocked_by)):
+        if len(arr) != n:
+            raise ValueError(f"plan input: {name} has {len(arr)} entries for {n} keys")
+    if (effort <= 0).any() or not np.isfinite(impact).all() or not np.isfinite(effort).all():
+        raise ValueError("plan input: every effort must be > 0 and every impact finite")
+    if n and (team.min() < 0 or team.max() >= len(inp.teams)):
+        raise ValueError("plan input: a team index is outside `teams`")
     index = {k: i for i, k in enumerate(inp.keys)}
     seen = set()
     order = []
@@ -154,7 +165,7 @@ def prepare(inp: PlanInput) -> Prepared:
     reason: list[str | None] = [None] * n
     blockers: list[list[int]] = [[] for _ in range(n)]
     for i in range(n):
-        for b in inp.blocked_by[i] if i < len(inp.blocked_by) else ():
+        for b in inp.blocked_by[i]:
             j = index.get(b)
             if j is None:
                 reason[i] = reason[i] or f"blocked-by-unknown:{b}"
