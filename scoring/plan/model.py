@@ -59,7 +59,16 @@ class PlanInfeasible(ValueError):
 @dataclass
 class PlanResult:
     """The plan; `as_dict()` has the shape of CONTRACT.md's `plan --format json`
-    (without `as_of` and the titles, which the application adds)."""
+    (without `as_of` and the titles, which the application adds).
+
+    `planned` rows: key, team, period, effort, impact, value (= impact · f_p), ordered by
+    period, team, rank. `load`: one row per period and team. `excluded`: every item not
+    done and not planned, in rank order, with `reason` and `enters_if`: for the best
+    `explain_top` plannable ones {"value_at_least": impact it would need (not impact · f_p),
+    "effort_at_most": effort it would need}, a field None when none brings it in (or none
+    was found in time on large backlogs); `enters_if` itself is None for the other items
+    and for those the time budget did not reach. "Enters" means every optimal plan holds it.
+    """
     periods: list[str]
     teams: list[str]
     status: str                      # optimal | time-limit
@@ -70,7 +79,7 @@ class PlanResult:
     planned: list[dict]
     load: list[dict]
     excluded: list[dict]
-    solve_seconds: float = 0.0       # the main MILP
+    solve_seconds: float = 0.0       # the LP floor, its polish and the main MILP
     enters_if_seconds: float = 0.0   # every re-solve behind `enters_if`
     bound: float | None = None       # the solver's proven upper bound on the value
     assignment: dict[str, str] = field(default_factory=dict)  # key -> period
