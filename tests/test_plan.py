@@ -344,3 +344,13 @@ def test_a_larger_backlog_gives_a_valid_plan_never_below_greedy():
     assert r.value >= r.greedy_value - 1e-9
     assert r.bound is None or r.bound >= r.value - 1e-6
     assert {"K5", "K50"} <= set(r.assignment)
+
+
+def test_mandatory_item_whose_blocker_comes_too_late_is_refused():
+    # A (web) fits only in P1, its blocker B (app) only in P2: A can never follow B
+    inp = make([("A", 5, 2, {"mandatory": True, "blocked_by": ["B"]}), ("B", 1, 2, {"team": 1})],
+               [[2, 0], [0, 2]], teams=("web", "app"))
+    assert brute_force(inp) is None
+    with pytest.raises(PlanInfeasible, match="early enough") as err:
+        solve_plan(inp)
+    assert err.value.items == ["A"]
