@@ -1,0 +1,106 @@
+"""Plan benchmark: prints figures and ratios measured in this one run.
+
+Generated backlogs of 100, 300, 600 and 1,200 items (issue 13): teams = n/40, four
+periods, 20 % of the items blocked (1-2 blockers each, on any team, acyclic), 3 %
+mandatory, total effort twice the capacity. Impacts are log-normal (5 % are 0, as
+unestimated items are), efforts are story points 1..13, capacities vary by period.
+For each size and seed: the MILP's solve time, its proven gap, its value against the
+dependency-aware greedy plan and against the plain cut of the ranked list, and the time
+spent on `enters_if` for the best 10 excluded items and how many it explained within its
+budget, wall-clock and CPU seconds of the whole call (CPU well below wall-clock means other
+processes held the cores: the time limits are wall-clock); then medians and the worst.
+
+Run: python3 bench/plan.py [--sizes 100 300 600 1200] [--seeds 5] [--seconds 5]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scoring.plan import PlanInput, solve_plan  # noqa: E402
+
+POINTS = np.array([1, 2, 3, 5, 8, 13], dtype=float)
+POINT_ODDS = np.array([0.12, 0.2, 0.25, 0.22, 0.14, 0.07])
+
+
+def backlog(n: int, seed: int, seconds: float) -> PlanInput:
+    rng = np.random.default_rng(seed)
+    T, P = max(1, n // 40), 4
+    impact = np.round(rng.lognormal(0.0, 1.0, n), 4)
+    impact[rng.random(n) < 0.05] = 0.0
+    effort = rng.choice(POINTS, size=n, p=POINT_ODDS)
+    team = rng.integers(0, T, n)
+    position = rng.permutation(n)          # blockers come earlier in this order: no cycles
+    by_position = np.argsort(position)
+    blocked_by: list[tuple[str, ...]] = [() for _ in range(n)]
+    for i in np.flatnonzero(rng.random(n) < 0.2):
+        if position[i] == 0:
+            continue
+        k = min(position[i], rng.integers(1, 3))
+        blocked_by[i] = tuple(f"IT-{by_position[j]}" for j in rng.choice(position[i], k, replace=False))
+    mandatory = np.zeros(n, dtype=bool)
+    mandatory[rng.choice(n, max(1, round(0.03 * n)), replace=False)] = True
+    spread = rng.uniform(0.8, 1.2, (T, P))
+    spread /= spread.sum(axis=1, keepdims=True)
+    per_team = np.bincount(team, weights=effort, minlength=T)
+    capacity = np.round(per_team[:, None] / 2 * spread, 1)
+    score = impact / effort
+    order = np.array(sorted(range(n), key=lambda i: (-score[i], -impact[i], f"IT-{i}")))
+    return PlanInput(keys=[f"IT-{i}" for i in range(n)], impact=impact, effort=effort, order=order,
+                     team=team, done=np.zeros(n, dtype=bool), blocked_by=blocked_by,
+                     mandatory=mandatory, teams=[f"team-{t}" for t in range(T)],
+                     periods=["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"], capacity=capacity,
+                     solver_seconds=seconds)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 600, 1200])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    args = ap.parse_args()
+    print(f"solver_seconds={args.seconds:g}; value vs greedy / cut = plan value / baseline - 1; "
+          f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f} (wall-clock limits: other "
+          "processes on the machine slow the solver)")
+    print(f"{'n':>5} {'seed':>4} {'status':>10} {'solve s':>8} {'gap %':>7} {'vs greedy %':>11} "
+          f"{'vs cut %':>9} {'enters_if s':>11} {'explained':>9} {'total s':>8} {'cpu s':>6}")
+    summary = []
+    for n in args.sizes:
+        rows = []
+        for seed in range(1, args.seeds + 1):
+            inp = backlog(n, seed, args.seconds)
+            start, cpu = time.perf_counter(), time.process_time()
+            r = solve_plan(inp)
+            total, cpu = time.perf_counter() - start, time.process_time() - cpu
+            vs_greedy = 100 * (r.value / r.greedy_value - 1)
+            vs_cut = 100 * (r.value / r.cut_value - 1)
+            gap = 100 * r.gap if r.gap is not None else float("nan")
+            rows.append((r.solve_seconds, gap, vs_greedy, vs_cut, r.enters_if_seconds, total))
+            explained = sum(e["enters_if"] is not None for e in r.excluded)
+            print(f"{n:>5} {seed:>4} {r.status:>10} {r.solve_seconds:>8.2f} {gap:>7.3f} "
+                  f"{vs_greedy:>11.2f} {vs_cut:>9.2f} {r.enters_if_seconds:>11.2f} {explained:>9} "
+                  f"{total:>8.2f} {cpu:>6.2f}", flush=True)
+        summary.append((n, rows))
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
+    print(f"{'n':>5} {'solve s med/max':>16} {'gap % med/max':>14} {'vs greedy % med/min':>20} "
+          f"{'vs cut % med/min':>17} {'enters_if s med':>16}")
+    for n, rows in summary:
+        col = list(zip(*rows))
+        print(f"{n:>5} {statistics.median(col[0]):>7.2f}/{max(col[0]):<8.2f} "
+              f"{statistics.median(col[1]):>6.3f}/{max(col[1]):<7.3f} "
+              f"{statistics.median(col[2]):>9.2f}/{min(col[2]):<10.2f} "
+              f"{statistics.median(col[3]):>8.2f}/{min(col[3]):<8.2f} "
+              f"{statistics.median(col[4]):>16.2f}")
+
+
+if __name__ == "__main__":
+    main()
