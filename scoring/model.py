@@ -15,6 +15,8 @@ from typing import Literal, Protocol, Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from scoring.frameworks import FACTOR_NAMES as _FACTOR_NAMES
+
 StatusCategory = Literal["new", "indeterminate", "done"]
 Direction = Literal["up", "down"]
 
@@ -23,10 +25,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Bounds on weights: a weight beyond these is a typo or an attack (1e308 turns every
+# score into 0 with overflow warnings), never a strategy.
+MAX_OBJECTIVE_WEIGHT = 1e6
+MAX_EDGE_WEIGHT = 1e3
+
+Aggregate = Literal["last", "mean", "sum", "median"]
+
+
 class Objective(_Strict):
     id: str = Field(min_length=1)
     name: str = ""
-    weight: float = Field(ge=0, allow_inf_nan=False)
+    weight: float = Field(ge=0, le=MAX_OBJECTIVE_WEIGHT, allow_inf_nan=False)
 
 
 class Kpi(_Strict):
@@ -38,6 +48,8 @@ class Kpi(_Strict):
     target: float | None = Field(default=None, allow_inf_nan=False)
     start: date | None = None
     deadline: date | None = None
+    window_days: int = Field(default=1, ge=1, le=3660)   # current = aggregate of this many days
+    aggregate: Aggregate = "last"
 
     @property
     def sign(self) -> int:
@@ -48,16 +60,24 @@ class Edge(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     source: str = Field(alias="from", min_length=1)
     target: str = Field(alias="to", min_length=1)
-    weight: float = Field(allow_inf_nan=False)
+    weight: float = Field(ge=-MAX_EDGE_WEIGHT, le=MAX_EDGE_WEIGHT, allow_inf_nan=False)
+
+
+# How a link's `low`/`high` are written: relative lifts (""), percentage points ("pp",
+# stored as fractions: +2pp = 0.02) or points of the KPI's own unit ("pt").
+LinkUnit = Literal["", "pp", "pt"]
+LINK_UNITS: tuple[str, ...] = ("", "pp", "pt")     # code per unit in `Backlog.link_unit`
 
 
 class Link(_Strict):
-    """One initiative -> KPI estimate. `low`/`high` are relative lifts (-0.05 = -5 %);
-    both None for an unestimated link (a bare `kpi:<id>` label)."""
+    """One initiative -> KPI estimate. `low`/`high` are relative lifts (-0.05 = -5 %),
+    or absolute changes when `unit` is "pp" or "pt" (converted at scoring time with the
+    KPI's current value); both None for an unestimated link (a bare `kpi:<id>` label)."""
     kpi: str
     low: float | None = None
     high: float | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
+    unit: LinkUnit = ""
 
     @property
     def lift(self) -> float | None:
@@ -137,6 +157,13 @@ class Backlog:
     link_confidence: np.ndarray           # float, NaN = not given
     details: Details
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # classic-framework inputs, NaN = not given
+    link_unit: np.ndarray | None = None   # int8 code per link into LINK_UNITS; None = all relative
+
+    def units(self) -> np.ndarray:
+        """The unit code per link (0 = relative lift, 1 = pp, 2 = pt)."""
+        if self.link_unit is None:
+            return np.zeros(len(self.link_item), dtype=np.int8)
+        return self.link_unit
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -159,7 +186,7 @@ class Backlog:
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
         nan = float("nan")
-        link_item, codes, low, high, conf = [], [], [], [], []
+        link_item, codes, low, high, conf, unit = [], [], [], [], [], []
         names: dict[str, int] = {}
         for n, it in enumerate(items):
             for ln in it.links:
@@ -168,6 +195,7 @@ class Backlog:
                 low.append(nan if ln.low is None else ln.low)
                 high.append(nan if ln.high is None else ln.high)
                 conf.append(nan if ln.confidence is None else ln.confidence)
+                unit.append(LINK_UNITS.index(ln.unit))
         return cls(
             keys=[it.key for it in items],
             done=np.array([it.status_category == "done" for it in items], dtype=bool),
@@ -183,12 +211,13 @@ class Backlog:
             details=InMemoryDetails([(it.title, it.status, it.url, tuple(it.flags)) for it in items]),
             factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
                      for name in sorted({f for it in items for f in it.factors})},
+            link_unit=np.array(unit, dtype=np.int8) if any(unit) else None,
         )
 
 
-# The classic scorers' inputs a tracker mapping or a file column may provide.
-FACTOR_NAMES = ("reach", "factor_impact", "ease", "business_value", "time_criticality",
-                "risk_reduction", "job_size")
+# The classic scorers' inputs a tracker mapping or a file column may provide (from the
+# one registry of scorers, scoring/frameworks.py).
+FACTOR_NAMES = _FACTOR_NAMES
 
 
 class _JoinedDetails:
@@ -225,4 +254,5 @@ def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
         link_low=np.concatenate([a.link_low, b.link_low]), link_high=np.concatenate([a.link_high, b.link_high]),
         link_confidence=np.concatenate([a.link_confidence, b.link_confidence]),
         details=_JoinedDetails(a.details, b.details, len(a)),
-        factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names})
+        factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names},
+        link_unit=None if a.link_unit is None and b.link_unit is None else np.concatenate([a.units(), b.units()]))
