@@ -16,13 +16,13 @@ from typing import Iterable
 
 import numpy as np
 from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func,
-                        insert, literal, select, true, update)
+                        insert, literal, or_, select, true, update)
 from sqlalchemy.engine import Engine, make_url
 
 from app import schema as s
 from app.details import SqlDetails
 from scoring.model import FACTOR_NAMES, Backlog
-from scoring.progress import Current
+from scoring.progress import Current, describe_window, window_current, window_start
 
 
 class StoreError(RuntimeError):
@@ -329,14 +329,29 @@ class Store:
             raise StoreError(f"the database could not be read ({type(exc).__name__}: {exc}); "
                              "was it made by another program or version?") from None
 
-    def currents(self, as_of: date) -> dict[str, Current]:
-        """Each KPI's newest observation at or before `as_of`."""
+    def currents(self, as_of: date, windows: dict[str, tuple[int, str]] | None = None) -> dict[str, Current]:
+        """Each KPI's current value at `as_of`: its newest observation at or before it, or
+        with `windows[kpi] = (window_days, aggregate)` the aggregate of the observations in
+        the window ending on that newest day (scoring.progress.window_current)."""
         o = s.observations
         newest = (select(o.c.kpi, func.max(o.c.day).label("day")).where(o.c.day <= as_of)
                   .group_by(o.c.kpi).subquery())
         q = select(o.c.kpi, o.c.day, o.c.value).join(newest, and_(o.c.kpi == newest.c.kpi, o.c.day == newest.c.day))
         with self.engine.connect() as c:
-            return {r.kpi: Current(r.value, r.day) for r in c.execute(q)}
+            out = {r.kpi: Current(r.value, r.day, describe_window("last", 1, r.day)) for r in c.execute(q)}
+            wide = {k: w for k, w in (windows or {}).items() if k in out and w[1] != "last"}
+            if not wide:
+                return out
+            inside = or_(*[and_(o.c.kpi == k, o.c.day >= window_start(out[k].date, days), o.c.day <= out[k].date)
+                           for k, (days, _agg) in wide.items()])
+            rows = c.execute(select(o.c.kpi, o.c.day, o.c.value).where(inside).order_by(o.c.kpi, o.c.day)).all()
+        kpis = np.array([r[0] for r in rows], dtype=object)
+        day = np.array([r[1] for r in rows], dtype="datetime64[D]")
+        value = np.array([r[2] for r in rows], dtype=float)
+        for k, (days, agg) in wide.items():       # one numpy aggregate per KPI, never a loop over days
+            mine = kpis == k
+            out[k] = window_current(day[mine], value[mine], as_of, days, agg)
+        return out
 
     def last_day(self, kpi: str) -> date | None:
         o = s.observations

@@ -296,6 +296,8 @@ class Ranking:
                 d["written"] = written_lift(b.link_low[j], b.link_high[j], LINK_UNITS[units[j]])
                 if not np.isnan(self.link_base[j]):
                     d["base"] = float(self.link_base[j])
+                    d["converted"] = converted_text(d["written"], d["lift"], d["base"],
+                                                    self.graph.kpi(d["kpi"]).unit)
             out.append(d)
         return out
 
@@ -343,3 +345,9 @@ def written_lift(low: float, high: float, unit: str) -> str:
     def one(v: float) -> str:
         return f"{round(100 * v, 10):+g}pp" if unit == "pp" else f"{round(v, 10):+g}pt"
     return one(low) if low == high else f"{one(low)}..{one(high)}"
+
+
+def converted_text(written: str, lift: float, base: float, unit: str) -> str:
+    """"+2pp = +6.5 % of 31.0 %": the written and the converted lift, and the base used."""
+    shown = f"{100 * base:.1f} %" if unit.strip() == "%" else f"{base:g}" + (f" {unit}" if unit else "")
+    return f"{written} = {100 * lift:+.1f} % of {shown}"
