@@ -105,11 +105,16 @@ def estimates(text: str) -> list[str]:
     for piece in re.split(r"[;\n\r]", text or ""):
         piece = _BULLET.sub("", piece).strip()
         heading = _SECTION.match(piece)
-        if heading:
+        if heading and not _is_estimate(piece):      # `kpi_impacts +5%` is an estimate
             piece = heading.group("rest").strip()
         if piece:
             out.append(piece)
     return out
+
+
+def _is_estimate(piece: str) -> bool:
+    m = read_estimate(piece)
+    return m is not None and read_lift(m[1]) is not None
 
 
 def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> ParsedImpact:

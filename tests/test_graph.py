@@ -113,3 +113,32 @@ def test_vectorised_impact_equals_the_walk_over_all_paths(seed):
     for i, it in enumerate(items):
         assert r.impact[i] == pytest.approx(path_walk_impact(it, g, urgency), abs=1e-9)
         assert sum(c["impact"] for c in r.contributions(i)) == pytest.approx(r.impact[i], abs=1e-9)
+
+
+# -- absurd weights are refused with a located message (issue 8) ------------------------
+@pytest.mark.parametrize("section,value,message", [
+    ("objectives", "1e308", "objectives[0].weight: input should be less than or equal to 1000000"),
+    ("objectives", "inf", "objectives[0].weight: input should be a finite number"),
+    ("edges", "1e308", "edges[0].weight: input should be less than or equal to 1000"),
+    ("edges", "-1e308", "edges[0].weight: input should be greater than or equal to -1000"),
+    ("edges", "nan", "edges[0].weight: input should be a finite number"),
+])
+def test_absurd_or_non_finite_weights_are_refused_with_their_location(tmp_path, section, value, message):
+    from app.config import ConfigError, load_settings
+    objective = f"weight = {value if section == 'objectives' else 1}"
+    edge = f"weight = {value if section == 'edges' else 1}"
+    (tmp_path / "roadmap.toml").write_text(
+        f'[[objectives]]\nid = "rev"\n{objective}\n\n[[kpis]]\nid = "mrr"\n\n'
+        f'[[edges]]\nfrom = "mrr"\nto = "rev"\n{edge}\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path / "roadmap.toml")
+    assert any(p.endswith(message) for p in err.value.problems), err.value.problems
+
+
+def test_the_largest_allowed_weights_still_score_without_overflow():
+    g = GoalGraph.build([Objective(id="o", weight=1e6), Objective(id="p", weight=1)], [Kpi(id="k"), Kpi(id="j")],
+                        [edge("k", "j", 1e3), edge("j", "o", 1e3)])
+    r = rank_backlog(Backlog.from_initiatives([Initiative(key="I", effort=1, links=(Link(kpi="k", low=0.1, high=0.1),))]),
+                     g, ScoringParams(as_of=AS_OF))
+    # 0.1 · 0.5 · 1e3 · 1e3 · 100 · 1e6 / (1e6 + 1)
+    assert r.impact[0] == pytest.approx(5e6 * 1e6 / (1e6 + 1), rel=1e-12)
