@@ -70,3 +70,59 @@ def test_d_without_effort_gets_the_median_of_2_4_1(example_graph, example_curren
     assert r.default_effort == 2.0 and d["effort"] == 2.0 and d["effort_defaulted"] is True
     assert d["flags"] == ["effort-defaulted", "unestimated-link:churn"]
     assert [it["key"] for it in r.items()] == ["A", "C", "B", "D"]
+
+
+# -- the same numbers through the CLI (a real process) and the API ----------------------
+EXPECTED = [("A", 1.95, 3.9), ("C", 1.625, 1.625), ("B", 0.975, 3.9), ("D", 0.0, 0.0)]
+CONTRIBUTIONS = {"A": [{"kpi": "activation", "objective": "revenue", "impact": 3.9}],
+                 "C": [{"kpi": "nps", "objective": "revenue", "impact": 0.375},
+                       {"kpi": "nps", "objective": "delight", "impact": 1.25}],
+                 "B": [{"kpi": "churn", "objective": "revenue", "impact": 3.9}], "D": []}
+
+
+def _cli(workspace_dir, *args):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root), ROADMAP_CONFIG=str(workspace_dir / "roadmap.toml"))
+    env.pop("ROADMAP_DATABASE", None)
+    return subprocess.run([sys.executable, "-m", "app.cli", *args], cwd=workspace_dir, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_worked_example_through_the_cli(workspace_dir):
+    import json
+    assert _cli(workspace_dir, "sync").returncode == 0
+    res = _cli(workspace_dir, "score", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert [(it["key"], it["score"], it["impact"]) for it in data["items"]] == EXPECTED
+    assert {it["key"]: it["contributions"] for it in data["items"]} == CONTRIBUTIONS
+    kpis = {k["id"]: k["urgency"] for k in json.loads(_cli(workspace_dir, "kpis", "--format", "json").stdout)["kpis"]}
+    assert kpis == {"activation": pytest.approx(1.3), "churn": pytest.approx(1.3), "mrr": 1.0, "nps": 0.5}
+    explain = json.loads(_cli(workspace_dir, "explain", "C", "--format", "json").stdout)
+    assert [(p["path"], p["impact"]) for p in explain["paths"]] == [
+        (["nps", "delight"], pytest.approx(1.25)), (["nps", "mrr", "revenue"], pytest.approx(0.375))]
+    assert [u["text"] for u in explain["paths"][1]["urgency"]] == [
+        "nps ×0.50: target met (110 % of the way)", "mrr ×1.00: 80 % of the way, 50 % expected by now"]
+
+
+def test_worked_example_through_the_api(workspace_dir, monkeypatch):
+    from app import create_app
+    from app.config import load_settings
+    from app.services import Workspace
+    from app.sync import sync
+    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+    ws = Workspace(load_settings(workspace_dir / "roadmap.toml"))
+    sync(ws)
+    client = create_app(workspace=ws).test_client()
+    data = client.get("/api/v1/roadmap").get_json()
+    assert [(it["key"], it["score"], it["impact"]) for it in data["items"]] == EXPECTED
+    assert {it["key"]: it["contributions"] for it in data["items"]} == CONTRIBUTIONS
+    a = client.get("/api/v1/initiatives/A").get_json()
+    assert (a["rank"], a["score"], a["paths"][0]["weight"]) == (1, 1.95, pytest.approx(0.65))
+    assert a["paths"][0]["urgency"][0]["text"] == "activation ×1.30: 20 % of the way, 50 % expected by now"
+    kpis = {k["id"]: k for k in client.get("/api/v1/kpis").get_json()["kpis"]}
+    assert kpis["nps"]["urgency"] == 0.5 and kpis["nps"]["window"] == "value of 2026-07-01"
