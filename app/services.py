@@ -146,7 +146,7 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
     i = r.index_of(key)
     if i is None:
         return None
-    item = r.item(i)
+    item = join_texts(ws, [r.item(i)])[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
@@ -163,10 +163,46 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
 forecasts, paths = ex.forecasts, ex.paths     # kept under their old names for the views
 
 
+def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
+    """Fill in title, status and url of ranked items (plain dicts from a `Ranking`) from
+    the store, by key; an item gone from the store since the ranking shows empty text."""
+    missing = [d["key"] for d in shown if d.get("title") is None]
+    if missing:
+        texts = ws.store.texts(missing)
+        for d in shown:
+            if d.get("title") is None:
+                d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
+    return shown
+
+
+def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
+          among: np.ndarray | None = None) -> list[dict]:
+    """`score --format json`'s items, with their text joined in."""
+    return join_texts(ws, r.items(offset, limit, among=among))
+
+
+def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
+         among: np.ndarray | None = None) -> list[dict]:
+    """The ranked rows for tables and CSV, with their text joined in."""
+    return join_texts(ws, r.rows(offset, limit, among=among))
+
+
+def _texts_of(ws: Workspace | None, r: Ranking, idx: np.ndarray) -> list[tuple[str, str, str]]:
+    keys = [r.backlog.keys[i] for i in idx.tolist()]
+    stored = ws.store.texts([k for i, k in zip(idx.tolist(), keys) if r.backlog.text(i) is None]) if ws else {}
+    return [r.backlog.text(i) or stored.get(k, ("", "", "")) for i, k in zip(idx.tolist(), keys)]
+
+
+def statuses(ws: Workspace, r: Ranking, limit: int = 2000) -> list[str]:
+    """The statuses among the first ranked items (for a filter's choices)."""
+    return sorted({t[1] for t in _texts_of(ws, r, r.ranked[:limit]) if t[1]})
+
+
 def select(r: Ranking, *, objective: str | None = None, q: str | None = None, status: str | None = None,
-           flag: str | None = None) -> np.ndarray:
+           flag: str | None = None, ws: Workspace | None = None) -> np.ndarray:
     """The ranked items that pass the filters, best first: an objective they contribute to,
-    text in the key or title, a status, a flag code."""
+    text in the key or title, a status, a flag code. Text filters read the titles and
+    statuses from the store of `ws`."""
     idx = r.ranked
     if objective:
         ids = [o.id for o in r.graph.objectives]
@@ -174,14 +210,11 @@ def select(r: Ranking, *, objective: str | None = None, q: str | None = None, st
             raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
         idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
     if q or status:
-        r.backlog.details.prefetch(idx.tolist())
-    if q:
-        needle = q.lower()
-        idx = np.array([i for i in idx.tolist() if needle in r.backlog.keys[i].lower()
-                        or needle in r.backlog.details.get(i)[0].lower()], dtype=np.int64)
-    if status:
-        idx = np.array([i for i in idx.tolist() if r.backlog.details.get(i)[1].lower() == status.lower()],
-                       dtype=np.int64)
+        texts = _texts_of(ws, r, idx)
+        keep = [n for n, (i, t) in enumerate(zip(idx.tolist(), texts))
+                if (not q or q.lower() in r.backlog.keys[i].lower() or q.lower() in t[0].lower())
+                and (not status or t[1].lower() == status.lower())]
+        idx = idx[np.array(keep, dtype=np.int64)]
     if flag:
         idx = np.array([i for i in idx.tolist() if any(f.split(":")[0] == flag for f in r.flags(i))], dtype=np.int64)
     return idx

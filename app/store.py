@@ -20,7 +20,6 @@ from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine,
 from sqlalchemy.engine import Engine, make_url
 
 from app import schema as s
-from app.details import SqlDetails
 from scoring.model import FACTOR_NAMES, Backlog
 from scoring.progress import Current, describe_window, window_current, window_start
 
@@ -270,8 +269,9 @@ class Store:
     # -- read side ------------------------------------------------------------
     def load_backlog(self, include_done: bool = False, *, factors: bool = False) -> Backlog:
         """The active initiatives and their links as columns. Numbers stream from the
-        driver's cursor straight into numpy; titles and the like are fetched only for
-        the rows that are shown (`SqlDetails`)."""
+        driver's cursor straight into numpy; source flags are read for the flagged rows
+        only; titles and the like are fetched by the services for the rows on show
+        (`texts`)."""
         where = "active" + ("" if include_done else " AND status_category <> 'done'")
         factor_cols = "".join(f", {f}" for f in FACTOR_NAMES) if factors else ""
         item_dtype = [("id", "i8"), ("effort", "f8"), ("effort_null", "?"), ("confidence", "f8"),
@@ -291,6 +291,8 @@ class Store:
             links = np.fromiter(cur, dtype=link_dtype)
             cur.execute("SELECT code, name FROM kpi_refs")
             refs = dict(cur.fetchall())
+            cur.execute(f"SELECT id, flags FROM initiatives WHERE {where} AND flags <> '' ORDER BY id")
+            flagged = cur.fetchall()
             cur.close()
         ids = items["id"]
         pos = np.searchsorted(ids, links["item"])
@@ -318,7 +320,25 @@ class Store:
             link_kpi_code=code_index[links["code"]], kpi_names=[refs[c] for c in codes],
             link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
             link_confidence=nan_where(links["confidence"], links["confidence_null"]),
-            details=SqlDetails(self.engine, ids), factors=fcols)
+            factors=fcols,
+            source_flags={int(n): tuple(f.split()) for n, f in
+                          zip(np.searchsorted(ids, [r[0] for r in flagged]), (r[1] for r in flagged))})
+
+    def texts(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+        """(title, status, url) of the initiatives with these keys, in batches."""
+        it = s.initiatives
+        out: dict[str, tuple[str, str, str]] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self.engine.connect() as c:
+            if len(wanted) > 2000:       # most of the backlog: one scan beats many look-ups
+                rows = c.execute(select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.active == true()))
+                want = set(wanted)
+                out.update((r[0], (r[1], r[2], r[3])) for r in rows if r[0] in want)
+                return out
+            for n in range(0, len(wanted), 500):
+                q = select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.key.in_(wanted[n:n + 500]))
+                out.update((r[0], (r[1], r[2], r[3])) for r in c.execute(q))
+        return out
 
     @contextmanager
     def _driver_errors(self):

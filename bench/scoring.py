@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from scoring.graph import GoalGraph  # noqa: E402
 from scoring.impact import kpi_impact_scores, kpi_values  # noqa: E402
-from scoring.model import Backlog, Edge, InMemoryDetails, Initiative, Kpi, Link, Objective  # noqa: E402
+from scoring.model import Backlog, Edge, Initiative, Kpi, Link, Objective  # noqa: E402
 from scoring.ranking import ScoringParams, rank_backlog  # noqa: E402
 from tests.reference import path_walk_impact  # noqa: E402
 
@@ -81,7 +81,7 @@ def backlog(graph: GoalGraph, n_items: int, seed: int) -> Backlog:
         has_source_flags=np.zeros(n_items, bool), link_item=item,
         link_kpi_code=rng.integers(0, len(graph.kpi_order), m), kpi_names=list(graph.kpi_order),
         link_low=low, link_high=low + rng.choice([0, 0.05], m), link_confidence=rng.uniform(0.3, 1, m).round(2),
-        details=InMemoryDetails([(f"Initiative {i}", "To Do", "", ()) for i in range(n_items)]))
+        texts=[(f"Initiative {i}", "To Do", "") for i in range(n_items)])
 
 
 def kernel_vs_floor(graph: GoalGraph, b: Backlog) -> None:

@@ -199,7 +199,6 @@ def data_quality_findings(ranking: Ranking) -> list[Finding]:
     defaulted = ranking.effort_defaulted
     may = ranking._may_have_flags
     todo = [int(i) for i in ranking.ranked if may[i]]
-    ranking.backlog.details.prefetch(todo)
     for i in todo:
         key = ranking.backlog.keys[i]
         problems = _unreadable_problems(ranking.flags(i), ranking.graph)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Protocol, Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -121,29 +121,14 @@ class Observation(_Strict):
     value: float = Field(allow_inf_nan=False)
 
 
-class Details(Protocol):
-    """The text of a backlog's items (title, status, url, source flags), which only the
-    items on show need: a store can fetch it for those rows alone."""
-
-    def prefetch(self, indices: Sequence[int]) -> None: ...
-    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]: ...
-
-
-class InMemoryDetails:
-    def __init__(self, rows: list[tuple[str, str, str, tuple[str, ...]]]):
-        self.rows = rows
-
-    def prefetch(self, indices: Sequence[int]) -> None:
-        pass
-
-    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
-        return self.rows[i]
-
-
 @dataclass
 class Backlog:
-    """A backlog as columns. Link arrays are parallel; `link_item` indexes `keys` and
-    `link_kpi_code` indexes `kpi_names`. Missing numbers are NaN."""
+    """A backlog as columns of plain data. Link arrays are parallel; `link_item` indexes
+    `keys` and `link_kpi_code` indexes `kpi_names`. Missing numbers are NaN. `texts` holds
+    (title, status, url) per item when the backlog was built in memory; a store's backlog
+    leaves it None and the services join the text of the items on show by key.
+    `source_flags` are the flags found while reading the source records (item -> flags),
+    for the few items that have any."""
     keys: list[str]
     done: np.ndarray                      # bool per item
     effort: np.ndarray                    # float, NaN = not given
@@ -155,9 +140,10 @@ class Backlog:
     link_low: np.ndarray                  # float, NaN = unestimated
     link_high: np.ndarray
     link_confidence: np.ndarray           # float, NaN = not given
-    details: Details
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # classic-framework inputs, NaN = not given
     link_unit: np.ndarray | None = None   # int8 code per link into LINK_UNITS; None = all relative
+    source_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    texts: list[tuple[str, str, str] | None] | None = None   # (title, status, url); None = in the store
 
     def units(self) -> np.ndarray:
         """The unit code per link (0 = relative lift, 1 = pp, 2 = pt)."""
@@ -175,13 +161,13 @@ class Backlog:
     def link_kpi(self) -> list[str]:
         return [self.kpi_names[c] for c in self.link_kpi_code.tolist()]
 
-    def title(self, i: int) -> str:
-        return self.details.get(i)[0]
+    def text(self, i: int) -> tuple[str, str, str] | None:
+        """(title, status, url) when the backlog holds it, else None (ask the store)."""
+        return None if self.texts is None else self.texts[i]
 
-    @property
-    def titles(self) -> list[str]:
-        self.details.prefetch(range(len(self)))
-        return [self.details.get(i)[0] for i in range(len(self))]
+    def title(self, i: int) -> str:
+        t = self.text(i)
+        return t[0] if t else ""
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
@@ -208,7 +194,8 @@ class Backlog:
             link_low=np.array(low, dtype=float),
             link_high=np.array(high, dtype=float),
             link_confidence=np.array(conf, dtype=float),
-            details=InMemoryDetails([(it.title, it.status, it.url, tuple(it.flags)) for it in items]),
+            texts=[(it.title, it.status, it.url) for it in items],
+            source_flags={n: tuple(it.flags) for n, it in enumerate(items) if it.flags},
             factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
                      for name in sorted({f for it in items for f in it.factors})},
             link_unit=np.array(unit, dtype=np.int8) if any(unit) else None,
@@ -218,18 +205,6 @@ class Backlog:
 # The classic scorers' inputs a tracker mapping or a file column may provide (from the
 # one registry of scorers, scoring/frameworks.py).
 FACTOR_NAMES = _FACTOR_NAMES
-
-
-class _JoinedDetails:
-    def __init__(self, first: "Details", second: "Details", offset: int):
-        self.first, self.second, self.offset = first, second, offset
-
-    def prefetch(self, indices: Sequence[int]) -> None:
-        self.first.prefetch([i for i in indices if i < self.offset])
-        self.second.prefetch([i - self.offset for i in indices if i >= self.offset])
-
-    def get(self, i: int):
-        return self.first.get(i) if i < self.offset else self.second.get(i - self.offset)
 
 
 def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
@@ -253,6 +228,8 @@ def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
         link_kpi_code=np.concatenate([a.link_kpi_code, remap[b.link_kpi_code]]), kpi_names=names,
         link_low=np.concatenate([a.link_low, b.link_low]), link_high=np.concatenate([a.link_high, b.link_high]),
         link_confidence=np.concatenate([a.link_confidence, b.link_confidence]),
-        details=_JoinedDetails(a.details, b.details, len(a)),
+        texts=None if a.texts is None and b.texts is None else
+        (a.texts or [None] * len(a)) + (b.texts or [None] * len(b)),
+        source_flags={**a.source_flags, **{i + len(a): f for i, f in b.source_flags.items()}},
         factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names},
         link_unit=None if a.link_unit is None and b.link_unit is None else np.concatenate([a.units(), b.units()]))

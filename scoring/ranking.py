@@ -144,6 +144,9 @@ def _order(backlog: Backlog, impact: np.ndarray, score: np.ndarray, eligible: np
 
 @dataclass
 class Ranking:
+    """A scored backlog as plain data: numbers, keys and flags. Items show `title`,
+    `status` and `url` as None when the backlog came from a store: the services join
+    them for the items on show (app/services.py `items`, `rows`)."""
     params: ScoringParams
     backlog: Backlog
     graph: GoalGraph
@@ -250,7 +253,7 @@ class Ranking:
         if not self._may_have_flags[i]:
             return []
         b = self.backlog
-        out = list(b.details.get(i)[3])
+        out = list(b.source_flags.get(i, ()))
         if self.factors is not None:
             out += frameworks.missing_flags(self.factors, i)
         elif not self.effort_given[i]:
@@ -304,7 +307,7 @@ class Ranking:
     def item(self, i: int) -> dict:
         """One item as `score --format json` shows it."""
         b = self.backlog
-        title, status, url, _flags = b.details.get(i)
+        title, status, url = b.text(i) or (None, None, None)
         d = {"rank": int(self.rank_of[i]) or None, "key": b.keys[i], "title": title,
              "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
@@ -323,10 +326,9 @@ class Ranking:
         idx = (self.ranked if among is None else among)[offset:end]
         b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
         defaulted = self.effort_defaulted[idx]
-        b.details.prefetch(idx.tolist())
         out = []
         for n, i in enumerate(idx.tolist()):
-            title, status, url, _flags = b.details.get(i)
+            title, status, url = b.text(i) or (None, None, None)
             out.append({"rank": int(rank[n]), "key": b.keys[i], "title": title, "status": status, "url": url,
                         "score": float(score[n]), "impact": float(impact[n]),
                         "effort": None if effort[n] != effort[n] else float(effort[n]),
@@ -336,7 +338,6 @@ class Ranking:
     def items(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
-        self.backlog.details.prefetch(idx)
         return [self.item(i) for i in idx]
 
 

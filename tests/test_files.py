@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.config import load_settings
-from app.services import Workspace, ranking
+from app.services import Workspace, items, ranking
 from app.sync import sync
 
 
@@ -22,7 +22,7 @@ def test_csv_initiatives_and_observations_sync_and_rank(workspace_dir):
     assert reports["obs"].observations == 6 and reports["obs"].status == "ok"
     r = ranking(ws)
     assert [(it["key"], it["score"]) for it in r.items()] == [("A", 1.95), ("C", 1.625), ("B", 0.975), ("D", 0.0)]  # SCORING.md v2
-    assert r.items()[0]["url"] == "https://acme.atlassian.net/browse/A"
+    assert items(ws, r)[0]["url"] == "https://acme.atlassian.net/browse/A"   # text joined by the services
 
 
 def test_malformed_rows_are_skipped_with_their_row_number(workspace_dir):
