@@ -6,7 +6,7 @@ version n to n + 1. Never edit a released migration: append a new one.
 from __future__ import annotations
 
 from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint)
+                        Table, Text, UniqueConstraint, inspect, text)
 
 from scoring.model import FACTOR_NAMES
 
@@ -56,6 +56,7 @@ links = Table(
     Column("item_id", Integer, nullable=False), Column("position", Integer, nullable=False),
     Column("kpi_code", Integer, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
+    Column("unit", Integer, nullable=False, default=0, server_default="0"),   # v2: scoring.model.LINK_UNITS code
     Index("links_item", "item_id"),
 )
 
@@ -109,6 +110,7 @@ staged_links = Table(
     Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
     Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
+    Column("unit", Integer, nullable=False, default=0, server_default="0"),
     Index("staged_links_run", "run_id", "key"),
 )
 staged_observations = Table(
@@ -129,5 +131,13 @@ def _v0_to_v1(conn) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS = [_v0_to_v1]
+def _v1_to_v2(conn) -> None:
+    # Links keep how an estimate was written: 0 relative (%), 1 percentage points, 2 points
+    # (SCORING.md v2 absolute estimates). A database made by v1's create_all lacks the column.
+    for table in ("links", "staged_links"):
+        if "unit" not in {c["name"] for c in inspect(conn).get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unit INTEGER NOT NULL DEFAULT 0"))
+
+
+MIGRATIONS = [_v0_to_v1, _v1_to_v2]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,7 +20,7 @@ from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine,
 from sqlalchemy.engine import Engine, make_url
 
 from app import schema as s
-from scoring.model import FACTOR_NAMES, Backlog
+from scoring.model import FACTOR_NAMES, LINK_UNITS, Backlog
 from scoring.progress import Current, describe_window, window_current, window_start
 
 
@@ -38,7 +38,7 @@ class StagedInitiative:
     `(kpi, low, high, confidence)`."""
     key: str
     row: dict
-    links: list[tuple[str, float | None, float | None, float | None]]
+    links: list[tuple]    # (kpi, low, high, confidence[, unit]) with unit "", "pp" or "pt"
 
 
 _ROW_DEFAULTS = {col.name: (col.default.arg if col.default is not None else None)
@@ -114,8 +114,9 @@ class Store:
             c.execute(delete(s.staged_links).where(s.staged_links.c.run_id == run_id,
                                                   s.staged_links.c.key.in_(keys)))
             c.execute(insert(s.staged_initiatives), [_full_row(it.row, run_id=run_id, key=it.key) for it in items])
-            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=k, low=lo, high=hi, confidence=cf)
-                         for it in items for n, (k, lo, hi, cf) in enumerate(it.links)]
+            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=ln[0], low=ln[1], high=ln[2],
+                              confidence=ln[3], unit=LINK_UNITS.index(ln[4]) if len(ln) > 4 else 0)
+                         for it in items for n, ln in enumerate(it.links)]
             if link_rows:
                 c.execute(insert(s.staged_links), link_rows)
 
@@ -176,8 +177,8 @@ class Store:
             c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
                 sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))
             c.execute(insert(s.links).from_select(
-                ["item_id", "position", "kpi_code", "low", "high", "confidence"],
-                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence)
+                ["item_id", "position", "kpi_code", "low", "high", "confidence", "unit"],
+                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence, sl.c.unit)
                 .join(it, it.c.key == sl.c.key).join(refs, refs.c.name == sl.c.kpi)
                 .where(sl.c.run_id == run_id).order_by(it.c.id, sl.c.position)))
             removed = 0
@@ -277,7 +278,7 @@ class Store:
         item_dtype = [("id", "i8"), ("effort", "f8"), ("effort_null", "?"), ("confidence", "f8"),
                       ("confidence_null", "?"), ("done", "?"), ("flagged", "?")]
         link_dtype = [("item", "i8"), ("position", "i8"), ("code", "i8"), ("low", "f8"), ("low_null", "?"),
-                      ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?")]
+                      ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?"), ("unit", "i1")]
         with self.engine.connect() as c, self._driver_errors():
             cur = c.connection.driver_connection.cursor()
             cur.execute(f"SELECT id, COALESCE(effort, 0), effort IS NULL, COALESCE(confidence, 0), "
@@ -287,7 +288,7 @@ class Store:
             cur.execute(f"SELECT key{factor_cols} FROM initiatives WHERE {where} ORDER BY id")
             rows = cur.fetchall()
             cur.execute("SELECT item_id, position, kpi_code, COALESCE(low, 0), low IS NULL, COALESCE(high, 0), "
-                        "COALESCE(confidence, 0), confidence IS NULL FROM links")
+                        "COALESCE(confidence, 0), confidence IS NULL, unit FROM links")
             links = np.fromiter(cur, dtype=link_dtype)
             cur.execute("SELECT code, name FROM kpi_refs")
             refs = dict(cur.fetchall())
@@ -320,7 +321,7 @@ class Store:
             link_kpi_code=code_index[links["code"]], kpi_names=[refs[c] for c in codes],
             link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
             link_confidence=nan_where(links["confidence"], links["confidence_null"]),
-            factors=fcols,
+            factors=fcols, link_unit=links["unit"].astype(np.int8) if links["unit"].any() else None,
             source_flags={int(n): tuple(f.split()) for n, f in
                           zip(np.searchsorted(ids, [r[0] for r in flagged]), (r[1] for r in flagged))})
 

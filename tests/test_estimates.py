@@ -123,3 +123,43 @@ def test_frameworks_use_the_same_median_default(graph):
     r = rank_backlog(Backlog.from_initiatives(items), graph, ScoringParams(as_of=AS_OF, method="rice"))
     # R2 gets the median of 2 and 6 = 4: 100 · 1 · 1 / 4 = 25
     assert r.item(1)["score"] == 25.0 and r.item(1)["effort_defaulted"] is True
+
+
+# -- through the store: the written unit survives a sync ------------------------------
+def test_absolute_estimates_survive_sync_and_rank_from_the_store(workspace_dir, db_url, monkeypatch):
+    from app.config import load_settings
+    from app.services import Workspace, explain, ranking
+    from app.sync import sync
+    monkeypatch.setenv("ROADMAP_DATABASE", db_url)
+    with (workspace_dir / "initiatives.csv").open("a") as fh:
+        fh.write("P,Points,To Do,new,1,1,activation +2pp,,\nQ,Score points,To Do,new,1,1,nps +13pt,,\n")
+    ws = Workspace(load_settings(workspace_dir / "roadmap.toml"))
+    sync(ws)
+    r = ranking(ws)
+    got = {k: r.impact[r.index_of(k)] for k in ("P", "Q")}
+    # P: activation reads 0.32, ℓ = 0.02 / 0.32 = 0.0625, δ = 0.0625, I = 0.0625 · V_activation 48.75
+    # Q: nps reads 52, ℓ = 13 / 52 = 0.25, I = 0.25 · V_nps 16.25
+    assert got == {"P": pytest.approx(0.0625 * 48.75, abs=1e-9), "Q": pytest.approx(0.25 * 16.25, abs=1e-9)}
+    p = explain(ws, "P")
+    assert p["links"][0]["converted"] == "+2pp = +6.2 % of 32.0 %" and p["title"] == "Points"
+    ws.close()
+
+
+def test_a_version_1_database_gains_the_unit_column(db_url):
+    from sqlalchemy import create_engine, text
+
+    from app import schema
+    from app.store import Store
+    eng = create_engine(db_url)
+    with eng.begin() as c:                       # version 1 as released: links without `unit`
+        schema.metadata.create_all(c)
+        for t in ("links", "staged_links"):
+            c.execute(text(f"ALTER TABLE {t} DROP COLUMN unit"))
+        c.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', '1')"))
+    eng.dispose()
+    s = Store(db_url)
+    assert s.schema_version() == 2
+    from tests.test_store import item, publish_items
+    publish_items(s, [item("A")])
+    assert s.load_backlog().units().tolist() == [0]
+    s.close()

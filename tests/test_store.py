@@ -24,9 +24,9 @@ def publish_items(store, items, *, complete=True, connector="backlog"):
 
 def test_schema_version_is_recorded_and_migrations_are_idempotent(db_url):
     s = Store(db_url)
-    assert s.schema_version() == schema.SCHEMA_VERSION == 1
+    assert s.schema_version() == schema.SCHEMA_VERSION == 2
     Store(db_url)  # opening again migrates nothing and keeps the version
-    assert s.schema_version() == 1
+    assert s.schema_version() == 2
 
 
 def test_a_newer_schema_is_refused_with_advice(db_url):
