@@ -66,10 +66,10 @@ def _pct(v) -> str:
 
 
 def kpis_table(data: dict) -> str:
-    rows = [[k["id"], value(k["current"], k["unit"]), k["current_date"] or "-", value(k["target"], k["unit"]),
-             _pct(k["progress"]), _pct(k["expected_progress"]), k["status"], f"{k['urgency']:.2f}"]
-            for k in data["kpis"]]
-    return table(["kpi", "current", "as of", "target", "progress", "expected", "status", "urgency"],
+    rows = [[k["id"], value(k["current"], k["unit"]), k.get("window") or k["current_date"] or "-",
+             value(k["target"], k["unit"]), _pct(k["progress"]), _pct(k["expected_progress"]), k["status"],
+             f"{k['urgency']:.2f}"] for k in data["kpis"]]
+    return table(["kpi", "current", "current is", "target", "progress", "expected", "status", "urgency"],
                  rows, right={1, 3, 4, 5, 7})
 
 

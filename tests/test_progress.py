@@ -153,6 +153,9 @@ def test_store_currents_aggregate_the_configured_window_and_kpis_shows_it(worksp
     assert (k["current"], k["current_date"]) == (pytest.approx(800), "2026-11-29")
     nps = next(x for x in kpis(ws, date(2026, 7, 2))["kpis"] if x["id"] == "nps")
     assert nps["window"] == "value of 2026-07-01"              # `last` is the default
+    from app.render import kpis_table
+    line = next(ln for ln in kpis_table(kpis(ws, date(2026, 11, 22))).splitlines() if ln.startswith("signups"))
+    assert line.split()[1:7] == ["800", "mean", "of", "7", "days", "to"]
 
 
 def test_store_window_query_on_sqlite_and_postgresql(db_url):
