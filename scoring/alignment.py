@@ -197,7 +197,7 @@ def data_quality_findings(ranking: Ranking) -> list[Finding]:
     for ranked items with no effort, naming the effort they were given."""
     out = []
     defaulted = ranking.effort_defaulted
-    may = ranking._may_have_flags
+    may = ranking.maybe_flagged
     todo = [int(i) for i in ranking.ranked if may[i]]
     for i in todo:
         key = ranking.backlog.keys[i]

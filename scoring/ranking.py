@@ -236,7 +236,7 @@ class Ranking:
         return self._index.get(key)
 
     @cached_property
-    def _may_have_flags(self) -> np.ndarray:
+    def maybe_flagged(self) -> np.ndarray:
         """Items that could carry a flag; every other item's flags are [] (saves a
         per-item look at the links when rendering a whole ranking)."""
         b = self.backlog
@@ -250,7 +250,7 @@ class Ranking:
         return m
 
     def flags(self, i: int) -> list[str]:
-        if not self._may_have_flags[i]:
+        if not self.maybe_flagged[i]:
             return []
         b = self.backlog
         out = list(b.source_flags.get(i, ()))
