@@ -105,7 +105,9 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
     link_conf = np.where(np.isnan(backlog.link_confidence), link_conf, backlog.link_confidence)
     eligible = np.ones(n, dtype=bool) if include_done else ~backlog.done
     effort_given = ~np.isnan(backlog.effort) & (np.nan_to_num(backlog.effort) > 0)
-    effort_default = default_effort(backlog.effort, effort_given, eligible, params.default_effort)
+    # the median of the items ranked by default (not done), also when done items are shown,
+    # so an item's score is the same in every view (the list, --include-done, explain)
+    effort_default = default_effort(backlog.effort, effort_given, ~backlog.done, params.default_effort)
     effort = np.where(effort_given, backlog.effort, effort_default)
 
     V, reach = kpi_values(graph, {k: s.urgency for k, s in states.items()})
