@@ -326,15 +326,16 @@ class Ranking:
         selection of ranked items to page through instead of all of them."""
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end]
-        b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
-        defaulted = self.effort_defaulted[idx]
+        b, flagged = self.backlog, self.maybe_flagged[idx].tolist()
+        columns = zip(idx.tolist(), self.rank_of[idx].tolist(), self.score[idx].tolist(), self.impact[idx].tolist(),
+                      self.effort[idx].tolist(), self.effort_defaulted[idx].tolist(), flagged)
+        none = (None, None, None)
         out = []
-        for n, i in enumerate(idx.tolist()):
-            title, status, url = b.text(i) or (None, None, None)
-            out.append({"rank": int(rank[n]), "key": b.keys[i], "title": title, "status": status, "url": url,
-                        "score": float(score[n]), "impact": float(impact[n]),
-                        "effort": None if effort[n] != effort[n] else float(effort[n]),
-                        "effort_defaulted": bool(defaulted[n]), "flags": self.flags(i)})
+        for i, rank, score, impact, effort, defaulted, maybe in columns:   # plain floats: no numpy per row
+            title, status, url = (b.texts[i] if b.texts is not None else None) or none
+            out.append({"rank": rank, "key": b.keys[i], "title": title, "status": status, "url": url,
+                        "score": score, "impact": impact, "effort": None if effort != effort else effort,
+                        "effort_defaulted": defaulted, "flags": self.flags(i) if maybe else []})
         return out
 
     def items(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
