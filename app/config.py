@@ -14,11 +14,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.base import Connector, KpiSource, registry
 from scoring.graph import GraphProblem, find_problems
 from scoring.model import Edge, Kpi, Objective
+from scoring.numbers import finite_number
 from scoring.ranking import METHODS
 
 CONFIG_NAME = "roadmap.toml"
@@ -50,8 +51,20 @@ class ScoringSettings(_Section):
     urgency: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     met_target_factor: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     default_confidence: float = Field(default=0.5, ge=0, le=1)
-    default_effort: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    default_effort: float | str = "median"   # a number > 0, or "median" (SCORING.md)
     as_of: date | None = None
+
+    @field_validator("default_effort", mode="before")
+    @classmethod
+    def _effort(cls, v: object) -> float | str:
+        if v == "median":
+            return v
+        f = None if isinstance(v, str) else finite_number(v)
+        if f is None:
+            raise ValueError('input should be a number or "median"')
+        if f <= 0:
+            raise ValueError("input should be greater than 0")
+        return f
 
 
 class AlignmentSettings(_Section):
@@ -133,7 +146,7 @@ def _message(err: dict, model: type[BaseModel] | None) -> str:
         return f"unknown key; {hint}"
     if err["type"] == "missing":
         return "missing; this key is required"
-    msg = err["msg"]
+    msg = str(err["ctx"]["error"]) if err["type"] == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
     return msg[0].lower() + msg[1:]
 
 

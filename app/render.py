@@ -29,10 +29,15 @@ def table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
+def effort_text(it: dict) -> str:
+    """The effort as used; a defaulted one is marked (`2.0*`), not shown as an estimate."""
+    return _num(it["effort"], 1) + ("*" if it.get("effort_defaulted") and it["effort"] is not None else "")
+
+
 def ranking_table(items: list[dict]) -> str:
     width = max(24, min(60, shutil.get_terminal_size((120, 20)).columns - 70))
     rows = [[str(it["rank"]), it["key"], _cut(it["title"], width), _num(it["score"]), _num(it["impact"]),
-             _num(it["effort"], 1), " ".join(it["flags"])] for it in items]
+             effort_text(it), " ".join(it["flags"])] for it in items]
     return table(["rank", "key", "title", "score", "impact", "effort", "flags"], rows, right={0, 3, 4, 5})
 
 
@@ -41,8 +46,9 @@ def ranking_csv(items: list[dict]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"])
     for it in items:
+        effort = "" if it["effort"] is None else f"{it['effort']}{'*' if it.get('effort_defaulted') else ''}"
         w.writerow([it["rank"], it["key"], it["title"], it["status"], it["score"], it["impact"],
-                    it["effort"], " ".join(it["flags"]), it["url"]])
+                    effort, " ".join(it["flags"]), it["url"]])
     return buf.getvalue()
 
 
@@ -60,10 +66,10 @@ def _pct(v) -> str:
 
 
 def kpis_table(data: dict) -> str:
-    rows = [[k["id"], value(k["current"], k["unit"]), k["current_date"] or "-", value(k["target"], k["unit"]),
-             _pct(k["progress"]), _pct(k["expected_progress"]), k["status"], f"{k['urgency']:.2f}"]
-            for k in data["kpis"]]
-    return table(["kpi", "current", "as of", "target", "progress", "expected", "status", "urgency"],
+    rows = [[k["id"], value(k["current"], k["unit"]), k.get("window") or k["current_date"] or "-",
+             value(k["target"], k["unit"]), _pct(k["progress"]), _pct(k["expected_progress"]), k["status"],
+             f"{k['urgency']:.2f}"] for k in data["kpis"]]
+    return table(["kpi", "current", "current is", "target", "progress", "expected", "status", "urgency"],
                  rows, right={1, 3, 4, 5, 7})
 
 
@@ -80,7 +86,9 @@ def check_text(data: dict) -> str:
 def explain_text(item: dict) -> str:
     rank = f"#{item['rank']} of {item.get('total', '?')}" if item["rank"] else "not ranked (done)"
     out = [f"{item['key']}  {item['title']}", f"  {rank}  score {_num(item['score'])} = impact "
-           f"{_num(item['impact'])} / effort {_num(item['effort'], 1)}   status: {item['status'] or '-'}"]
+           f"{_num(item['impact'])} / effort {effort_text(item)}   status: {item['status'] or '-'}"]
+    if item.get("effort_defaulted"):
+        out.append("  * no effort given: the default effort was used")
     if item.get("url"):
         out.append(f"  {item['url']}")
     if item.get("factors"):
@@ -89,6 +97,8 @@ def explain_text(item: dict) -> str:
         out.append("  estimates:")
         for ln in item["links"]:
             lift = "no estimate" if ln["lift"] is None else f"{100 * ln['lift']:+.1f}%"
+            if ln.get("written"):
+                lift = ln.get("converted") or f"{ln['written']} (not converted)"
             rng = f" (range {100 * ln['range'][0]:+.1f}%..{100 * ln['range'][1]:+.1f}%)" if "range" in ln else ""
             out.append(f"    {ln['kpi']:20} {lift}{rng} @ {100 * ln['confidence']:.0f}%")
     if item["contributions"]:
@@ -99,8 +109,12 @@ def explain_text(item: dict) -> str:
         out.append("  main paths:")
         for p in item["paths"]:
             out.append(f"    {' -> '.join(p['path'])}  (weight {p['weight']:.3g}, carries {p['impact']:+.4f})")
+            for u in p.get("urgency", []):
+                out.append(f"      {u['text']}")
+        if item.get("urgency_means"):
+            out.append(f"  {item['urgency_means']}")
     if item.get("forecasts"):
-        out.append("  forecast:")
+        out.append("  forecast (expected, confidence-weighted):")
         for f in item["forecasts"]:
             out.append(f"    {f['name']}: {value(f['current'], f['unit'])} -> {value(f['forecast'], f['unit'])}")
     for f in item["flags"]:

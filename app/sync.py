@@ -33,7 +33,7 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
                external_id=rec.external_id or None)
     row.update(rec.factors)
-    return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence) for l in parsed.links])
+    return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit) for l in parsed.links])
 
 
 def _json(raw: Any) -> str:

@@ -7,7 +7,7 @@ from datetime import date
 
 from app import services
 from scoring.graph import GoalGraph
-from scoring.model import Backlog, Edge, Initiative, join_backlogs
+from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT, Backlog, Edge, Initiative, join_backlogs
 from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
@@ -37,8 +37,8 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
         if k not in objective_ids:
             raise WhatIfError(f"objective_weights.{k}: no such objective")
         weights[k] = _number(f"objective_weights.{k}", v)
-        if weights[k] < 0:
-            raise WhatIfError(f"objective_weights.{k}: must be 0 or more")
+        if not 0 <= weights[k] <= MAX_OBJECTIVE_WEIGHT:
+            raise WhatIfError(f"objective_weights.{k}: must be from 0 to {MAX_OBJECTIVE_WEIGHT:g}")
     if weights and sum({**{o.id: o.weight for o in graph.objectives}, **weights}.values()) <= 0:
         raise WhatIfError("objective_weights: at least one objective needs a weight above 0")
     if body.get("edge_weights"):
@@ -48,6 +48,8 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
             if not isinstance(e, dict) or (e.get("from"), e.get("to")) not in existing:
                 raise WhatIfError(f"edge_weights[{n}]: no edge from {e.get('from')!r} to {e.get('to')!r}")
             changed[(e["from"], e["to"])] = _number(f"edge_weights[{n}].weight", e.get("weight"))
+            if abs(changed[(e["from"], e["to"])]) > MAX_EDGE_WEIGHT:
+                raise WhatIfError(f"edge_weights[{n}].weight: must be from -{MAX_EDGE_WEIGHT:g} to {MAX_EDGE_WEIGHT:g}")
         edges = [Edge(**{"from": x.source, "to": x.target, "weight": changed.get((x.source, x.target), x.weight)})
                  for x in graph.edges]
         graph = GoalGraph.build(graph.objectives, graph.kpis, edges)
@@ -56,7 +58,7 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
     except (TypeError, ValueError):
         raise WhatIfError("as_of: must be a date, YYYY-MM-DD") from None
     params = ws.params(as_of)
-    currents = ws.store.currents(params.as_of)
+    currents = services.currents(ws, params.as_of)
     for k, v in (body.get("kpi_values") or {}).items():
         if k not in {x.id for x in graph.kpis}:
             raise WhatIfError(f"kpi_values.{k}: no such KPI")

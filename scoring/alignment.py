@@ -1,10 +1,12 @@
 """KPI-to-strategy alignment: the findings of `roadmap check` (CONTRACT.md).
 
-Levels: `cycle` and `unknown-node` are errors; `kpi-off-track` and `unestimated-link`
-are info; every other code is a warning.
+Levels: `cycle` and `unknown-node` are errors; `kpi-off-track`, `unestimated-link` and
+`effort-defaulted` are info; every other code is a warning. A suggested estimate follows
+the KPI's direction (`churn -5% @50%`, never `churn +5%`).
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,10 +18,11 @@ from scoring.progress import KpiState
 from scoring.ranking import Ranking
 
 LEVELS = {"cycle": "error", "unknown-node": "error",
-          "kpi-off-track": "info", "unestimated-link": "info"}
+          "kpi-off-track": "info", "unestimated-link": "info", "effort-defaulted": "info"}
 CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
          "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
-         "unestimated-link", "too-many-kpis", "allocation-drift")
+         "unestimated-link", "too-many-kpis", "allocation-drift", "initiative-unreadable",
+         "effort-defaulted")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,53 @@ class AlignmentRules:
 
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
+
+
+def suggested_estimate(kpi: Kpi | None, kpi_id: str) -> str:
+    """An impact line that improves the KPI: `activation +5% @50%`, `churn -5% @50%`."""
+    sign = "-" if kpi is not None and kpi.direction == "down" else "+"
+    return f"{kpi_id} {sign}5% @50%"
+
+
+def did_you_mean(name: str, known: list[str]) -> str | None:
+    """The known id closest to a mistyped one (difflib), if any is close."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+_ORDINAL = {1: "1st", 2: "2nd", 3: "3rd"}
+
+
+def _unreadable_problems(flags: list[str], graph: GoalGraph) -> list[str]:
+    """Plain words for an item's data-quality flags, each with its fix."""
+    ids = list(graph.kpi_order)
+    out = []
+    for f in flags:
+        code, _, d = f.partition(":")
+        if code == "unreadable-impact" and d.isdigit():
+            nth = _ORDINAL.get(int(d), f"{d}th")
+            out.append(f"its {nth} estimate cannot be read (write it as '<kpi-id> +5% @70%', a range "
+                       "'-5%..-2%', or an absolute change '+2pp' / '+3pt')")
+        elif code == "unreadable-impact":
+            kpi = graph.kpi(d) if d in graph.kpi_order else None
+            out.append(f"its estimate on '{d}' is in percentage points, but '{d}' is not a % KPI "
+                       f"(unit '{kpi.unit if kpi else ''}'); write it in points ('{d} +3pt') or percent")
+        elif code == "unreadable-confidence":
+            out.append("a confidence cannot be read (write it as 70%, 70 or 0.7)")
+        elif code == "unreadable-effort":
+            out.append("its effort is not a positive number, so the default effort was used")
+        elif code == "unknown-kpi":
+            near = did_you_mean(d, ids)
+            if near:
+                out.append(f"it names KPI '{d}', which is not defined: did you mean `{near}`? "
+                           f"(for example '{suggested_estimate(graph.kpi(near), near)}')")
+            else:
+                out.append(f"it names KPI '{d}', which is not defined (known: {', '.join(ids[:10])}); "
+                           "fix the id or add the KPI")
+        elif code == "no-base":
+            out.append(f"its absolute estimate on '{d}' cannot be converted: '{d}' has no current value "
+                       "and no baseline (or they are 0); give it a baseline or a source")
+    return out
 
 
 def smart_gaps(kpi: Kpi) -> list[str]:
@@ -135,9 +185,35 @@ def initiative_findings(ranking: Ranking) -> list[Finding]:
         i = b.link_item[j]
         if ranked[i]:
             kpi = b.kpi_of(j)
+            example = suggested_estimate(ranking.graph.kpi(kpi), kpi)
             out.append(Finding("unestimated-link", b.keys[i], f"initiative {b.keys[i]} links KPI '{kpi}' "
-                               f"without an estimate: add an impact line such as '{kpi} +5% @50%'"))
+                               f"without an estimate: add an impact line such as '{example}'"))
     return out
+
+
+def data_quality_findings(ranking: Ranking) -> list[Finding]:
+    """`initiative-unreadable` for ranked items whose impact lines, effort or confidence
+    cannot be read or that name unknown KPIs (with a "did you mean"); `effort-defaulted`
+    for ranked items with no effort, naming the effort they were given."""
+    out = []
+    defaulted = ranking.effort_defaulted
+    may = ranking.maybe_flagged
+    todo = [int(i) for i in ranking.ranked if may[i]]
+    for i in todo:
+        key = ranking.backlog.keys[i]
+        problems = _unreadable_problems(ranking.flags(i), ranking.graph)
+        if problems:
+            out.append(Finding("initiative-unreadable", key, f"initiative {key}: " + "; ".join(problems)))
+        if defaulted[i]:
+            out.append(Finding("effort-defaulted", key, f"initiative {key} has no effort, so it was given "
+                               f"{ranking.default_effort:g} ({_effort_rule(ranking)}); set its effort"))
+    return out
+
+
+def _effort_rule(ranking: Ranking) -> str:
+    if ranking.params.default_effort == "median":
+        return "the median effort of the ranked items"
+    return "scoring.default_effort"
 
 
 def allocation_findings(alloc: list[dict], rules: AlignmentRules) -> list[Finding]:

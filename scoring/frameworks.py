@@ -11,16 +11,39 @@
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from scoring.model import Backlog
+if TYPE_CHECKING:
+    from scoring.model import Backlog
 
-# The factor names a tracker mapping or a file column provides.
-FACTORS = {
-    "rice": ("reach", "factor_impact"),
-    "ice": ("factor_impact", "ease"),
-    "wsjf": ("business_value", "time_criticality", "risk_reduction"),
-}
+
+@dataclass(frozen=True)
+class Scorer:
+    """A scoring method: its name (`[scoring] method`, `--method`, `?method=`), the
+    tracker factors it reads (besides the shared confidence and effort) and one line
+    saying what it computes."""
+    name: str
+    factors: tuple[str, ...]
+    formula: str
+
+
+# The one registry of scorers: METHODS, the factor names, the config's and CLI's choices
+# and the OpenAPI enum all derive from it.
+SCORERS: dict[str, Scorer] = {s.name: s for s in (
+    Scorer("kpi-impact", (), "urgency-weighted KPI impact on the strategy / effort (SCORING.md)"),
+    Scorer("rice", ("reach", "factor_impact"), "reach · impact · confidence / effort"),
+    Scorer("ice", ("factor_impact", "ease"), "impact · confidence · ease"),
+    Scorer("wsjf", ("business_value", "time_criticality", "risk_reduction", "job_size"),
+           "(business value + time criticality + risk reduction) / job size"),
+)}
+METHODS: tuple[str, ...] = tuple(SCORERS)
+# Every factor any scorer reads from a tracker mapping or a file column.
+FACTOR_NAMES: tuple[str, ...] = tuple(dict.fromkeys(f for s in SCORERS.values() for f in s.factors))
+# The factors a method must have (job_size falls back to the effort).
+FACTORS = {name: tuple(f for f in s.factors if f != "job_size") for name, s in SCORERS.items() if s.factors}
 
 
 def rice(reach, impact, confidence, effort):
@@ -35,12 +58,12 @@ def wsjf(business_value, time_criticality, risk_reduction, job_size):
     return (np.asarray(business_value, dtype=float) + time_criticality + risk_reduction) / job_size
 
 
-def _column(backlog: Backlog, name: str) -> np.ndarray:
+def _column(backlog: "Backlog", name: str) -> np.ndarray:
     col = backlog.factors.get(name)
     return np.full(len(backlog), np.nan) if col is None else np.asarray(col, dtype=float)
 
 
-def factor_table(backlog: Backlog, method: str, confidence: np.ndarray,
+def factor_table(backlog: "Backlog", method: str, confidence: np.ndarray,
                  effort: np.ndarray, effort_given: np.ndarray) -> dict[str, np.ndarray]:
     """The inputs of `method` per item as arrays; NaN where the tracker gave nothing."""
     table = {name: _column(backlog, name) for name in FACTORS[method]}

@@ -2,8 +2,10 @@
 and per-link contributions.
 
 Because every step is linear, I_i = Σ_links δ_link · W[k_link] with
-W[k] = 100 · Σ_o ŵ_o · V[k, o]; V comes from one reverse-topological pass over the graph,
-so scoring is O(links) however many paths the graph has.
+W[k] = 100 · Σ_o ŵ_o · V[k, o], where V[k, o] = u_k · Σ_{k->p} e · V[p, o] carries the
+urgency of every KPI on the way (SCORING.md step 4). V comes from one reverse-topological
+pass over the graph, (I - U·A) V = U·B with U = diag(u): a sparse triangular solve, so
+scoring is O(links) however many paths the graph has.
 """
 from __future__ import annotations
 
@@ -19,23 +21,29 @@ from scoring.graph import GoalGraph
 @dataclass(frozen=True)
 class GraphArrays:
     """The goal graph as sparse arrays, rows in `graph.kpi_order`, built once per graph.
-    `system` is I - A for the KPI -> KPI edge weights A (upper triangular with a unit
-    diagonal, because the order is topological); `obj_*` the KPI -> objective edges."""
-    system: sp.csr_array | None   # None when no KPI feeds another KPI
+    `to_kpi` is A, the KPI -> KPI edge weights (strictly upper triangular, because the
+    order is topological); `obj_*` the KPI -> objective edges."""
+    to_kpi: sp.csr_array | None   # None when no KPI feeds another KPI
     obj_kpi: np.ndarray
     obj_objective: np.ndarray
     obj_weight: np.ndarray
     reach: np.ndarray          # bool [kpi, objective]: a path exists
 
 
-def _system(to_kpi: sp.csr_array) -> sp.csr_array | None:
-    if to_kpi.nnz == 0:
+def _system(to_kpi: sp.csr_array | None, u: np.ndarray | None = None) -> sp.csr_array | None:
+    """I - U·A (U = diag(u), the identity when u is None): still upper triangular with a
+    unit diagonal, since scaling the rows of A keeps its pattern."""
+    if to_kpi is None or to_kpi.nnz == 0:
         return None
-    return (sp.eye_array(to_kpi.shape[0], format="csr") - to_kpi).tocsr()
+    a = to_kpi
+    if u is not None:
+        a = to_kpi.copy()
+        a.data = a.data * np.repeat(u, np.diff(to_kpi.indptr))
+    return (sp.eye_array(to_kpi.shape[0], format="csr") - a).tocsr()
 
 
 def _solve(system: sp.csr_array | None, direct: np.ndarray) -> np.ndarray:
-    """V = direct + A @ V, i.e. (I - A) V = direct: one triangular solve in C."""
+    """V = direct + (U·A) @ V, i.e. (I - U·A) V = direct: one triangular solve in C."""
     if system is None or not direct.size:
         return direct
     return spla.spsolve_triangular(system, direct, lower=False, unit_diagonal=True)
@@ -60,25 +68,38 @@ def graph_arrays(graph: GoalGraph) -> GraphArrays:
         if to_kpi.nnz else to_kpi
     direct = np.zeros((n, m))
     direct[obj_kpi, obj_o] = 1.0
-    reach = _solve(_system(pattern), direct) > 0
-    arrays = GraphArrays(_system(to_kpi), obj_kpi, obj_o, np.array(ow, float), reach)
+    reach = _solve(_system(pattern if pattern.nnz else None), direct) > 0
+    arrays = GraphArrays(to_kpi if to_kpi.nnz else None, obj_kpi, obj_o, np.array(ow, float), reach)
     graph.__dict__["_arrays"] = arrays
     return arrays
 
 
 def kpi_values(graph: GoalGraph, urgency: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
     """V[k, o] (rows in `graph.kpi_order`, columns in `graph.objectives` order): the
-    improvement of objective o from a unit improvement of KPI k, summed over all paths,
-    each path's product of edge weights times the urgency of the KPI that feeds o.
-    Also returns `reach[k, o]`, True where a path exists.
+    urgency-weighted improvement of objective o from a unit improvement of KPI k, summed
+    over all paths, each path's product of edge weights times the urgency of every KPI on
+    it (SCORING.md's V_k is 100 · Σ_o ŵ_o · V[k, o]). Also returns `reach[k, o]`, True
+    where a path exists.
 
-    The reverse-topological pass V[k] = Σ_{k->o} e·u_k + Σ_{k->p} e·V[p] is one sparse
-    triangular solve, so a graph with 2^40 paths costs what its edges cost."""
+    The reverse-topological pass V[k] = u_k · (Σ_{k->o} e + Σ_{k->p} e·V[p]) is one
+    sparse triangular solve, (I - U·A) V = U·B, so a graph with 2^40 paths costs what its
+    edges cost."""
     ga = graph_arrays(graph)
     u = np.array([urgency.get(k, 1.0) for k in graph.kpi_order])
     direct = np.zeros((len(graph.kpi_order), len(graph.objectives)))
     np.add.at(direct, (ga.obj_kpi, ga.obj_objective), ga.obj_weight * u[ga.obj_kpi])
-    return _solve(ga.system, direct), ga.reach
+    return _solve(_system(ga.to_kpi, u), direct), ga.reach
+
+
+def physical_propagation(graph: GoalGraph, delta: np.ndarray) -> np.ndarray:
+    """Δ(k) = δ(k) + Σ_{c->k} e · Δ(c) for every KPI (rows in `graph.kpi_order`): the
+    physical propagation of SCORING.md step 2, without urgency, used for forecasts.
+    One triangular solve of (I - A)ᵀ Δ = δ."""
+    ga = graph_arrays(graph)
+    if ga.to_kpi is None or not delta.size:
+        return np.asarray(delta, dtype=float)
+    system = (sp.eye_array(ga.to_kpi.shape[0], format="csr") - ga.to_kpi).T.tocsr()
+    return spla.spsolve_triangular(system, np.asarray(delta, dtype=float), lower=True, unit_diagonal=True)
 
 
 def direct_improvement(sign: np.ndarray, lift: np.ndarray, confidence: np.ndarray) -> np.ndarray:

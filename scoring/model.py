@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal, Protocol, Sequence
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scoring.frameworks import FACTOR_NAMES as _FACTOR_NAMES
 
 StatusCategory = Literal["new", "indeterminate", "done"]
 Direction = Literal["up", "down"]
@@ -23,10 +25,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Bounds on weights: a weight beyond these is a typo or an attack (1e308 turns every
+# score into 0 with overflow warnings), never a strategy.
+MAX_OBJECTIVE_WEIGHT = 1e6
+MAX_EDGE_WEIGHT = 1e3
+
+Aggregate = Literal["last", "mean", "sum", "median"]
+
+
 class Objective(_Strict):
     id: str = Field(min_length=1)
     name: str = ""
-    weight: float = Field(ge=0, allow_inf_nan=False)
+    weight: float = Field(ge=0, le=MAX_OBJECTIVE_WEIGHT, allow_inf_nan=False)
 
 
 class Kpi(_Strict):
@@ -38,6 +48,8 @@ class Kpi(_Strict):
     target: float | None = Field(default=None, allow_inf_nan=False)
     start: date | None = None
     deadline: date | None = None
+    window_days: int = Field(default=1, ge=1, le=3660)   # current = aggregate of this many days
+    aggregate: Aggregate = "last"
 
     @property
     def sign(self) -> int:
@@ -48,16 +60,24 @@ class Edge(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
     source: str = Field(alias="from", min_length=1)
     target: str = Field(alias="to", min_length=1)
-    weight: float = Field(allow_inf_nan=False)
+    weight: float = Field(ge=-MAX_EDGE_WEIGHT, le=MAX_EDGE_WEIGHT, allow_inf_nan=False)
+
+
+# How a link's `low`/`high` are written: relative lifts (""), percentage points ("pp",
+# stored as fractions: +2pp = 0.02) or points of the KPI's own unit ("pt").
+LinkUnit = Literal["", "pp", "pt"]
+LINK_UNITS: tuple[str, ...] = ("", "pp", "pt")     # code per unit in `Backlog.link_unit`
 
 
 class Link(_Strict):
-    """One initiative -> KPI estimate. `low`/`high` are relative lifts (-0.05 = -5 %);
-    both None for an unestimated link (a bare `kpi:<id>` label)."""
+    """One initiative -> KPI estimate. `low`/`high` are relative lifts (-0.05 = -5 %),
+    or absolute changes when `unit` is "pp" or "pt" (converted at scoring time with the
+    KPI's current value); both None for an unestimated link (a bare `kpi:<id>` label)."""
     kpi: str
     low: float | None = None
     high: float | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
+    unit: LinkUnit = ""
 
     @property
     def lift(self) -> float | None:
@@ -101,29 +121,14 @@ class Observation(_Strict):
     value: float = Field(allow_inf_nan=False)
 
 
-class Details(Protocol):
-    """The text of a backlog's items (title, status, url, source flags), which only the
-    items on show need: a store can fetch it for those rows alone."""
-
-    def prefetch(self, indices: Sequence[int]) -> None: ...
-    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]: ...
-
-
-class InMemoryDetails:
-    def __init__(self, rows: list[tuple[str, str, str, tuple[str, ...]]]):
-        self.rows = rows
-
-    def prefetch(self, indices: Sequence[int]) -> None:
-        pass
-
-    def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
-        return self.rows[i]
-
-
 @dataclass
 class Backlog:
-    """A backlog as columns. Link arrays are parallel; `link_item` indexes `keys` and
-    `link_kpi_code` indexes `kpi_names`. Missing numbers are NaN."""
+    """A backlog as columns of plain data. Link arrays are parallel; `link_item` indexes
+    `keys` and `link_kpi_code` indexes `kpi_names`. Missing numbers are NaN. `texts` holds
+    (title, status, url) per item when the backlog was built in memory; a store's backlog
+    leaves it None and the services join the text of the items on show by key.
+    `source_flags` are the flags found while reading the source records (item -> flags),
+    for the few items that have any."""
     keys: list[str]
     done: np.ndarray                      # bool per item
     effort: np.ndarray                    # float, NaN = not given
@@ -135,8 +140,16 @@ class Backlog:
     link_low: np.ndarray                  # float, NaN = unestimated
     link_high: np.ndarray
     link_confidence: np.ndarray           # float, NaN = not given
-    details: Details
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # classic-framework inputs, NaN = not given
+    link_unit: np.ndarray | None = None   # int8 code per link into LINK_UNITS; None = all relative
+    source_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    texts: list[tuple[str, str, str] | None] | None = None   # (title, status, url); None = in the store
+
+    def units(self) -> np.ndarray:
+        """The unit code per link (0 = relative lift, 1 = pp, 2 = pt)."""
+        if self.link_unit is None:
+            return np.zeros(len(self.link_item), dtype=np.int8)
+        return self.link_unit
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -148,18 +161,18 @@ class Backlog:
     def link_kpi(self) -> list[str]:
         return [self.kpi_names[c] for c in self.link_kpi_code.tolist()]
 
-    def title(self, i: int) -> str:
-        return self.details.get(i)[0]
+    def text(self, i: int) -> tuple[str, str, str] | None:
+        """(title, status, url) when the backlog holds it, else None (ask the store)."""
+        return None if self.texts is None else self.texts[i]
 
-    @property
-    def titles(self) -> list[str]:
-        self.details.prefetch(range(len(self)))
-        return [self.details.get(i)[0] for i in range(len(self))]
+    def title(self, i: int) -> str:
+        t = self.text(i)
+        return t[0] if t else ""
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
         nan = float("nan")
-        link_item, codes, low, high, conf = [], [], [], [], []
+        link_item, codes, low, high, conf, unit = [], [], [], [], [], []
         names: dict[str, int] = {}
         for n, it in enumerate(items):
             for ln in it.links:
@@ -168,6 +181,7 @@ class Backlog:
                 low.append(nan if ln.low is None else ln.low)
                 high.append(nan if ln.high is None else ln.high)
                 conf.append(nan if ln.confidence is None else ln.confidence)
+                unit.append(LINK_UNITS.index(ln.unit))
         return cls(
             keys=[it.key for it in items],
             done=np.array([it.status_category == "done" for it in items], dtype=bool),
@@ -180,27 +194,17 @@ class Backlog:
             link_low=np.array(low, dtype=float),
             link_high=np.array(high, dtype=float),
             link_confidence=np.array(conf, dtype=float),
-            details=InMemoryDetails([(it.title, it.status, it.url, tuple(it.flags)) for it in items]),
+            texts=[(it.title, it.status, it.url) for it in items],
+            source_flags={n: tuple(it.flags) for n, it in enumerate(items) if it.flags},
             factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
                      for name in sorted({f for it in items for f in it.factors})},
+            link_unit=np.array(unit, dtype=np.int8) if any(unit) else None,
         )
 
 
-# The classic scorers' inputs a tracker mapping or a file column may provide.
-FACTOR_NAMES = ("reach", "factor_impact", "ease", "business_value", "time_criticality",
-                "risk_reduction", "job_size")
-
-
-class _JoinedDetails:
-    def __init__(self, first: "Details", second: "Details", offset: int):
-        self.first, self.second, self.offset = first, second, offset
-
-    def prefetch(self, indices: Sequence[int]) -> None:
-        self.first.prefetch([i for i in indices if i < self.offset])
-        self.second.prefetch([i - self.offset for i in indices if i >= self.offset])
-
-    def get(self, i: int):
-        return self.first.get(i) if i < self.offset else self.second.get(i - self.offset)
+# The classic scorers' inputs a tracker mapping or a file column may provide (from the
+# one registry of scorers, scoring/frameworks.py).
+FACTOR_NAMES = _FACTOR_NAMES
 
 
 def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
@@ -224,5 +228,8 @@ def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
         link_kpi_code=np.concatenate([a.link_kpi_code, remap[b.link_kpi_code]]), kpi_names=names,
         link_low=np.concatenate([a.link_low, b.link_low]), link_high=np.concatenate([a.link_high, b.link_high]),
         link_confidence=np.concatenate([a.link_confidence, b.link_confidence]),
-        details=_JoinedDetails(a.details, b.details, len(a)),
-        factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names})
+        texts=None if a.texts is None and b.texts is None else
+        (a.texts or [None] * len(a)) + (b.texts or [None] * len(b)),
+        source_flags={**a.source_flags, **{i + len(a): f for i, f in b.source_flags.items()}},
+        factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names},
+        link_unit=None if a.link_unit is None and b.link_unit is None else np.concatenate([a.units(), b.units()]))

@@ -4,15 +4,19 @@
     churn -5%..-2% @50%
     nps +3
 
-One estimate per line or per `;`: `<kpi-id> <lift> [@<confidence>]`. Lift is a signed
-percentage, a range `low..high` (expected at its midpoint) or a bare number read as
-percent. Confidence `70%`, `70` or `0.7`: above 1 is a percentage. A label `kpi:<id>`
-links without an estimate. Nothing here raises on user text: what cannot be read
-becomes a flag.
+One estimate per line or per `;`: `<kpi-id> <lift> [@<confidence>]`. A KPI id is one
+token (`kpi_impact_weekly`, `nps-2`). Lift is a signed percentage, a range `low..high`
+(expected at its midpoint) or a bare number read as percent; an absolute change is
+written `+2pp` (percentage points) or `+3pt` / `+3pts` (the KPI's own unit) and kept as
+written, for the ranking to convert with the KPI's current value. Confidence `70%`, `70`
+or `0.7`: above 1 is a percentage. A label `kpi:<id>` links without an estimate.
+Nothing here raises on user text: what cannot be read becomes a flag. Every pattern is
+anchored and free of nested or adjacent repeats, and an estimate longer than
+`MAX_ESTIMATE` characters is unreadable, so parsing is linear in the text's length.
 
->>> r = parse_impact("activation +8% @70%; churn −5%..−2%")
->>> [(l.kpi, l.low, l.high, l.confidence) for l in r.links]
-[('activation', 0.08, 0.08, 0.7), ('churn', -0.05, -0.02, None)]
+>>> r = parse_impact("activation +8% @70%; churn −5%..−2%; nps +3pts")
+>>> [(l.kpi, l.low, l.high, l.confidence, l.unit) for l in r.links]
+[('activation', 0.08, 0.08, 0.7, ''), ('churn', -0.05, -0.02, None, ''), ('nps', 3.0, 3.0, None, 'pt')]
 >>> parse_impact("activation lots").flags
 ['unreadable-impact:1']
 """
@@ -26,11 +30,16 @@ from scoring.model import Link
 
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\uff0d": "-"})
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
-_LIFT = re.compile(rf"^({_NUM})%?(?:\.\.({_NUM})%?)?$")
-_ESTIMATE = re.compile(r"^(?:kpi:)?(?P<kpi>[^\s:@;]+):?\s+(?P<lift>[^@]+?)\s*(?:@\s*(?P<conf>.*?))?\s*$")
+_UNIT = r"(%|pp|pts?|points?)?"
+_LIFT = re.compile(rf"({_NUM}){_UNIT}(?:\.\.({_NUM}){_UNIT})?", re.I)
+_HEAD = re.compile(r"(?:kpi:)?([^\s:@;]+):?", re.I)    # the KPI id: one token
+_UNITS = {None: "", "%": "", "pp": "pp", "pt": "pt", "pts": "pt", "point": "pt", "points": "pt"}
+MAX_ESTIMATE = 1000     # characters; a longer piece is not an estimate a person wrote
 _BULLET = re.compile(r"^\s*(?:[-*•·]\s+|\d+[.)]\s+)")
 _HEADING = re.compile(r"^\s*(?:#{1,6}\s*|h[1-6]\.\s*)")
-_SECTION = re.compile(r"^\s*(?:#{1,6}\s*|h[1-6]\.\s*)?[*_]*kpi[ _-]impacts?[*_]*\s*:?\s*(?P<rest>.*)$", re.I)
+# `KPI impact` as a heading or line opener, but not the start of an id (`kpi_impact_weekly`)
+_SECTION = re.compile(r"^\s*(?:#{1,6}\s*|h[1-6]\.\s*)?[*_]*kpi[ _-]impacts?(?:[*_]+(?!\w)|(?![\w-]))"
+                      r"\s*:?\s*(?P<rest>.*)$", re.I)
 _LABEL = re.compile(r"^kpi:(?P<kpi>\S+)$", re.I)
 
 
@@ -53,15 +62,40 @@ def read_confidence(text: str) -> float | None:
     return v if 0 <= v <= 1 and math.isfinite(v) else None
 
 
-def _read_lift(text: str) -> tuple[float, float] | None:
-    m = _LIFT.match(re.sub(r"\s+", "", text.translate(_MINUS)))
+def read_lift(text: str) -> tuple[float, float, str] | None:
+    """`+5%`, `+5`, `-5%..-2%`, `+2pp`, `+1pp..+3pp`, `+3pt(s)` -> (low, high, unit) with
+    relative lifts and pp as fractions (0.05, 0.02) and pt in the KPI's unit; None when
+    unreadable (including a range mixing units)."""
+    m = _LIFT.fullmatch("".join(text.translate(_MINUS).split()))
     if not m:
         return None
-    low = float(m.group(1)) / 100
-    high = float(m.group(2)) / 100 if m.group(2) is not None else low
+    u1 = _UNITS[m.group(2) and m.group(2).lower()]
+    u2 = _UNITS[m.group(4) and m.group(4).lower()] if m.group(3) is not None else u1
+    if u1 != u2 and not (m.group(2) is None or m.group(4) is None):
+        return None
+    unit = u1 or u2
+    scale = 1.0 if unit == "pt" else 0.01
+    low = float(m.group(1)) * scale
+    high = float(m.group(3)) * scale if m.group(3) is not None else low
     if not (math.isfinite(low) and math.isfinite(high)):
         return None
-    return (min(low, high), max(low, high))
+    return (min(low, high), max(low, high), unit)
+
+
+def read_estimate(piece: str) -> tuple[str, str, str | None] | None:
+    """`<kpi-id> <lift> [@<confidence>]` -> (kpi, lift text, confidence text or None);
+    None when the piece has no id followed by a lift. Linear: one anchored token, then
+    plain string splits."""
+    if len(piece) > MAX_ESTIMATE:
+        return None
+    head = _HEAD.match(piece)
+    if not head or head.end() == len(piece) or not piece[head.end()].isspace():
+        return None
+    rest = piece[head.end():]
+    lift, at, conf = rest.partition("@")
+    if not lift.strip():
+        return None
+    return head.group(1), lift.strip(), conf.strip() if at else None
 
 
 def estimates(text: str) -> list[str]:
@@ -71,11 +105,16 @@ def estimates(text: str) -> list[str]:
     for piece in re.split(r"[;\n\r]", text or ""):
         piece = _BULLET.sub("", piece).strip()
         heading = _SECTION.match(piece)
-        if heading:
+        if heading and not _is_estimate(piece):      # `kpi_impacts +5%` is an estimate
             piece = heading.group("rest").strip()
         if piece:
             out.append(piece)
     return out
+
+
+def _is_estimate(piece: str) -> bool:
+    m = read_estimate(piece)
+    return m is not None and read_lift(m[1]) is not None
 
 
 def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> ParsedImpact:
@@ -87,16 +126,16 @@ def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> 
         if label:
             out.links.append(Link(kpi=label.group("kpi")))
             continue
-        m = _ESTIMATE.match(piece)
-        lift = _read_lift(m.group("lift")) if m else None
+        m = read_estimate(piece)
+        lift = read_lift(m[1]) if m else None
         if lift is None:
             out.flags.append(f"unreadable-impact:{n}")
             continue
         conf = None
-        if m.group("conf") is not None:
-            conf = read_confidence(m.group("conf"))
+        if m[2] is not None:
+            conf = read_confidence(m[2])
             bad_conf = bad_conf or conf is None
-        out.links.append(Link(kpi=m.group("kpi"), low=lift[0], high=lift[1], confidence=conf))
+        out.links.append(Link(kpi=m[0], low=lift[0], high=lift[1], confidence=conf, unit=lift[2]))
     if bad_conf:
         out.flags.append("unreadable-confidence")
     estimated = {ln.kpi for ln in out.links}

@@ -13,12 +13,15 @@ from functools import cached_property
 import numpy as np
 
 from scoring import frameworks
+from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
 from scoring.graph import GoalGraph
 from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
-from scoring.model import Backlog
+from scoring.model import LINK_UNITS, Backlog
 from scoring.progress import Current, KpiState, kpi_state
 
-METHODS = ("kpi-impact", "rice", "ice", "wsjf")
+PP, PT = LINK_UNITS.index("pp"), LINK_UNITS.index("pt")
+# Why an estimated link carries no lift (`Ranking.link_problem`): codes -> flag names
+LINK_PROBLEMS = {1: "no-base", 2: "unreadable-impact"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,55 @@ class ScoringParams:
     urgency: float = 1.0               # λ
     met_target_factor: float = 0.5     # μ
     default_confidence: float = 0.5
-    default_effort: float = 1.0
+    default_effort: float | str = "median"   # a number, or "median" of the ranked items' efforts
+
+
+def default_effort(effort: np.ndarray, given: np.ndarray, ranked: np.ndarray, setting: float | str) -> float:
+    """The effort of an item with none (SCORING.md): the number configured, or with
+    "median" the median of the readable efforts of the items being ranked (the mean of
+    the two middle ones for an even count; 1.0 when none has one).
+
+    >>> default_effort(np.array([2., 4., 1., np.nan]), np.array([1, 1, 1, 0], bool), np.ones(4, bool), "median")
+    2.0
+    """
+    if setting != "median":
+        return float(setting)
+    readable = effort[given & ranked]
+    return float(np.median(readable)) if len(readable) else 1.0
+
+
+def convert_lifts(backlog: Backlog, link_k: np.ndarray, graph: GoalGraph,
+                  states: dict[str, KpiState]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Relative (low, high) per link, absolute estimates divided by the KPI's base value
+    β_k (current value, else baseline): +2pp -> 0.02 / β on a KPI with unit "%", +3pt ->
+    3 / β. Also the problem code per link (1: no base or a base of 0, 2: pp on a KPI whose
+    unit is not "%"), and β per link (NaN for relative ones). Unconvertible links get NaN
+    lifts: they carry no impact."""
+    units = backlog.units()
+    low, high = backlog.link_low.copy(), backlog.link_high.copy()
+    problem = np.zeros(len(low), dtype=np.int8)
+    base = np.full(len(low), np.nan)
+    absolute = (units > 0) & (link_k >= 0) & ~np.isnan(low)
+    if not absolute.any():
+        return low, high, problem, base
+    kpis = [graph.kpi(k) for k in graph.kpi_order]
+    beta = np.array([np.nan if (x := _base(states.get(k.id), k.baseline)) is None else x for k in kpis] + [np.nan])
+    percent = np.array([k.unit.strip() == "%" for k in kpis] + [False])
+    b = beta[link_k]
+    bad_unit = absolute & (units == PP) & ~percent[link_k]
+    no_base = absolute & ~bad_unit & (np.isnan(b) | (b == 0))
+    ok = absolute & ~bad_unit & ~no_base
+    base[ok] = b[ok]
+    low[ok], high[ok] = low[ok] / b[ok], high[ok] / b[ok]
+    swap = ok & (low > high)            # a negative base turns the range around
+    low[swap], high[swap] = high[swap], low[swap]
+    low[bad_unit | no_base] = high[bad_unit | no_base] = np.nan
+    problem[no_base], problem[bad_unit] = 1, 2
+    return low, high, problem, base
+
+
+def _base(state: KpiState | None, baseline: float | None) -> float | None:
+    return state.current if state is not None and state.current is not None else baseline
 
 
 def kpi_states(graph: GoalGraph, currents: dict[str, Current], params: ScoringParams) -> dict[str, KpiState]:
@@ -52,13 +103,18 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
     item_conf = np.where(np.isnan(backlog.confidence), params.default_confidence, backlog.confidence)
     link_conf = item_conf[backlog.link_item] if len(link_k) else np.zeros(0)
     link_conf = np.where(np.isnan(backlog.link_confidence), link_conf, backlog.link_confidence)
+    eligible = np.ones(n, dtype=bool) if include_done else ~backlog.done
     effort_given = ~np.isnan(backlog.effort) & (np.nan_to_num(backlog.effort) > 0)
-    effort = np.where(effort_given, backlog.effort, params.default_effort)
+    # the median of the items ranked by default (not done), also when done items are shown,
+    # so an item's score is the same in every view (the list, --include-done, explain)
+    effort_default = default_effort(backlog.effort, effort_given, ~backlog.done, params.default_effort)
+    effort = np.where(effort_given, backlog.effort, effort_default)
 
     V, reach = kpi_values(graph, {k: s.urgency for k, s in states.items()})
     w = np.array([weights[o.id] for o in graph.objectives])
     sign = np.array([graph.kpi(k).sign for k in graph.kpi_order], dtype=float)
-    lift = (backlog.link_low + backlog.link_high) / 2
+    low, high, problem, base = convert_lifts(backlog, link_k, graph, states)
+    lift = (low + high) / 2
     est = (link_k >= 0) & ~np.isnan(lift)     # only estimated links on known KPIs carry impact
     delta = np.zeros(len(link_k))
     factors = None
@@ -70,12 +126,12 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
         factors = frameworks.factor_table(backlog, params.method, item_conf, effort, effort_given)
         impact, score, effort = frameworks.score(params.method, factors)
         impact, score = round10(impact), round10(score)
-    eligible = np.ones(n, dtype=bool) if include_done else ~backlog.done
     return Ranking(params=params, backlog=backlog, graph=graph, weights=weights, states=states,
                    V=V, reach=reach, impact=impact, score=score, effort=effort,
                    effort_given=effort_given, link_kpi_index=link_k, link_delta=delta,
                    link_confidence=link_conf, ranked=_order(backlog, impact, score, eligible),
-                   factors=factors)
+                   factors=factors, default_effort=effort_default, link_low=low, link_high=high,
+                   link_problem=problem, link_base=base)
 
 
 def _order(backlog: Backlog, impact: np.ndarray, score: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -90,6 +146,9 @@ def _order(backlog: Backlog, impact: np.ndarray, score: np.ndarray, eligible: np
 
 @dataclass
 class Ranking:
+    """A scored backlog as plain data: numbers, keys and flags. Items show `title`,
+    `status` and `url` as None when the backlog came from a store: the services join
+    them for the items on show (app/services.py `items`, `rows`)."""
     params: ScoringParams
     backlog: Backlog
     graph: GoalGraph
@@ -106,7 +165,36 @@ class Ranking:
     link_confidence: np.ndarray
     ranked: np.ndarray                    # item indices, best first
     factors: dict[str, np.ndarray] | None = None
+    default_effort: float = 1.0           # the effort an item with none was given
+    link_low: np.ndarray | None = None    # relative lifts after converting pp / pt (NaN: none)
+    link_high: np.ndarray | None = None
+    link_problem: np.ndarray | None = None  # code per link, see LINK_PROBLEMS (0: none)
+    link_base: np.ndarray | None = None   # β used to convert an absolute estimate (NaN: relative)
     _index: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        b = self.backlog
+        if self.link_low is None:
+            self.link_low, self.link_high = b.link_low, b.link_high
+        if self.link_problem is None:
+            self.link_problem = np.zeros(len(b.link_item), dtype=np.int8)
+        if self.link_base is None:
+            self.link_base = np.full(len(b.link_item), np.nan)
+
+    @cached_property
+    def kpi_values(self) -> dict[str, float]:
+        """V_k of SCORING.md step 4 per KPI: the urgency-weighted value of one unit of
+        improvement, 100 · Σ_o ŵ_o · V[k, o]."""
+        w = np.array([self.weights[o.id] for o in self.graph.objectives])
+        unit = 100.0 * (self.V @ w) if len(self.V) else np.zeros(0)
+        return {k: float(round10(v)) for k, v in zip(self.graph.kpi_order, unit)}
+
+    @property
+    def effort_defaulted(self) -> np.ndarray:
+        """True per item whose effort is the default (views show it as such, `2.0*`)."""
+        if self.factors is not None and "effort_defaulted" in self.factors:
+            return self.factors["effort_defaulted"]
+        return ~self.effort_given
 
     @property
     def total(self) -> int:
@@ -150,12 +238,12 @@ class Ranking:
         return self._index.get(key)
 
     @cached_property
-    def _may_have_flags(self) -> np.ndarray:
+    def maybe_flagged(self) -> np.ndarray:
         """Items that could carry a flag; every other item's flags are [] (saves a
         per-item look at the links when rendering a whole ranking)."""
         b = self.backlog
         m = b.has_source_flags | ~self.effort_given
-        odd = (self.link_kpi_index < 0) | np.isnan(b.link_low)
+        odd = (self.link_kpi_index < 0) | np.isnan(self.link_low)
         m[b.link_item[odd]] = True
         if self.factors is not None:
             for col in self.factors.values():
@@ -164,10 +252,10 @@ class Ranking:
         return m
 
     def flags(self, i: int) -> list[str]:
-        if not self._may_have_flags[i]:
+        if not self.maybe_flagged[i]:
             return []
         b = self.backlog
-        out = list(b.details.get(i)[3])
+        out = list(b.source_flags.get(i, ()))
         if self.factors is not None:
             out += frameworks.missing_flags(self.factors, i)
         elif not self.effort_given[i]:
@@ -176,6 +264,8 @@ class Ranking:
             kpi = b.kpi_of(j)
             if self.link_kpi_index[j] < 0:
                 out.append(f"unknown-kpi:{kpi}")
+            elif self.link_problem[j]:
+                out.append(f"{LINK_PROBLEMS[int(self.link_problem[j])]}:{kpi}")
             elif np.isnan(b.link_low[j]):
                 out.append(f"unestimated-link:{kpi}")
         return list(dict.fromkeys(out))
@@ -188,7 +278,7 @@ class Ranking:
         w = [self.weights[o.id] for o in self.graph.objectives]
         for j in self.links_of(i):
             k = self.link_kpi_index[j]
-            if k < 0 or np.isnan(self.backlog.link_low[j]):
+            if k < 0 or np.isnan(self.link_low[j]):
                 continue
             for o, obj in enumerate(self.graph.objectives):
                 if self.reach[k, o]:
@@ -199,24 +289,32 @@ class Ranking:
     def links(self, i: int) -> list[dict]:
         b = self.backlog
         out = []
+        units = b.units()
         for j in self.links_of(i):
-            low, high = b.link_low[j], b.link_high[j]
+            low, high = self.link_low[j], self.link_high[j]
             d = {"kpi": b.kpi_of(j),
                  "lift": None if np.isnan(low) else float(round10((low + high) / 2)),
                  "confidence": float(self.link_confidence[j])}
             if not np.isnan(low) and low != high:
-                d["range"] = [float(low), float(high)]
+                d["range"] = [float(round10(low)), float(round10(high))]
+            if units[j]:
+                d["written"] = written_lift(b.link_low[j], b.link_high[j], LINK_UNITS[units[j]])
+                if not np.isnan(self.link_base[j]):
+                    d["base"] = float(self.link_base[j])
+                    d["converted"] = converted_text(d["written"], d["lift"], d["base"],
+                                                    self.graph.kpi(d["kpi"]).unit)
             out.append(d)
         return out
 
     def item(self, i: int) -> dict:
         """One item as `score --format json` shows it."""
         b = self.backlog
-        title, status, url, _flags = b.details.get(i)
+        title, status, url = b.text(i) or (None, None, None)
         d = {"rank": int(self.rank_of[i]) or None, "key": b.keys[i], "title": title,
              "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
              "effort": None if np.isnan(self.effort[i]) else float(self.effort[i]),
+             "effort_defaulted": bool(self.effort_defaulted[i]),
              "flags": self.flags(i), "links": self.links(i),
              "contributions": self.contributions(i)}
         if self.factors is not None:
@@ -228,18 +326,32 @@ class Ranking:
         selection of ranked items to page through instead of all of them."""
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end]
-        b, rank, score, impact, effort = self.backlog, self.rank_of[idx], self.score[idx], self.impact[idx], self.effort[idx]
-        b.details.prefetch(idx.tolist())
+        b, flagged = self.backlog, self.maybe_flagged[idx].tolist()
+        columns = zip(idx.tolist(), self.rank_of[idx].tolist(), self.score[idx].tolist(), self.impact[idx].tolist(),
+                      self.effort[idx].tolist(), self.effort_defaulted[idx].tolist(), flagged)
+        none = (None, None, None)
         out = []
-        for n, i in enumerate(idx.tolist()):
-            title, status, url, _flags = b.details.get(i)
-            out.append({"rank": int(rank[n]), "key": b.keys[i], "title": title, "status": status, "url": url,
-                        "score": float(score[n]), "impact": float(impact[n]),
-                        "effort": None if effort[n] != effort[n] else float(effort[n]), "flags": self.flags(i)})
+        for i, rank, score, impact, effort, defaulted, maybe in columns:   # plain floats: no numpy per row
+            title, status, url = (b.texts[i] if b.texts is not None else None) or none
+            out.append({"rank": rank, "key": b.keys[i], "title": title, "status": status, "url": url,
+                        "score": score, "impact": impact, "effort": None if effort != effort else effort,
+                        "effort_defaulted": defaulted, "flags": self.flags(i) if maybe else []})
         return out
 
     def items(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
-        self.backlog.details.prefetch(idx)
         return [self.item(i) for i in idx]
+
+
+def written_lift(low: float, high: float, unit: str) -> str:
+    """An absolute estimate as the PM wrote it: `+2pp`, `+1pp..+3pp`, `+3pt`."""
+    def one(v: float) -> str:
+        return f"{round(100 * v, 10):+g}pp" if unit == "pp" else f"{round(v, 10):+g}pt"
+    return one(low) if low == high else f"{one(low)}..{one(high)}"
+
+
+def converted_text(written: str, lift: float, base: float, unit: str) -> str:
+    """"+2pp = +6.5 % of 31.0 %": the written and the converted lift, and the base used."""
+    shown = f"{100 * base:.1f} %" if unit.strip() == "%" else f"{base:g}" + (f" {unit}" if unit else "")
+    return f"{written} = {100 * lift:+.1f} % of {shown}"

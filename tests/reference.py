@@ -1,6 +1,7 @@
 """A straightforward reading of SCORING.md, used as an oracle in tests and as the slow
 baseline in bench/scoring.py: per initiative, walk every path from each linked KPI to
-every objective and add up the products. Exponential in the number of paths, on purpose."""
+every objective and add up the products of edge weights and of the urgency of every KPI
+on the path (SCORING.md v2). Exponential in the number of paths, on purpose."""
 from __future__ import annotations
 
 from scoring.graph import GoalGraph
@@ -14,12 +15,14 @@ def path_walk_impact(item: Initiative, graph: GoalGraph, urgency: dict[str, floa
     total = 0.0
 
     def walk(node: str, carried: float) -> float:
+        # v2: every KPI on the path multiplies what it carries by its urgency
         out = 0.0
         for parent, data in graph.graph[node].items():
+            step = carried * urgency.get(node, 1.0) * data["weight"]
             if parent in objective_ids:
-                out += 100 * weights[parent] * carried * data["weight"] * urgency.get(node, 1.0)
+                out += 100 * weights[parent] * step
             else:
-                out += walk(parent, carried * data["weight"])
+                out += walk(parent, step)
         return out
 
     for link in item.links:

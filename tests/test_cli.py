@@ -42,20 +42,28 @@ def test_score_json_is_the_contract_object(synced):
     res = synced("score", "--format", "json")
     data = json.loads(res.output)
     assert (data["as_of"], data["method"], data["total"]) == ("2026-07-02", "kpi-impact", 4)
-    c = data["items"][0]
-    assert c == {"rank": 1, "key": "C", "title": "NPS survey in app", "status": "In Progress", "url": "",
-                 "score": 2.0, "impact": 2.0, "effort": 1.0, "flags": [],
+    a, c = data["items"][:2]
+    # SCORING.md v2 worked example: A 1.95, C 1.625, B 0.975, D 0
+    assert a == {"rank": 1, "key": "A", "title": "Guided onboarding", "status": "To Do",
+                 "url": "https://acme.atlassian.net/browse/A", "score": 1.95, "impact": 3.9, "effort": 2.0,
+                 "effort_defaulted": False, "flags": [],
+                 "links": [{"kpi": "activation", "lift": 0.1, "confidence": 0.8}],
+                 "contributions": [{"kpi": "activation", "objective": "revenue", "impact": 3.9}]}
+    assert c == {"rank": 2, "key": "C", "title": "NPS survey in app", "status": "In Progress", "url": "",
+                 "score": 1.625, "impact": 1.625, "effort": 1.0, "effort_defaulted": False, "flags": [],
                  "links": [{"kpi": "nps", "lift": 0.2, "confidence": 0.5}],
-                 "contributions": [{"kpi": "nps", "objective": "revenue", "impact": 0.75},
+                 "contributions": [{"kpi": "nps", "objective": "revenue", "impact": 0.375},
                                    {"kpi": "nps", "objective": "delight", "impact": 1.25}]}
+    assert [(it["key"], it["score"]) for it in data["items"]] == [("A", 1.95), ("C", 1.625), ("B", 0.975),
+                                                                  ("D", 0.0)]
 
 
 def test_score_table_csv_limit_and_include_done(synced):
     table = synced("score").output.splitlines()
     assert table[0].split() == ["rank", "key", "title", "score", "impact", "effort", "flags"]
-    assert table[2].split()[:2] == ["1", "C"] and table[-1] == "4 ranked by kpi-impact as of 2026-07-02"
+    assert table[2].split()[:2] == ["1", "A"] and table[-1] == "4 ranked by kpi-impact as of 2026-07-02"
     rows = list(csv.DictReader(io.StringIO(synced("score", "--format", "csv", "--limit", "2").output)))
-    assert [(r["rank"], r["key"], r["score"]) for r in rows] == [("1", "C", "2.0"), ("2", "A", "1.5")]
+    assert [(r["rank"], r["key"], r["score"]) for r in rows] == [("1", "A", "1.95"), ("2", "C", "1.625")]
     done = json.loads(synced("score", "--format", "json", "--include-done").output)
     assert done["total"] == 5 and done["items"][0]["key"] == "E"
 
@@ -65,8 +73,9 @@ def test_score_as_of_moves_the_current_value(synced):
     early = json.loads(synced("score", "--format", "json", "--as-of", "2026-06-30").output)
     assert early["as_of"] == "2026-06-30"
     a = next(it for it in early["items"] if it["key"] == "A")
-    # mrr has no data: x = baseline, p = 0 against π = 180/364, u = 1 + 180/364
-    assert a["impact"] == pytest.approx(3.0 * (1 + 180 / 364), abs=1e-9)
+    # mrr has no data: x = baseline, p = 0 against π = 180/364, u_mrr = 1 + 180/364;
+    # activation reads 0.31: p = 0.1, u_act = 1 + 180/364 - 0.1; I = 0.08 · u_act · 0.5 · u_mrr · 75
+    assert a["impact"] == pytest.approx(3.0 * (0.9 + 180 / 364) * (1 + 180 / 364), abs=1e-9)
 
 
 def test_score_by_another_method(synced):
@@ -87,18 +96,26 @@ def test_rice_reads_factor_columns_from_the_file(cli, workspace_dir):
 
 def test_explain_text_and_json(synced):
     text = synced("explain", "A").output
-    assert "A  Guided onboarding" in text and "#2 of 4" in text
+    assert "A  Guided onboarding" in text and "#1 of 4" in text
+    assert "activation ×1.30: 20 % of the way, 50 % expected by now" in text
+    assert "mrr ×1.00: 80 % of the way, 50 % expected by now" in text
+    assert "forecast (expected, confidence-weighted):" in text
     assert "activation           -> revenue" in text
     assert "activation -> mrr -> revenue" in text
     assert "Activation: 32.0% -> 34.6%" not in text  # KPI has no name: its id is shown
     assert "activation: 32.0% -> 34.6%" in text     # 0.32 · (1 + 0.08)
     data = json.loads(synced("explain", "A", "--format", "json").output)
-    assert data["rank"] == 2 and data["total"] == 4
+    assert data["rank"] == 1 and data["total"] == 4
     assert [f["kpi"] for f in data["forecasts"]] == ["activation", "mrr"]
     assert data["forecasts"][1]["forecast"] == pytest.approx(140000 * 1.04)
-    assert data["paths"][0] == {"path": ["activation", "mrr", "revenue"], "weight": 0.5, "impact": pytest.approx(3.0)}
+    # the path carries u_activation · 0.5 · u_mrr · 1.0 = 1.3 · 0.5 · 1 · 1 = 0.65: 0.08 · 0.65 · 75 = 3.9
+    path = data["paths"][0]
+    assert (path["path"], path["weight"], path["impact"]) == (["activation", "mrr", "revenue"], pytest.approx(0.65),
+                                                              pytest.approx(3.9))
+    assert [(u["kpi"], u["urgency"]) for u in path["urgency"]] == [("activation", pytest.approx(1.3)), ("mrr", 1.0)]
+    assert path["urgency"][0]["why"] == "20 % of the way, 50 % expected by now"
     d = json.loads(synced("explain", "D", "--format", "json").output)
-    assert d["flags"][0]["flag"] == "unestimated-link:churn" and "churn +5% @50%" in d["flags"][0]["fix"]
+    assert d["flags"][0]["flag"] == "unestimated-link:churn" and "churn -5% @50%" in d["flags"][0]["fix"]
     res = synced("explain", "NOPE")
     assert res.exit_code == 2 and "no initiative with key 'NOPE'" in res.output
 
@@ -109,7 +126,7 @@ def test_kpis_table_and_json(synced):
     assert by_id["mrr"] == {"id": "mrr", "name": "mrr", "unit": "", "direction": "up", "current": 140000.0,
                             "current_date": "2026-07-01", "baseline": 100000.0, "target": 150000.0,
                             "progress": pytest.approx(0.8), "expected_progress": 0.5, "status": "on-track",
-                            "urgency": 1.0}
+                            "urgency": 1.0, "window": "value of 2026-07-01"}
     assert by_id["nps"]["status"] == "met" and by_id["nps"]["urgency"] == 0.5
     assert by_id["churn"]["status"] == "off-track" and by_id["churn"]["urgency"] == pytest.approx(1.3)
     table = synced("kpis").output

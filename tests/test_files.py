@@ -7,7 +7,7 @@ import json
 import pytest
 
 from app.config import load_settings
-from app.services import Workspace, ranking
+from app.services import Workspace, items, ranking
 from app.sync import sync
 
 
@@ -21,8 +21,8 @@ def test_csv_initiatives_and_observations_sync_and_rank(workspace_dir):
     assert (reports["backlog"].initiatives, reports["backlog"].skipped) == (5, [])
     assert reports["obs"].observations == 6 and reports["obs"].status == "ok"
     r = ranking(ws)
-    assert [(it["key"], it["score"]) for it in r.items()] == [("C", 2.0), ("A", 1.5), ("B", 0.75), ("D", 0.0)]
-    assert r.items()[1]["url"] == "https://acme.atlassian.net/browse/A"
+    assert [(it["key"], it["score"]) for it in r.items()] == [("A", 1.95), ("C", 1.625), ("B", 0.975), ("D", 0.0)]  # SCORING.md v2
+    assert items(ws, r)[0]["url"] == "https://acme.atlassian.net/browse/A"   # text joined by the services
 
 
 def test_malformed_rows_are_skipped_with_their_row_number(workspace_dir):
@@ -76,7 +76,7 @@ def test_json_files_hold_lists_of_objects(workspace_dir):
     ws, reports = run(workspace_dir)
     assert reports["backlog"].skipped == [("items.json item 2", "no title"), ("items.json item 3", "is not an object")]
     it = ranking(ws).items()[0]
-    assert it["key"] == "J-1" and it["impact"] == 3.0 and it["flags"] == ["unestimated-link:nps"]
+    assert it["key"] == "J-1" and it["impact"] == 3.9 and it["flags"] == ["unestimated-link:nps"]
 
 
 def test_a_missing_file_fails_that_source_and_keeps_its_last_good_data(workspace_dir):
@@ -86,7 +86,7 @@ def test_a_missing_file_fails_that_source_and_keeps_its_last_good_data(workspace
     assert reports["backlog"].status == "failed"
     assert "file not found" in reports["backlog"].failures[0][1]
     assert reports["obs"].status == "ok"              # the other source went on
-    assert [it["key"] for it in ranking(ws).items()] == ["C", "A", "B", "D"]
+    assert [it["key"] for it in ranking(ws).items()] == ["A", "C", "B", "D"]
 
 
 def test_a_crash_mid_sync_leaves_the_last_ranking(workspace_dir, monkeypatch):
@@ -101,5 +101,5 @@ def test_a_crash_mid_sync_leaves_the_last_ranking(workspace_dir, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         run(workspace_dir, connector="backlog")
     ws2 = Workspace(load_settings(workspace_dir / "roadmap.toml"))
-    assert [it["key"] for it in ranking(ws2).items()] == ["C", "A", "B", "D"]
+    assert [it["key"] for it in ranking(ws2).items()] == ["A", "C", "B", "D"]
     assert ws2.store.runs(1)[0]["status"] == "failed"

@@ -35,7 +35,8 @@ def _plus(prev: dict, **added: list[str]) -> dict:
 
 
 V2 = _plus(V1, initiatives=["team", "mandatory"], staged_initiatives=["team", "mandatory"])
-EXPECTED = {1: V1, 2: V2}   # one entry per released version; a new migration adds one
+V3 = _plus(V2, links=["unit"], staged_links=["unit"])
+EXPECTED = {1: V1, 2: V2, 3: V3}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:

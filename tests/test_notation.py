@@ -1,6 +1,8 @@
 """The impact-line parser: examples from CONTRACT.md and properties (hypothesis)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +13,11 @@ from scoring.notation import estimates, impact_section, parse_impact, read_confi
 def links(text, labels=()):
     r = parse_impact(text, labels)
     return [(ln.kpi, ln.low, ln.high, ln.confidence) for ln in r.links], r.flags
+
+
+def with_units(text):
+    r = parse_impact(text)
+    return [(ln.kpi, ln.low, ln.high, ln.confidence, ln.unit) for ln in r.links], r.flags
 
 
 def test_contract_example():
@@ -34,6 +41,46 @@ def test_contract_example():
 def test_forms_of_an_estimate(text, expected):
     got, flags = links(text)
     assert got == [expected] and flags == []
+
+
+@pytest.mark.parametrize("text,kpi", [
+    ("kpi_impact_weekly +5%", "kpi_impact_weekly"),     # issue 10: linked to a KPI named `weekly`
+    ("kpi-impact-2 +5%", "kpi-impact-2"),
+    ("kpi_impacts +5%", "kpi_impacts"),
+    ("weekly_active_users_7d +5%", "weekly_active_users_7d"),
+    ("nps-2 +5%", "nps-2"),
+    ("kpi:kpi_impact_weekly +5%", "kpi_impact_weekly"),
+])
+def test_kpi_ids_parse_whole(text, kpi):
+    got, flags = links(text)
+    assert got == [(kpi, 0.05, 0.05, None)] and flags == []
+
+
+def test_a_kpi_impact_heading_still_opens_a_section():
+    assert links("KPI impact: mrr +2%")[0] == [("mrr", 0.02, 0.02, None)]
+    assert links("**KPI impact**: mrr +2%")[0] == [("mrr", 0.02, 0.02, None)]
+    assert links("## KPI impacts\nmrr +2%")[0] == [("mrr", 0.02, 0.02, None)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("activation +2pp", ("activation", 0.02, 0.02, None, "pp")),
+    ("activation +1pp..+3pp @60%", ("activation", 0.01, 0.03, 0.6, "pp")),
+    ("activation +1..+3pp", ("activation", 0.01, 0.03, None, "pp")),     # the unit written once
+    ("churn −0.5pp", ("churn", -0.005, -0.005, None, "pp")),
+    ("nps +3pt", ("nps", 3.0, 3.0, None, "pt")),
+    ("nps +3pts", ("nps", 3.0, 3.0, None, "pt")),
+    ("nps +3 points", ("nps", 3.0, 3.0, None, "pt")),
+    ("nps +2pt..+5pts", ("nps", 2.0, 5.0, None, "pt")),
+    ("nps +3", ("nps", 0.03, 0.03, None, "")),                           # a bare number is still percent
+])
+def test_absolute_estimates_keep_their_written_unit(text, expected):
+    got, flags = with_units(text)
+    assert got == [expected] and flags == []
+
+
+@pytest.mark.parametrize("text", ["nps +2pp..+3pt", "nps +2%..+3pp", "nps +3px", "nps pp"])
+def test_mixed_or_unknown_units_are_unreadable(text):
+    assert with_units(text) == ([], ["unreadable-impact:1"])
 
 
 def test_semicolons_separate_and_blank_pieces_do_not_count():
@@ -97,3 +144,30 @@ def test_separators_are_interchangeable(pairs, sep):
     assert [ln.kpi for ln in r.links] == [k for k, _v in pairs]
     assert [ln.low for ln in r.links] == pytest.approx([v / 100 for _k, v in pairs])
     assert r.flags == []
+
+
+units = st.sampled_from(["pp", "pt", "pts"])
+
+
+@given(kpi_ids, percents, percents, units, confidences)
+def test_written_absolute_range_reads_back(kpi, a, b, unit, conf):
+    low, high = sorted((a, b))
+    (ln,) = parse_impact(f"{kpi} {low:+}{unit}..{high:+}{unit} @{conf}%".replace("-", "\u2212")).links
+    scale = 0.01 if unit == "pp" else 1.0
+    assert (ln.kpi, ln.unit) == (kpi, "pp" if unit == "pp" else "pt")
+    assert ln.low == pytest.approx(low * scale) and ln.high == pytest.approx(high * scale)
+    assert ln.confidence == pytest.approx(conf / 100)
+
+
+@settings(max_examples=25, deadline=None)
+@given(kpi_ids, st.sampled_from(["a", "lots", "+5", "x1"]), st.integers(1_000, 10_000),
+       st.sampled_from(["x", "%", "@", "5", "pp", ".."]))
+def test_a_10_kb_line_parses_in_linear_time(kpi, word, spaces, tail):
+    # issue 8: `<kpi> <word><spaces><x>` took cubic time (4 kB: 11 s). The one timed
+    # assertion the issue asks for, with a generous bound.
+    line = f"{kpi} {word}{' ' * spaces}{tail}"
+    line = line + " " * max(0, 10_000 - len(line))
+    t = time.perf_counter()
+    r = parse_impact(line)
+    assert time.perf_counter() - t < 0.1
+    assert len(r.links) + len(r.flags) >= 1

@@ -70,8 +70,8 @@ def test_a_plugin_connector_syncs_through_the_real_pipeline(installed_plugin, wo
     reports = sync(ws)
     assert [r.status for r in reports] == ["ok", "ok"]
     items = ranking(ws).items()
-    # activation +10 % @100 %: δ = 0.1, Δ(mrr) = 0.05, I = 100 · 0.75 · 0.05 = 3.75
-    assert [(it["key"], it["impact"]) for it in items] == [("E-1", 3.75), ("E-2", 3.75)]
+    # activation +10 % @100 %: δ = 0.1, V_activation = u 1.3 · 0.5 · u_mrr 1 · 75 = 48.75, I = 4.875
+    assert [(it["key"], it["impact"]) for it in items] == [("E-1", 4.875), ("E-2", 4.875)]
 
 
 def test_plugin_options_are_validated_with_locations(installed_plugin, tmp_path):

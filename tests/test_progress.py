@@ -78,3 +78,96 @@ def test_expected_progress_is_clamped_and_needs_a_window():
 def test_progress_beyond_the_wrong_side_clamps_lag_at_one():
     s = state(Kpi(id="x", baseline=10, target=20, start=date(2025, 1, 1), deadline=date(2026, 1, 1)), 5, urgency=1.0)
     assert s.progress == -0.5 and s.urgency == 2.0
+
+
+# -- current as a window aggregate (SCORING.md "KPIs") -------------------------------
+import numpy as np  # noqa: E402
+from datetime import timedelta  # noqa: E402
+
+from scoring.progress import window_current  # noqa: E402
+
+WEEK_START = date(2026, 11, 2)           # a Monday
+
+
+def seasonal(days: int = 28):
+    """Daily signups with weekday seasonality: 1000 on weekdays, 300 on Saturday and
+    Sunday, so every 7-day mean is (5 · 1000 + 2 · 300) / 7 = 800."""
+    d = np.array([WEEK_START + timedelta(n) for n in range(days)], dtype="datetime64[D]")
+    v = np.array([300.0 if (WEEK_START + timedelta(n)).weekday() >= 5 else 1000.0 for n in range(days)])
+    return d, v
+
+
+SIGNUPS = Kpi(id="signups", baseline=700, target=900, start=date(2026, 11, 1), deadline=date(2027, 11, 1))
+
+
+def test_a_7_day_mean_keeps_the_status_stable_across_the_week_where_last_flips():
+    d, v = seasonal()
+    mean_status, last_status = [], []
+    for n in range(14, 21):                                  # Monday 2026-11-16 .. Sunday 2026-11-22
+        as_of = WEEK_START + timedelta(n)
+        mean = window_current(d, v, as_of, 7, "mean")
+        assert mean.value == pytest.approx(800) and mean.date == as_of
+        mean_status.append(kpi_state(SIGNUPS, mean, as_of).status)
+        last_status.append(kpi_state(SIGNUPS, window_current(d, v, as_of), as_of).status)
+    # mean 800: p = (800 - 700) / 200 = 0.5, ahead of π (15..21 days of 365) every day
+    assert mean_status == ["on-track"] * 7
+    # last: 1000 on weekdays is p = 1.5 (met); 300 at the weekend is p = -2 (off-track)
+    assert last_status == ["met"] * 5 + ["off-track"] * 2
+
+
+def test_window_aggregates_leave_out_days_without_data():
+    d = np.array(["2026-11-18", "2026-11-20", "2026-11-23", "2026-11-24", "2026-11-26"], dtype="datetime64[D]")
+    v = np.array([50.0, 1.0, 2.0, 6.0, 99.0])
+    as_of = date(2026, 11, 25)                 # the 26th is after as_of; newest is the 24th
+    # window of 5 days to the 24th: (19th, 24th] holds the 20th, 23rd and 24th
+    assert window_current(d, v, as_of, 5, "mean") == Current(3.0, date(2026, 11, 24),
+                                                             "mean of 5 days to 2026-11-24 (3 with data)")
+    assert window_current(d, v, as_of, 5, "sum").value == 9.0
+    assert window_current(d, v, as_of, 5, "median").value == 2.0
+    assert window_current(d, v, as_of, 1, "mean").value == 6.0
+    assert window_current(d, v, as_of, 7, "sum").value == 59.0          # (17th, 24th] takes the 18th too
+    assert window_current(d, v, as_of, 5, "last") == Current(6.0, date(2026, 11, 24), "value of 2026-11-24")
+    assert window_current(d, v, date(2026, 11, 1), 5, "mean") is None
+
+
+def test_store_currents_aggregate_the_configured_window_and_kpis_shows_it(workspace_dir):
+    from app.config import load_settings
+    from app.services import Workspace, kpis
+    from app.sync import sync
+    d, v = seasonal()
+    with (workspace_dir / "observations.csv").open("a") as fh:
+        fh.writelines(f"signups,{day},{val}\n" for day, val in zip(d.astype(str), v))
+    toml = (workspace_dir / "roadmap.toml").read_text()
+    toml += ('\n[[kpis]]\nid = "signups"\nbaseline = 700\ntarget = 900\nstart = 2026-11-01\ndeadline = 2027-11-01\n'
+             'window_days = 7\naggregate = "mean"\nsource = { connector = "obs" }\n'
+             '\n[[edges]]\nfrom = "signups"\nto = "mrr"\nweight = 0.1\n')
+    (workspace_dir / "roadmap.toml").write_text(toml)
+    ws = Workspace(load_settings(workspace_dir / "roadmap.toml"))
+    sync(ws)
+    for day in (date(2026, 11, 20), date(2026, 11, 22)):        # a Friday and a Sunday
+        k = next(x for x in kpis(ws, day)["kpis"] if x["id"] == "signups")
+        assert (k["current"], k["status"], k["window"]) == (pytest.approx(800), "on-track",
+                                                             f"mean of 7 days to {day.isoformat()}")
+    # beyond the data: the window ends on the newest observation (2026-11-29, a Sunday)
+    k = next(x for x in kpis(ws, date(2026, 12, 5))["kpis"] if x["id"] == "signups")
+    assert (k["current"], k["current_date"]) == (pytest.approx(800), "2026-11-29")
+    nps = next(x for x in kpis(ws, date(2026, 7, 2))["kpis"] if x["id"] == "nps")
+    assert nps["window"] == "value of 2026-07-01"              # `last` is the default
+    from app.render import kpis_table
+    line = next(ln for ln in kpis_table(kpis(ws, date(2026, 11, 22))).splitlines() if ln.startswith("signups"))
+    assert line.split()[1:7] == ["800", "mean", "of", "7", "days", "to"]
+
+
+def test_store_window_query_on_sqlite_and_postgresql(db_url):
+    from app.store import Store
+    d, v = seasonal()
+    s = Store(db_url)
+    run = s.start_run("obs", True)
+    s.stage_observations(run, "signups", {day.astype(object): val for day, val in zip(d, v)})
+    s.stage_observations(run, "nps", {date(2026, 11, 20): 40.0, date(2026, 11, 21): 44.0})
+    s.publish(run, "obs", complete_listing=False, failed_kpis=set())
+    got = s.currents(date(2026, 11, 21), {"signups": (7, "mean"), "nps": (3, "sum")})
+    assert got["signups"] == Current(pytest.approx(800), date(2026, 11, 21), "mean of 7 days to 2026-11-21")
+    assert got["nps"] == Current(84.0, date(2026, 11, 21), "sum of 3 days to 2026-11-21 (2 with data)")
+    assert s.currents(date(2026, 11, 21))["signups"].value == 300.0     # no window: the newest value
+    s.close()

@@ -51,7 +51,7 @@ def test_roadmap_api_pages_filters_and_matches_its_schema(client):
     data = client.get("/api/v1/roadmap?limit=2&offset=1").get_json()
     check("Roadmap", data)
     assert (data["total"], data["offset"], data["limit"]) == (5, 1, 2)
-    assert [it["key"] for it in data["items"]] == ["A", "B"]
+    assert [it["key"] for it in data["items"]] == ["C", "B"]   # v2: A 1.95, C 1.625, B 0.975, X, D
     assert client.get("/api/v1/roadmap?limit=100000").get_json()["limit"] == 500
     assert [i["key"] for i in client.get("/api/v1/roadmap?objective=delight").get_json()["items"]] == ["C", "X"]
     assert [i["key"] for i in client.get("/api/v1/roadmap?q=onboard").get_json()["items"]] == ["A"]
@@ -93,7 +93,7 @@ def test_every_json_route_matches_its_schema(client):
     check("Alignment", client.get("/api/v1/alignment").get_json())
     check("Health", client.get("/healthz").get_json())
     csv = client.get("/api/v1/roadmap.csv").get_data(as_text=True).splitlines()
-    assert csv[0] == "rank,key,title,status,score,impact,effort,flags,url" and csv[1].startswith("1,C,")
+    assert csv[0] == "rank,key,title,status,score,impact,effort,flags,url" and csv[1].startswith("1,A,")
 
 
 def test_what_if_reranks_without_storing(client, ws):
@@ -104,7 +104,7 @@ def test_what_if_reranks_without_storing(client, ws):
     # only delight counts: C (nps) carries 100 · 0.5 · 0.1 = 5.0
     assert data["items"][0]["key"] == "C" and data["items"][0]["impact"] == 5.0
     a = next(i for i in data["items"] if i["key"] == "A")
-    assert a["impact"] == 0 and a["previous_rank"] == 2 and a["moved"] == 2 - a["rank"]
+    assert a["impact"] == 0 and a["previous_rank"] == 1 and a["moved"] == 1 - a["rank"]
     assert client.get("/api/v1/roadmap").get_json() == before            # nothing stored
 
 
@@ -115,8 +115,9 @@ def test_what_if_edges_values_and_new_initiatives(client):
         "initiatives": [{"key": "NEW-1", "title": "Idea", "effort": 1, "impact": "activation +10% @100%"}],
         "as_of": "2026-07-02"}).get_json()
     new = next(i for i in data["items"] if i["key"] == "NEW-1")
-    # mrr at its baseline: p = 0 against π = 0.5, u = 1.5; δ = 0.1, Δ(mrr) = 0.1: 100 · 0.75 · 0.1 · 1.5
-    assert new["impact"] == pytest.approx(11.25) and new["previous_rank"] is None and new["rank"] == 1
+    # mrr at its baseline: p = 0 against π = 0.5, u = 1.5; activation u = 1.3 (v2: every KPI on the path);
+    # δ = 0.1: 0.1 · 1.3 · 1.0 · 1.5 · 1.0 · 75 = 14.625
+    assert new["impact"] == pytest.approx(14.625) and new["previous_rank"] is None and new["rank"] == 1
 
 
 @pytest.mark.parametrize("body,message", [

@@ -170,7 +170,7 @@ def sync(config, connector, full) -> None:
 def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
     from app import render, services
     r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
-    items = r.items(0, limit) if fmt == "json" else r.rows(0, limit)
+    items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
     if fmt == "json":
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
                                    "total": r.total, "items": items}))

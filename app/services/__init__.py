@@ -14,7 +14,9 @@ import numpy as np
 from app.config import Settings
 from app.store import Store
 from scoring import alignment as al
+from scoring import explain as ex
 from scoring.graph import GoalGraph, GraphError
+from scoring.progress import Current
 from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
 
 
@@ -50,23 +52,30 @@ class Workspace:
             self._store.close()
 
 
+def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
+    """Each KPI's current value at `as_of`, over its configured window (SCORING.md)."""
+    return ws.store.currents(as_of, {k.id: (k.window_days, k.aggregate) for k in ws.settings.kpis})
+
+
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
             include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
-    return rank_backlog(backlog, ws.graph, params, ws.store.currents(params.as_of),
+    return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
                         objective_weights=objective_weights, include_done=include_done)
 
 
 def kpis(ws: Workspace, as_of: date | None = None) -> dict:
     """Each KPI: current value and its date, target, progress vs expected, status, urgency."""
     params = ws.params(as_of)
-    states = kpi_states(_graph_or_flat(ws), ws.store.currents(params.as_of), params)
+    now = currents(ws, params.as_of)
+    states = kpi_states(_graph_or_flat(ws), now, params)
     out = []
     for k in ws.settings.kpis:
         st = states[k.id]
         out.append({"id": k.id, "name": k.name or k.id, "unit": k.unit, "direction": k.direction,
                     "current": st.current, "current_date": st.current_date.isoformat() if st.current_date else None,
+                    "window": now[k.id].window if k.id in now else None,
                     "baseline": k.baseline, "target": k.target, "progress": st.progress,
                     "expected_progress": st.expected_progress, "status": st.status, "urgency": st.urgency})
     return {"as_of": params.as_of.isoformat(), "kpis": out}
@@ -87,19 +96,20 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
     rules = al.AlignmentRules(as_of=params.as_of, stale_days=s.alignment.stale_days,
                               max_kpis_per_objective=s.alignment.max_kpis_per_objective,
                               allocation_tolerance=s.alignment.allocation_tolerance)
-    currents = ws.store.currents(params.as_of)
+    now = currents(ws, params.as_of)
     problems = s.graph_problems()
     findings = al.problem_findings(problems)
     alloc: list[dict] = []
     if problems:
-        states = kpi_states(_graph_or_flat(ws), currents, params)
+        states = kpi_states(_graph_or_flat(ws), now, params)
         findings += al.kpi_findings(list(s.kpis), states, rules)
     else:
         r = rank_backlog(ws.store.load_backlog(), ws.graph, ScoringParams(**{**params.__dict__, "method": "kpi-impact"}),
-                         currents)
+                         now)
         findings += al.graph_findings(ws.graph, rules)
         findings += al.kpi_findings(list(s.kpis), r.states, rules)
         findings += al.initiative_findings(r)
+        findings += al.data_quality_findings(r)
         alloc = al.allocation(r)
         findings += al.allocation_findings(alloc, rules)
     order = {"error": 0, "warning": 1, "info": 2}
@@ -108,10 +118,13 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
 
 
 FLAG_FIXES = {
-    "effort-defaulted": "no effort was given, so the default effort was used; set the effort field",
-    "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{d} +5% @50%'",
+    "effort-defaulted": "no effort was given, so the default effort was used (shown as 2.0*); set the effort field",
+    "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{e}'",
     "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
-    "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%' or a range '-5%..-2%'",
+    "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%', a range '-5%..-2%' "
+                         "or an absolute change '+2pp' / '+3pt' (pp only on a KPI with unit '%')",
+    "no-base": "the absolute estimate on '{d}' cannot be converted: the KPI has no current value and no "
+               "baseline (or they are 0); give it a baseline or a source",
     "unreadable-confidence": "a confidence cannot be read; write it as 70%, 70 or 0.7",
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
@@ -119,9 +132,10 @@ FLAG_FIXES = {
 }
 
 
-def flag_fix(flag: str) -> str:
+def flag_fix(flag: str, graph: GoalGraph | None = None) -> str:
     code, _, detail = flag.partition(":")
-    return FLAG_FIXES.get(code, "").format(d=detail)
+    kpi = graph.kpi(detail) if graph is not None and detail in graph.kpi_order else None
+    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail))
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
@@ -132,70 +146,63 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
     i = r.index_of(key)
     if i is None:
         return None
-    item = r.item(i)
+    item = join_texts(ws, [r.item(i)])[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
         item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
         item["total"] = len(not_done)
-    item["flags"] = [{"flag": f, "fix": flag_fix(f)} for f in item["flags"]]
-    item["forecasts"] = forecasts(r, i)
-    item["paths"] = paths(r, i)
+    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph)} for f in item["flags"]]
+    item["forecasts"] = ex.forecasts(r, i)
+    item["paths"] = ex.paths(r, i)
+    item["urgency_means"] = ex.URGENCY_MEANS
+    item["forecast_means"] = ex.FORECAST_MEANS
     return item
 
 
-def forecasts(r: Ranking, i: int) -> list[dict]:
-    """Δ_i(k) on every KPI the item moves, and the forecast x_k · (1 + d_k · Δ_i(k))."""
-    g = r.graph
-    delta: dict[str, float] = {}
-    for j in r.links_of(i):
-        k = r.link_kpi_index[j]
-        if k >= 0:
-            kid = g.kpi_order[k]
-            delta[kid] = delta.get(kid, 0.0) + float(r.link_delta[j])
-    out = []
-    for kid in g.kpi_order:
-        d = delta.get(kid, 0.0) + sum(g.graph[c][kid]["weight"] * delta.get(c, 0.0)
-                                      for c in g.graph.predecessors(kid))
-        if d:
-            delta[kid] = d
-            st, kpi = r.states[kid], g.kpi(kid)
-            x = st.current if st.current is not None else kpi.baseline
-            out.append({"kpi": kid, "name": kpi.name or kid, "unit": kpi.unit, "improvement": d,
-                        "current": x, "forecast": None if x is None else x * (1 + kpi.sign * d)})
-    return out
+forecasts, paths = ex.forecasts, ex.paths     # kept under their old names for the views
 
 
-def paths(r: Ranking, i: int, limit: int = 5) -> list[dict]:
-    """The main paths from the item's KPIs to objectives, by the size of what they carry."""
-    g = r.graph
-    objective_ids = {o.id for o in g.objectives}
-    found = []
-    for j in r.links_of(i):
-        k = r.link_kpi_index[j]
-        if k < 0:
-            continue
-        stack = [[g.kpi_order[k]]]
-        while stack and len(found) < 10_000:          # bounded: explanation only, never scoring
-            path = stack.pop()
-            for nxt, data in g.graph[path[-1]].items():
-                if nxt in objective_ids:
-                    w = 1.0
-                    for a, b in zip(path, path[1:] + [nxt]):
-                        w *= g.graph[a][b]["weight"]
-                    w *= r.states[path[-1]].urgency
-                    carried = 100 * r.weights[nxt] * float(r.link_delta[j]) * w
-                    found.append({"path": path + [nxt], "weight": w, "impact": carried})
-                else:
-                    stack.append(path + [nxt])
-    found.sort(key=lambda p: -abs(p["impact"]))
-    return found[:limit]
+def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
+    """Fill in title, status and url of ranked items (plain dicts from a `Ranking`) from
+    the store, by key; an item gone from the store since the ranking shows empty text."""
+    missing = [d["key"] for d in shown if d.get("title") is None]
+    if missing:
+        texts = ws.store.texts(missing)
+        for d in shown:
+            if d.get("title") is None:
+                d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
+    return shown
+
+
+def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
+          among: np.ndarray | None = None) -> list[dict]:
+    """`score --format json`'s items, with their text joined in."""
+    return join_texts(ws, r.items(offset, limit, among=among))
+
+
+def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
+         among: np.ndarray | None = None) -> list[dict]:
+    """The ranked rows for tables and CSV, with their text joined in."""
+    return join_texts(ws, r.rows(offset, limit, among=among))
+
+
+def _texts_of(ws: Workspace | None, r: Ranking, idx: np.ndarray) -> list[tuple[str, str, str]]:
+    keys = [r.backlog.keys[i] for i in idx.tolist()]
+    stored = ws.store.texts([k for i, k in zip(idx.tolist(), keys) if r.backlog.text(i) is None]) if ws else {}
+    return [r.backlog.text(i) or stored.get(k, ("", "", "")) for i, k in zip(idx.tolist(), keys)]
+
+
+def statuses(ws: Workspace, r: Ranking, limit: int = 2000) -> list[str]:
+    """The statuses among the first ranked items (for a filter's choices)."""
+    return sorted({t[1] for t in _texts_of(ws, r, r.ranked[:limit]) if t[1]})
 
 
 def select(r: Ranking, *, objective: str | None = None, q: str | None = None, status: str | None = None,
-           flag: str | None = None) -> np.ndarray:
+           flag: str | None = None, ws: Workspace | None = None) -> np.ndarray:
     """The ranked items that pass the filters, best first: an objective they contribute to,
-    text in the key or title, a status, a flag code."""
+    text in the key or title, a status, a flag code. Text filters read the titles and
+    statuses from the store of `ws`."""
     idx = r.ranked
     if objective:
         ids = [o.id for o in r.graph.objectives]
@@ -203,14 +210,11 @@ def select(r: Ranking, *, objective: str | None = None, q: str | None = None, st
             raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
         idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
     if q or status:
-        r.backlog.details.prefetch(idx.tolist())
-    if q:
-        needle = q.lower()
-        idx = np.array([i for i in idx.tolist() if needle in r.backlog.keys[i].lower()
-                        or needle in r.backlog.details.get(i)[0].lower()], dtype=np.int64)
-    if status:
-        idx = np.array([i for i in idx.tolist() if r.backlog.details.get(i)[1].lower() == status.lower()],
-                       dtype=np.int64)
+        texts = _texts_of(ws, r, idx)
+        keep = [n for n, (i, t) in enumerate(zip(idx.tolist(), texts))
+                if (not q or q.lower() in r.backlog.keys[i].lower() or q.lower() in t[0].lower())
+                and (not status or t[1].lower() == status.lower())]
+        idx = idx[np.array(keep, dtype=np.int64)]
     if flag:
         idx = np.array([i for i in idx.tolist() if any(f.split(":")[0] == flag for f in r.flags(i))], dtype=np.int64)
     return idx

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func, text,
-                        insert, literal, select, true, update)
+from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func,
+                        insert, literal, or_, select, text, true, update)
 from sqlalchemy.engine import Engine, make_url
 
 from app.store import migrations as m
 from app.store import schema as s
-from app.store.details import SqlDetails
-from scoring.model import FACTOR_NAMES, Backlog
-from scoring.progress import Current
+from scoring.model import FACTOR_NAMES, LINK_UNITS, Backlog
+from scoring.progress import Current, describe_window, window_current, window_start
 
 
 class StoreError(RuntimeError):
@@ -40,7 +39,7 @@ class StagedInitiative:
     `(kpi, low, high, confidence)`."""
     key: str
     row: dict
-    links: list[tuple[str, float | None, float | None, float | None]]
+    links: list[tuple]    # (kpi, low, high, confidence[, unit]) with unit "", "pp" or "pt"
 
 
 _ROW_DEFAULTS = {col.name: (col.default.arg if col.default is not None else None)
@@ -130,8 +129,9 @@ class Store:
             c.execute(delete(s.staged_links).where(s.staged_links.c.run_id == run_id,
                                                   s.staged_links.c.key.in_(keys)))
             c.execute(insert(s.staged_initiatives), [_full_row(it.row, run_id=run_id, key=it.key) for it in items])
-            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=k, low=lo, high=hi, confidence=cf)
-                         for it in items for n, (k, lo, hi, cf) in enumerate(it.links)]
+            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=ln[0], low=ln[1], high=ln[2],
+                              confidence=ln[3], unit=LINK_UNITS.index(ln[4]) if len(ln) > 4 else 0)
+                         for it in items for n, ln in enumerate(it.links)]
             if link_rows:
                 c.execute(insert(s.staged_links), link_rows)
 
@@ -192,8 +192,8 @@ class Store:
             c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
                 sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))
             c.execute(insert(s.links).from_select(
-                ["item_id", "position", "kpi_code", "low", "high", "confidence"],
-                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence)
+                ["item_id", "position", "kpi_code", "low", "high", "confidence", "unit"],
+                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence, sl.c.unit)
                 .join(it, it.c.key == sl.c.key).join(refs, refs.c.name == sl.c.kpi)
                 .where(sl.c.run_id == run_id).order_by(it.c.id, sl.c.position)))
             removed = 0
@@ -285,14 +285,15 @@ class Store:
     # -- read side ------------------------------------------------------------
     def load_backlog(self, include_done: bool = False, *, factors: bool = False) -> Backlog:
         """The active initiatives and their links as columns. Numbers stream from the
-        driver's cursor straight into numpy; titles and the like are fetched only for
-        the rows that are shown (`SqlDetails`)."""
+        driver's cursor straight into numpy; source flags are read for the flagged rows
+        only; titles and the like are fetched by the services for the rows on show
+        (`texts`)."""
         where = "active" + ("" if include_done else " AND status_category <> 'done'")
         factor_cols = "".join(f", {f}" for f in FACTOR_NAMES) if factors else ""
         item_dtype = [("id", "i8"), ("effort", "f8"), ("effort_null", "?"), ("confidence", "f8"),
                       ("confidence_null", "?"), ("done", "?"), ("flagged", "?")]
         link_dtype = [("item", "i8"), ("position", "i8"), ("code", "i8"), ("low", "f8"), ("low_null", "?"),
-                      ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?")]
+                      ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?"), ("unit", "i1")]
         with self.engine.connect() as c, self._driver_errors():
             cur = c.connection.driver_connection.cursor()
             cur.execute(f"SELECT id, COALESCE(effort, 0), effort IS NULL, COALESCE(confidence, 0), "
@@ -302,10 +303,12 @@ class Store:
             cur.execute(f"SELECT key{factor_cols} FROM initiatives WHERE {where} ORDER BY id")
             rows = cur.fetchall()
             cur.execute("SELECT item_id, position, kpi_code, COALESCE(low, 0), low IS NULL, COALESCE(high, 0), "
-                        "COALESCE(confidence, 0), confidence IS NULL FROM links")
+                        "COALESCE(confidence, 0), confidence IS NULL, unit FROM links")
             links = np.fromiter(cur, dtype=link_dtype)
             cur.execute("SELECT code, name FROM kpi_refs")
             refs = dict(cur.fetchall())
+            cur.execute(f"SELECT id, flags FROM initiatives WHERE {where} AND flags <> '' ORDER BY id")
+            flagged = cur.fetchall()
             cur.close()
         ids = items["id"]
         pos = np.searchsorted(ids, links["item"])
@@ -333,7 +336,25 @@ class Store:
             link_kpi_code=code_index[links["code"]], kpi_names=[refs[c] for c in codes],
             link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
             link_confidence=nan_where(links["confidence"], links["confidence_null"]),
-            details=SqlDetails(self.engine, ids), factors=fcols)
+            factors=fcols, link_unit=links["unit"].astype(np.int8) if links["unit"].any() else None,
+            source_flags={int(n): tuple(f.split()) for n, f in
+                          zip(np.searchsorted(ids, [r[0] for r in flagged]), (r[1] for r in flagged))})
+
+    def texts(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+        """(title, status, url) of the initiatives with these keys, in batches."""
+        it = s.initiatives
+        out: dict[str, tuple[str, str, str]] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self.engine.connect() as c:
+            if len(wanted) > 2000:       # most of the backlog: one scan beats many look-ups
+                rows = c.execute(select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.active == true()))
+                want = set(wanted)
+                out.update((r[0], (r[1], r[2], r[3])) for r in rows if r[0] in want)
+                return out
+            for n in range(0, len(wanted), 500):
+                q = select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.key.in_(wanted[n:n + 500]))
+                out.update((r[0], (r[1], r[2], r[3])) for r in c.execute(q))
+        return out
 
     @contextmanager
     def _driver_errors(self):
@@ -344,14 +365,29 @@ class Store:
             raise StoreError(f"the database could not be read ({type(exc).__name__}: {exc}); "
                              "was it made by another program or version?") from None
 
-    def currents(self, as_of: date) -> dict[str, Current]:
-        """Each KPI's newest observation at or before `as_of`."""
+    def currents(self, as_of: date, windows: dict[str, tuple[int, str]] | None = None) -> dict[str, Current]:
+        """Each KPI's current value at `as_of`: its newest observation at or before it, or
+        with `windows[kpi] = (window_days, aggregate)` the aggregate of the observations in
+        the window ending on that newest day (scoring.progress.window_current)."""
         o = s.observations
         newest = (select(o.c.kpi, func.max(o.c.day).label("day")).where(o.c.day <= as_of)
                   .group_by(o.c.kpi).subquery())
         q = select(o.c.kpi, o.c.day, o.c.value).join(newest, and_(o.c.kpi == newest.c.kpi, o.c.day == newest.c.day))
         with self.engine.connect() as c:
-            return {r.kpi: Current(r.value, r.day) for r in c.execute(q)}
+            out = {r.kpi: Current(r.value, r.day, describe_window("last", 1, r.day)) for r in c.execute(q)}
+            wide = {k: w for k, w in (windows or {}).items() if k in out and w[1] != "last"}
+            if not wide:
+                return out
+            inside = or_(*[and_(o.c.kpi == k, o.c.day >= window_start(out[k].date, days), o.c.day <= out[k].date)
+                           for k, (days, _agg) in wide.items()])
+            rows = c.execute(select(o.c.kpi, o.c.day, o.c.value).where(inside).order_by(o.c.kpi, o.c.day)).all()
+        kpis = np.array([r[0] for r in rows], dtype=object)
+        day = np.array([r[1] for r in rows], dtype="datetime64[D]")
+        value = np.array([r[2] for r in rows], dtype=float)
+        for k, (days, agg) in wide.items():       # one numpy aggregate per KPI, never a loop over days
+            mine = kpis == k
+            out[k] = window_current(day[mine], value[mine], as_of, days, agg)
+        return out
 
     def last_day(self, kpi: str) -> date | None:
         o = s.observations

@@ -84,5 +84,12 @@ def m002_team_and_mandatory(conn) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN mandatory BOOLEAN NOT NULL DEFAULT {false}"))
 
 
-MIGRATIONS = [m001_initial, m002_team_and_mandatory]
+def m003_link_unit(conn) -> None:
+    """Links keep how an estimate was written (scoring.model.LINK_UNITS: 0 relative %, 1
+    percentage points, 2 points), so that SCORING.md v2 converts `+2pp` at ranking time."""
+    for table in ("links", "staged_links"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unit INTEGER NOT NULL DEFAULT 0"))
+
+
+MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -59,6 +59,7 @@ links = Table(
     Column("item_id", Integer, nullable=False), Column("position", Integer, nullable=False),
     Column("kpi_code", Integer, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
+    Column("unit", Integer, nullable=False, default=0, server_default="0"),   # v2: scoring.model.LINK_UNITS code
     Index("links_item", "item_id"),
 )
 
@@ -112,6 +113,7 @@ staged_links = Table(
     Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
     Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
+    Column("unit", Integer, nullable=False, default=0, server_default="0"),
     Index("staged_links_run", "run_id", "key"),
 )
 staged_observations = Table(

@@ -25,10 +25,10 @@ def page_of(r, rows: bool = False) -> dict:
     limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0)
     try:
         among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
-                                status=request.args.get("status"), flag=request.args.get("flag"))
+                                status=request.args.get("status"), flag=request.args.get("flag"), ws=workspace())
     except ValueError as exc:
         raise ApiError(400, "bad-request", str(exc)) from None
-    items = (r.rows if rows else r.items)(offset, limit, among=among)
+    items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
             "offset": offset, "limit": limit, "items": items}
 
@@ -49,8 +49,8 @@ def roadmap():
 @api.get("/api/v1/roadmap.csv")
 def roadmap_csv():
     r = ranking()
-    among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"))
-    return Response(render.ranking_csv(r.rows(among=among)), mimetype="text/csv",
+    among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"), ws=workspace())
+    return Response(render.ranking_csv(services.rows(workspace(), r, among=among)), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=roadmap.csv"})
 
 

@@ -2,6 +2,8 @@
 test checks real responses against)."""
 from __future__ import annotations
 
+from scoring.frameworks import METHODS
+
 NUM = {"type": "number"}
 NUM_OR_NULL = {"type": ["number", "null"]}
 STR = {"type": "string"}
@@ -33,8 +35,8 @@ SCHEMAS = {
                   "previous_rank": {"type": ["integer", "null"]}, "moved": {"type": ["integer", "null"]}},
                  ["rank", "key", "title", "status", "url", "score", "impact", "effort", "flags", "links",
                   "contributions"]),
-    "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": ["kpi-impact", "rice",
-                     "ice", "wsjf"]}, "total": {"type": "integer"}, "offset": {"type": "integer"},
+    "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": list(METHODS)},
+                     "total": {"type": "integer"}, "offset": {"type": "integer"},
                      "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")}}),
     "Explanation": {"allOf": [_ref("Item"), _obj({
         "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
@@ -75,7 +77,7 @@ SCHEMAS = {
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
     ("limit", {"type": "integer", "minimum": 0, "maximum": 500}), ("offset", {"type": "integer", "minimum": 0}),
     ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
-    ("method", {"enum": ["kpi-impact", "rice", "ice", "wsjf"]}), ("as_of", {"type": "string", "format": "date"}))]
+    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}))]
 
 
 def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:

@@ -26,7 +26,7 @@ def _roadmap_page():
     r = ranking()
     args = {k: request.args.get(k, "") for k in ("objective", "q", "status", "flag")}
     try:
-        among = services.select(r, **{k: v or None for k, v in args.items()})
+        among = services.select(r, **{k: v or None for k, v in args.items()}, ws=workspace())
     except ValueError as exc:
         abort(400, str(exc))
     try:
@@ -34,7 +34,7 @@ def _roadmap_page():
     except ValueError:
         page = 1
     size = PAGE_SIZE
-    items = r.items((page - 1) * size, size, among=among)
+    items = services.items(workspace(), r, (page - 1) * size, size, among=among)
     colors = _objective_colors(r)
     scale = max([abs(x) for it in items for x in [sum(abs(c["impact"]) for c in it["contributions"])]] + [1e-9])
     for it in items:
@@ -42,7 +42,7 @@ def _roadmap_page():
         for c in it["contributions"]:
             by_obj[c["objective"]] = by_obj.get(c["objective"], 0.0) + c["impact"]
         it["bar"] = charts.impact_bar([(o, v, colors[o]) for o, v in by_obj.items()], scale)
-    statuses = sorted({s for s in (r.backlog.details.get(i)[1] for i in r.ranked[:2000].tolist()) if s})
+    statuses = services.statuses(workspace(), r)
     return render_template("roadmap.html", r=r, items=items, args=args, page=page, total=len(among),
                            pages=max(1, -(-len(among) // size)), colors=colors, statuses=statuses,
                            objectives=r.graph.objectives, weights=r.weights, fmt=render,
