@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 from connectors.base import SourceError
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient, Paginator, error_messages, http_error
 
 AUTH_HINT = "check the email and API token (Cloud) or the personal access token (Data Center)"
 DC_WINDOW = 10_000          # Data Center refuses or slows past this startAt: start a new chunk
@@ -40,6 +40,18 @@ class JiraApi:
             raise SourceError(f"{self.name}: Jira refused the JQL: {msgs}")
         raise http_error(self.name, resp, auth_hint=AUTH_HINT)
 
+    def server_info(self) -> dict:
+        """`/rest/api/2/serverInfo` (answered on Cloud and Data Center alike, without login)."""
+        resp = self.http.request("GET", "/rest/api/2/serverInfo")
+        if resp.status_code != 200:
+            raise http_error(self.name, resp, auth_hint=AUTH_HINT)
+        try:
+            body = resp.json()
+        except ValueError:
+            raise SourceError(f"{self.name}: /rest/api/2/serverInfo answered with a body that is not JSON; "
+                              "is the url a Jira? (or set deployment = \"cloud\" / \"datacenter\")") from None
+        return body if isinstance(body, dict) else {}
+
     def time_zone(self) -> str:
         return (self._get("/myself") or {}).get("timeZone") or "UTC"
 
@@ -66,6 +78,7 @@ class CloudApi(JiraApi):
         """Pages of issues until `isLast` or no `nextPageToken`; a page may hold fewer
         issues than asked for, so only the token decides."""
         token = None
+        tokens = Paginator(self.name, "nextPageToken")
         while True:
             body = {"jql": jql, "fields": fields, "maxResults": page_size}
             if token:
@@ -75,6 +88,7 @@ class CloudApi(JiraApi):
             token = page.get("nextPageToken")
             if page.get("isLast") is True or not token:
                 return
+            tokens.advance(token)
 
     def count(self, jql: str) -> int | None:
         """Jira's approximate count of the query; None where the endpoint is not offered."""
@@ -96,12 +110,16 @@ class DataCenterApi(JiraApi):
         from the last `updated` minute seen (results are ordered by updated), skipping
         the issues already returned."""
         base, chunk_jql, start, seen, since = jql, jql, 0, set(), None
+        pages = Paginator(self.name, "startAt")
         while True:
             page = self._json("POST", "/search", json={"jql": chunk_jql, "startAt": start,
                                                         "maxResults": page_size, "fields": fields})
             issues = page.get("issues") or []
             fresh = [i for i in issues if i.get("key") not in seen]
             seen.update(i.get("key") for i in fresh)
+            if issues:
+                pages.check_page(tuple(i.get("key") for i in issues), hint=f"Jira answered startAt={start} with "
+                                 "the issues it had just sent (the server ignores startAt)")
             if fresh:
                 yield fresh
             total = int(page.get("total") or 0)
