@@ -95,7 +95,7 @@ def test_a_crash_mid_sync_leaves_the_last_ranking(workspace_dir, monkeypatch):
     from connectors import files
 
     def boom(self, run, rows):
-        run.initiatives([files.initiative_from(rows[0][1])])
+        run.initiatives([files.initiative_from(next(iter(rows))[1])])
         raise KeyboardInterrupt
     monkeypatch.setattr(files._FileConnector, "_initiatives", boom)
     with pytest.raises(KeyboardInterrupt):
