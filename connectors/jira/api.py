@@ -6,6 +6,8 @@ this module never calls it.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any, Iterator
 
 from connectors.base import SourceError
@@ -13,6 +15,23 @@ from connectors.http import HttpClient, Paginator, error_messages, http_error
 
 AUTH_HINT = "check the email and API token (Cloud) or the personal access token (Data Center)"
 DC_WINDOW = 10_000          # Data Center refuses or slows past this startAt: start a new chunk
+DEEP_JSON = 20_000          # nesting a page may hold (a description nested hundreds of levels deep)
+_DEEP = threading.Lock()
+
+
+def parse_page(resp) -> Any:
+    """The JSON of an answer, even when an issue's description nests deeper than Python's
+    default recursion limit allows the parser (the issue is skipped later, by its key)."""
+    try:
+        return resp.json()
+    except RecursionError:
+        with _DEEP:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, DEEP_JSON))
+            try:
+                return resp.json()
+            finally:
+                sys.setrecursionlimit(limit)
 
 
 class JiraApi:
@@ -32,8 +51,8 @@ class JiraApi:
         resp = self.http.request(method, f"/rest/api/{self.version}{path}", **kw)
         if resp.status_code == 200:
             try:
-                return resp.json()
-            except ValueError:
+                return parse_page(resp)
+            except (ValueError, RecursionError):
                 raise SourceError(f"{self.name}: {path} answered with a body that is not JSON") from None
         if resp.status_code == 400 and path.startswith("/search"):
             msgs = "; ".join(error_messages(resp)) or "no detail given"
