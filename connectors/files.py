@@ -27,6 +27,7 @@ REQUIRED = {"initiatives": ("key", "title"), "observations": ("kpi", "date", "va
 _YES = {"true", "yes", "y", "1", "x"}
 PAGE = 1000                 # initiatives staged per page
 BATCH = 5000                # observations of one KPI staged per batch
+PENDING = 20_000            # observations held at most, over every KPI, before they are staged
 
 
 class FileOptions(ConnectorOptions):
@@ -171,7 +172,7 @@ class _FileConnector(Connector):
         batches: dict[str, dict[date, float]] = {k: {} for k in wanted}
         stored: dict[str, int] = {k: 0 for k in wanted}
         ignored: dict[str, int] = {}
-        n = 0
+        n = pending = 0
         for n, (where, row) in enumerate(rows, start=1):
             try:
                 if isinstance(row, str):
@@ -194,9 +195,12 @@ class _FileConnector(Connector):
                 continue
             batches[kpi][day] = value
             stored[kpi] += 1
-            if len(batches[kpi]) >= BATCH:          # staged as it comes: later rows of a day still win
-                run.observations(kpi, sorted(batches[kpi].items()))
-                batches[kpi] = {}
+            pending += 1
+            if len(batches[kpi]) >= BATCH or pending >= PENDING:   # staged as read; a later row of a day still wins
+                for name in [kpi] if len(batches[kpi]) >= BATCH else [k for k in batches if batches[k]]:
+                    run.observations(name, sorted(batches[name].items()))
+                    batches[name] = {}
+                pending = sum(map(len, batches.values()))
                 run.progress(n, None)
         if n == 0:
             raise self._refuse("has a header but no rows" if self.path.stat().st_size else "is empty")
