@@ -69,7 +69,11 @@ def daily(points: dict, kpi: str) -> list:
     if "all" in points or (points and not any(_is_day(k) for k in points)):
         raise KpiFailure(f"KPI '{kpi}': the saved report answers one total ({', '.join(map(str, points))[:40]}), "
                          "not a value per day: open it in Mixpanel and show it as a line chart by day")
-    days = sorted({as_day(k) for k in points if _is_day(k)})
+    keys = [k for k in points if _is_day(k)]
+    days = sorted({as_day(k) for k in keys})
+    if len(days) < len(keys):
+        raise KpiFailure(f"KPI '{kpi}': the saved report counts by hour, not by day; set its interval to Day "
+                         "in Mixpanel")
     gaps = [(b - a).days for a, b in zip(days, days[1:])]
     if gaps and min(gaps) >= 7:
         unit = "month" if min(gaps) >= 28 else "week"

@@ -191,3 +191,13 @@ def test_a_secret_echoed_in_an_error_body_is_redacted(monkeypatch):
         mixpanel().pull(Run([KpiSource("a", {"bookmark_id": 1})]))
     assert "S3cret" not in str(err.value) and "c2Eucm9hZG1hcC51c2Vy" not in str(err.value)
     assert str(err.value).endswith("(forbidden for Authorization: *** (secret ***))")
+
+
+@responses.activate
+def test_mixpanel_hourly_buckets_are_not_stored_as_days(monkeypatch):
+    monkeypatch.setattr("connectors.mixpanel._BUDGETS", {})
+    hourly = {"series": {"Signed up": {"2026-07-01T10:00:00-07:00": 3, "2026-07-01T11:00:00-07:00": 4}}}
+    responses.add(responses.GET, "https://mp.test/api/query/insights", json=hourly)
+    run = Run([KpiSource("hourly", {"bookmark_id": 3}, start=date(2026, 7, 1))])
+    mixpanel().pull(run)
+    assert run.failures["hourly"].startswith("KPI 'hourly': the saved report counts by hour") and run.rows == {}

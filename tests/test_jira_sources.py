@@ -142,3 +142,13 @@ def test_a_page_nested_deeper_than_the_parsers_default_limit_still_parses():
     with pytest.raises(RecursionError):
         resp.json()
     assert parse_page(resp)["issues"][0]["key"] == "ROAD-1"
+
+
+@responses.activate
+def test_a_site_that_hides_server_info_is_taken_for_data_center(ws):
+    issues = [issue(1, description="h2. KPI impact\n* activation +3%", points=1)]
+    fake = FakeJira(responses.mock, issues, base=DC, page=10, cloud=False)
+    fake.faults.append(("serverInfo", 401, {}, {"errorMessages": ["You are not authenticated."]}))
+    cfg = ws(url=DC, auth="")
+    assert run(cfg, "sync").exit_code == 0
+    assert "POST /rest/api/2/search" in fake.requests

@@ -60,10 +60,11 @@ class JiraApi:
         raise http_error(self.name, resp, auth_hint=AUTH_HINT)
 
     def server_info(self) -> dict:
-        """`/rest/api/2/serverInfo` (answered on Cloud and Data Center alike, without login)."""
+        """`/rest/api/2/serverInfo` (answered on Cloud and Data Center alike, without login);
+        empty when the site does not answer it."""
         resp = self.http.request("GET", "/rest/api/2/serverInfo")
-        if resp.status_code != 200:
-            raise http_error(self.name, resp, auth_hint=AUTH_HINT)
+        if resp.status_code != 200:      # a site that hides it (anonymous access off): no answer
+            return {}
         try:
             body = resp.json()
         except ValueError:

@@ -2,7 +2,8 @@
 
 Cloud (REST v3) or Data Center (REST v2) by `deployment`; unset, an Atlassian Cloud host
 (*.atlassian.net, *.jira.com) is Cloud and any other address asks the server
-(`/rest/api/2/serverInfo`, `deploymentType`). After the first full pull only issues
+(`/rest/api/2/serverInfo`, `deploymentType`; a site that does not say is taken for Data
+Center). After the first full pull only issues
 updated since the bookmark are fetched (in the Jira user's time zone, at minute
 precision, with an overlap); issues that left the query are found by comparing counts
 and, when they differ, a cheap ids-only pass. An issue that cannot be read (a malformed
