@@ -120,3 +120,27 @@ def test_no_adf_document_raises_anything_but_unreadable(node):
 @given(st.text(max_size=200))
 def test_no_wiki_text_raises(wiki):
     assert isinstance(wiki_to_text(wiki), str)
+
+
+class _Skips:
+    def __init__(self):
+        self.skipped = []
+
+    def skip(self, where, reason):
+        self.skipped.append((where, reason))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(NODES, st.one_of(NODES, ODD))
+def test_a_connector_never_raises_on_an_issue_whatever_its_rich_text(description, impact):
+    """Any description or impact field: the issue is read, or skipped by its key; never a crash."""
+    from connectors.jira import JiraConnector, JiraOptions
+    conn = JiraConnector("backlog", JiraOptions(url="https://acme.atlassian.net", token_env="T", jql="x",
+                                                fields={"impact": "customfield_10040"}))
+    conn.field_ids = {"impact": "customfield_10040"}
+    run = _Skips()
+    issue = {"id": "10001", "key": "ROAD-1", "fields": {"summary": "S", "description": description,
+                                                         "customfield_10040": impact}}
+    rec = conn._read(run, issue)
+    assert (rec is None) == bool(run.skipped)
+    assert rec is not None or run.skipped[0][0] == "ROAD-1"
