@@ -129,7 +129,7 @@ class Ga4Connector(AnalyticsConnector):
             kind = ((report.get("metricHeaders") or [{}])[0]).get("type", "TYPE_FLOAT")
             rows = report.get("rows") or []
             if rows:
-                pages.check_page(json_key(rows), hint="Google answered the same rows for a new offset")
+                pages.check_page(page_key(rows), hint="Google answered the same rows for a new offset")
             for row in rows:
                 day = row["dimensionValues"][0]["value"]
                 raw = row["metricValues"][0]["value"]
@@ -147,6 +147,6 @@ class Ga4Connector(AnalyticsConnector):
             self._http.pause(self.options.quota_pause)
 
 
-def json_key(rows: list) -> tuple:
+def page_key(rows: list) -> tuple:
     """A page's fingerprint: its first and last rows and its length."""
     return (repr(rows[0]), repr(rows[-1]), len(rows))

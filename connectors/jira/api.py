@@ -156,6 +156,7 @@ class DataCenterApi(JiraApi):
                 since = self.jql_time(last)
                 chunk_jql = restrict_since(base, since)
                 start = 0
+                pages = Paginator(self.name, "startAt")     # a new query: its first page may repeat
 
     def count(self, jql: str) -> int | None:
         page = self._json("POST", "/search", json={"jql": jql, "startAt": 0, "maxResults": 0, "fields": ["id"]})
