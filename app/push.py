@@ -1,7 +1,10 @@
 """`roadmap push`: write score and rank back to the tracker, only where they changed.
 
-Items that are no longer ranked (done, or gone from the query) get their fields cleared.
-What was written is remembered, so the next push compares against it.
+Works through the connector interface (`supports_write_back`, `write_back_fields`,
+`written_values`, `write_back`), so any tracker that can write back takes part. Items
+that are no longer ranked (done, or gone from the query) get their fields cleared. What
+was written is remembered, so the next push compares against it. `--dry-run` lists each
+change (key, field, old -> new) and writes nothing.
 """
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app import services
 from app.config import ConfigError, missing_secrets
-from connectors.jira import JiraConnector, write_back
+from connectors.base import Change, Connector
 
 
 @dataclass
@@ -23,22 +26,25 @@ class PushReport:
     failed: int = 0
     messages: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)      # what was (or, dry run, would be) written
     seconds: float = 0.0
 
 
 def _same(a, b) -> bool:
     if a is None or b is None:
         return a is None and b is None
-    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    try:
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    except (TypeError, ValueError):
+        return False
 
 
 def push(ws: services.Workspace, *, dry_run: bool = False, progress=None) -> list[PushReport]:
     s = ws.settings
-    names = [n for n in s.connectors if s.connectors[n].get("type") == "jira"]
-    targets = []
-    for name in names:
+    targets: list[Connector] = []
+    for name in s.connectors:
         conn = s.connector(name)
-        if conn.options.fields.score or conn.options.fields.rank:
+        if conn.supports_write_back and conn.write_back_fields():
             targets.append(conn)
     if not targets:
         raise ConfigError(["no connector to push to: set fields.score and/or fields.rank of a jira connector "
@@ -52,43 +58,46 @@ def push(ws: services.Workspace, *, dry_run: bool = False, progress=None) -> lis
     return [_push_one(ws, conn, ranked, dry_run, progress) for conn in targets]
 
 
-def _push_one(ws, conn: JiraConnector, ranked: dict, dry_run: bool, progress) -> PushReport:
+def changes_for(ws, conn: Connector, ranked: dict, report: PushReport) -> tuple[list[Change], dict]:
+    """Each field whose wanted value differs from what the tracker holds (or what we last
+    wrote there), and the wanted (score, rank) per changed key."""
+    roles = conn.write_back_fields()
+    pushed = ws.store.push_state(conn.name)
+    changes, wanted = [], {}
+    for key, (raw, active) in ws.store.raw_records(conn.name).items():
+        score, rank = ranked.get(key, (None, None)) if active else (None, None)
+        want = {"score": score if "score" in roles else None, "rank": rank if "rank" in roles else None}
+        if key in pushed:
+            have = dict(zip(("score", "rank"), pushed[key]))
+        else:
+            have = conn.written_values(json.loads(raw) if raw else None)
+        diff = [Change(key, role, have.get(role), want[role]) for role in roles if not _same(want[role], have.get(role))]
+        if diff:
+            changes += diff
+            wanted[key] = (want["score"], want["rank"])
+        else:
+            report.unchanged += 1
+    return changes, wanted
+
+
+def _push_one(ws, conn: Connector, ranked: dict, dry_run: bool, progress) -> PushReport:
     started = time.monotonic()
     report = PushReport(conn.name)
     if not dry_run:
         conn.prepare()
-    opts = conn.options.fields
-    score_id = conn.field_ids.get("score", opts.score)
-    rank_id = conn.field_ids.get("rank", opts.rank)
-    pushed = ws.store.push_state(conn.name)
-    changes = []
-    for key, (raw, active) in ws.store.raw_records(conn.name).items():
-        want = ranked.get(key, (None, None)) if active else (None, None)
-        want = (want[0] if opts.score else None, want[1] if opts.rank else None)
-        if key in pushed:
-            have = pushed[key]
-        else:
-            fields = (json.loads(raw) or {}).get("fields") or {}
-            have = (fields.get(score_id) if opts.score else None, fields.get(rank_id) if opts.rank else None)
-        if _same(want[0], have[0]) and _same(want[1], have[1]):
-            report.unchanged += 1
-        else:
-            changes.append((key, *want))
+    changes, wanted = changes_for(ws, conn, ranked, report)
+    report.changes = changes
     if dry_run:
-        report.written = sum(1 for c in changes if c[1] is not None or c[2] is not None)
-        report.cleared = len(changes) - report.written
+        report.written = sum(1 for w in wanted.values() if w[0] is not None or w[1] is not None)
+        report.cleared = len(wanted) - report.written
         report.notes.append("dry run: nothing was written")
         report.seconds = time.monotonic() - started
         return report
-    result = write_back(conn, changes, progress=progress)
-    failed_keys = {m.split(":", 1)[0] for m in result.messages}
-    for key, score, rank in changes:
-        if key not in failed_keys:
+    result = conn.write_back(changes, progress=progress)
+    for key, (score, rank) in wanted.items():
+        if key not in result.failed_keys:
             ws.store.record_push(conn.name, key, score, rank)
     report.written, report.cleared, report.failed = result.written, result.cleared, result.failed
-    report.messages = result.messages
-    if result.notify_fallback:
-        report.notes.append("Jira refused notifyUsers=false (it needs admin permission): "
-                            "wrote with notifications on")
+    report.messages, report.notes = result.messages, result.notes
     report.seconds = time.monotonic() - started
     return report

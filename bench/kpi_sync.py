@@ -67,7 +67,7 @@ def config(tmp: Path, port: int, kpis: int) -> Path:
     (tmp / "sa.json").write_text(json.dumps({"type": "service_account", "private_key": pem, "private_key_id": "1",
                                              "client_email": "bench@x.iam", "token_uri": f"http://127.0.0.1:{port}/token"}))
     base = f"http://127.0.0.1:{port}"
-    source = {"ga": 'metric = "activeUsers"', "ph": 'query = "SELECT day, value FROM kpi"',
+    source = {"ga": 'metric = "activeUsers"', "ph": 'query = "SELECT day, value FROM kpi WHERE {filters}"',
               "amp": 'event = "login"', "mp": "bookmark_id = 1"}
     lines = ["[[objectives]]", 'id = "o"', "weight = 1"]
     for n in range(kpis):

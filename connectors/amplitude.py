@@ -2,18 +2,19 @@
 
 `/api/2/events/segmentation` with `e` (the event as JSON), `m` (uniques, totals,
 average, ...), `start` / `end` as YYYYMMDD and daily interval; basic auth with the API key
-and secret key; `data.series[0]` is read against `data.xValues`. The EU host through `url`.
+and secret key; `data.series[0]` is read against `data.xValues`. Daily segmentation
+allows at most 365 days a request, so longer histories are asked in windows of 365 days.
+The EU host through `url`.
 """
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
-
-from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
 from connectors.base import ConnectorOptions, KpiSource
+
+MAX_DAYS = 365          # Amplitude: daily segmentation over at most 365 days
 
 
 class AmplitudeOptions(ConnectorOptions):
@@ -27,12 +28,9 @@ class AmplitudeConnector(AnalyticsConnector):
     Options = AmplitudeOptions
     options: AmplitudeOptions
     auth_hint = "check the API key and secret key"
+    credential_keys = ("api_key_env", "secret_key_env")
     concurrency = 5
-
-    def begin(self) -> None:
-        auth = HTTPBasicAuth(os.environ.get(self.options.api_key_env, ""),
-                             os.environ.get(self.options.secret_key_env, ""))
-        self.client(auth=auth)
+    max_days = MAX_DAYS
 
     def fetch(self, source: KpiSource, start: date, end: date):
         event = source.source.get("event")

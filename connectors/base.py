@@ -1,8 +1,13 @@
 """The Connector interface and the registry every connector goes through.
 
-Built-in connectors and third-party plugins are found the same way: through the entry
-point group `kpi_roadmap.connectors`. An entry point names either a `Connector`
-subclass or a callable `register(registry)` that calls `registry.add(cls)`.
+The built-in connectors are listed once, in `BUILTINS` below; third-party plugins install
+through the entry point group `kpi_roadmap.connectors` and are found the same way. An
+entry point names either a `Connector` subclass or a callable `register(registry)` that
+calls `registry.add(cls)`. `installed()` lists both, and the plugins that failed to load.
+
+Secrets stay out of messages here, once for every connector: any `SourceError` leaving
+`prepare`, `pull` or `write_back`, and every reason given to `run.skip` / `run.fail`, has
+the connector's configured secret values (and its Authorization header values) redacted.
 
 A connector is a stream of records with a cursor (Singer / Airbyte style): `pull` writes
 what it reads into a `SyncRun` page by page and saves its bookmark after every page, so
@@ -10,15 +15,18 @@ a crash resumes and a failure never reaches what the ranking reads.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Protocol
+from typing import Any, Callable, ClassVar, Iterable, Protocol
+from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
@@ -102,6 +110,30 @@ class SourceError(RuntimeError):
         self.auth = auth
 
 
+class QuotaExhausted(SourceError):
+    """The source's quota is spent for a long while (an hour or a day): retrying now is
+    pointless, every other request would fail the same way, so the whole source stops
+    and its last good data stays."""
+
+
+REDACTED = "***"
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value (and its URL-encoded form) replaced by ***.
+
+    >>> redact("401 for Authorization: Bearer abc123secret", ["abc123secret"])
+    '401 for Authorization: Bearer ***'
+    """
+    forms = set()
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/:")})
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, REDACTED)
+    return text
+
+
 class SourceConfigError(SourceError):
     """The source says the config is wrong (a field name it does not have): bad input,
     reported before anything is fetched."""
@@ -111,19 +143,89 @@ class SourceConfigError(SourceError):
         self.problems = problems
 
 
+@dataclass(frozen=True)
+class Change:
+    """One field to write back: `roadmap push --dry-run` lists these."""
+    key: str
+    field: str            # the role: score | rank
+    old: Any
+    new: Any              # None clears the field
+
+
+@dataclass
+class WriteBackResult:
+    written: int = 0
+    cleared: int = 0
+    failed: int = 0
+    failed_keys: set[str] = field(default_factory=set)
+    messages: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _RedactingRun:
+    """The run a connector writes into, with secrets taken out of every reason it gives."""
+
+    def __init__(self, run: SyncRun, secrets: Callable[[], list[str]]):
+        self._run, self._secrets = run, secrets
+
+    def __getattr__(self, name: str):
+        return getattr(self._run, name)
+
+    def skip(self, where: str, reason: str) -> None:
+        self._run.skip(redact(str(where), self._secrets()), redact(str(reason), self._secrets()))
+
+    def fail(self, subject: str, reason: str) -> None:
+        self._run.fail(subject, redact(str(reason), self._secrets()))
+
+
+def _redacting(method):
+    """Wrap a connector method so a SourceError leaving it carries no secret."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if method.__name__ == "pull" and args and not isinstance(args[0], _RedactingRun):
+            args = (_RedactingRun(args[0], self.secret_values), *args[1:])
+        try:
+            return method(self, *args, **kwargs)
+        except SourceError as exc:
+            secrets = self.secret_values()
+            exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
+            if isinstance(exc, SourceConfigError):
+                exc.problems = [redact(p, secrets) for p in exc.problems]
+            raise
+    wrapper._redacting = True
+    return wrapper
+
+
 class Connector(ABC):
     type: ClassVar[str]
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     holds: ClassVar[str] = "initiatives"         # initiatives | observations
+    supports_write_back: ClassVar[bool] = False  # True: `write_back` writes score / rank to the source
 
     def __init__(self, name: str, options: ConnectorOptions, *, base_dir: Path = Path(".")):
         self.name = name
         self.options = options
         self.base_dir = base_dir
+        self.http_clients: list = []             # every HttpClient made, for their secrets
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("prepare", "pull", "write_back"):
+            method = cls.__dict__.get(name)
+            if callable(method) and not getattr(method, "_redacting", False):
+                setattr(cls, name, _redacting(method))
 
     def secret_variables(self) -> list[str]:
         """Names of the environment variables this connector reads (its `*_env` keys)."""
         return [v for k, v in self.options.model_dump().items() if k.endswith("_env") and v]
+
+    def secret_values(self) -> list[str]:
+        """Every secret this connector holds: its variables' values and what its HTTP
+        clients send as credentials. Taken out of every message (see `redact`)."""
+        values = [os.environ.get(v, "") for v in self.secret_variables()]
+        for client in getattr(self, "http_clients", []):
+            values += client.secret_values()
+        return [v for v in dict.fromkeys(values) if v]
 
     def fingerprint(self) -> str:
         """Changes whenever a setting that shapes what is pulled changes (forces a full pull)."""
@@ -141,6 +243,20 @@ class Connector(ABC):
     def pull(self, run: SyncRun) -> None:
         """Read the source into `run`. Raise `SourceError` when the whole source fails."""
 
+    # -- write-back (a tracker that takes score and rank back says so) ----------------------
+    def write_back_fields(self) -> dict[str, str]:
+        """The roles written back (`score`, `rank`) and the source's field for each;
+        empty when nothing is configured to be written."""
+        return {}
+
+    def written_values(self, raw: Any) -> dict[str, Any]:
+        """What a stored source record (`InitiativeRecord.raw`) holds in each write-back field."""
+        return {}
+
+    def write_back(self, changes: list[Change], *, progress: Callable | None = None) -> WriteBackResult:
+        """Write the changes; None clears a field. Only for `supports_write_back` connectors."""
+        raise NotImplementedError(f"connector type {self.type} cannot write back")
+
 
 class Registry:
     """Connector types by name. `add` is the one way in, for built-ins and plugins alike."""
@@ -149,27 +265,33 @@ class Registry:
         self._types: dict[str, type[Connector]] = {}
         self._loaded = False
         self.broken: dict[str, str] = {}    # plugins that failed to load, with the reason
+        self.origins: dict[str, str] = {}   # type -> "built-in" or the plugin's entry point
+        self._origin = "built-in"
 
     def add(self, cls: type[Connector]) -> type[Connector]:
         self._types[cls.type] = cls
+        self.origins[cls.type] = self._origin
         return cls
 
     def _load(self) -> None:
         if self._loaded:
             return
         self._loaded = True
-        found = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
-        # run from a source tree that was never installed: the built-ins still register
-        for name, target in {**_BUILTINS, **found}.items():
+        plugins = {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)
+                   if BUILTINS.get(ep.name) != ep.value}     # an old install may still list built-ins
+        for name, target in [*BUILTINS.items(), *plugins.items()]:
+            self._origin = "built-in" if BUILTINS.get(name) == target else f"plugin {name} ({target})"
             try:
                 obj = _resolve(target)
+                if isinstance(obj, type) and issubclass(obj, Connector):
+                    self.add(obj)
+                elif callable(obj):
+                    obj(self)
+                else:
+                    raise TypeError(f"{target} is neither a Connector subclass nor a register(registry) callable")
             except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the rest
                 self.broken[name] = f"{type(exc).__name__}: {exc}"
-                continue
-            if isinstance(obj, type) and issubclass(obj, Connector):
-                self.add(obj)
-            elif callable(obj):
-                obj(self)
+        self._origin = "built-in"
 
     def get(self, type_name: str) -> type[Connector] | None:
         self._load()
@@ -188,7 +310,8 @@ def _resolve(target: str):
     return obj
 
 
-_BUILTINS = {
+# The one list of built-in connectors (pyproject's entry points are for plugins only).
+BUILTINS = {
     "csv": "connectors.files:CsvConnector",
     "json": "connectors.files:JsonConnector",
     "jira": "connectors.jira:JiraConnector",
@@ -200,3 +323,18 @@ _BUILTINS = {
 }
 
 registry = Registry()
+
+
+def installed() -> dict:
+    """The connector types installed and the plugins that failed to load, as plain data:
+    `{"connectors": [{"type", "origin", "class"}], "broken": [{"plugin", "reason"}]}`
+    (`origin` is "built-in" or "plugin <entry point> (<target>)").
+
+    >>> [c["type"] for c in installed()["connectors"] if c["origin"] == "built-in"][:3]
+    ['amplitude', 'csv', 'ga4']
+    """
+    reg = registry
+    names = reg.names()
+    return {"connectors": [{"type": t, "origin": reg.origins.get(t, "built-in"),
+                            "class": f"{reg._types[t].__module__}:{reg._types[t].__qualname__}"} for t in names],
+            "broken": [{"plugin": k, "reason": v} for k, v in sorted(reg.broken.items())]}

@@ -1,7 +1,11 @@
 """CSV and JSON files of initiatives or of KPI observations (CONTRACT.md columns).
 
-A malformed row is skipped, counted and reported with its row number (the header is
-row 1, as a spreadsheet shows it); the rest goes in.
+Files are read row by row (a JSON file's list item by item), never held whole, so a
+million-row observations file syncs in bounded memory. A malformed row is skipped,
+counted and reported with its row number (the header is row 1, as a spreadsheet shows
+it); the rest goes in. A file that yields nothing readable is a failure, never an empty
+success that would remove every item: an empty file, a header without rows, or a header
+without the required columns fails the sync with the file's name and what is wrong.
 """
 from __future__ import annotations
 
@@ -19,6 +23,11 @@ from scoring.notation import read_confidence
 _CATEGORIES = {"new": "new", "to do": "new", "todo": "new", "open": "new", "backlog": "new",
                "indeterminate": "indeterminate", "in progress": "indeterminate",
                "done": "done", "closed": "done", "resolved": "done"}
+REQUIRED = {"initiatives": ("key", "title"), "observations": ("kpi", "date", "value")}
+_YES = {"true", "yes", "y", "1", "x"}
+PAGE = 1000                 # initiatives staged per page
+BATCH = 5000                # observations of one KPI staged per batch
+PENDING = 20_000            # observations held at most, over every KPI, before they are staged
 
 
 class FileOptions(ConnectorOptions):
@@ -42,6 +51,10 @@ def _words(v: Any) -> tuple[str, ...]:
     if isinstance(v, (list, tuple)):
         return tuple(str(x) for x in v if str(x).strip())
     return tuple(str(v or "").split())
+
+
+def _yes(v: Any) -> bool:
+    return v is True or str(v if v is not None else "").strip().lower() in _YES
 
 
 def initiative_from(row: dict) -> InitiativeRecord:
@@ -89,7 +102,8 @@ def initiative_from(row: dict) -> InitiativeRecord:
         key=key, title=title, status=status or category, status_category=category, effort=effort,
         confidence=confidence, impact=str(impact), labels=_words(row.get("labels")),
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
-        blocked_by=_words(row.get("blocked_by")), factors=factors, flags=tuple(flags), raw=row)
+        blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
+        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row)
 
 
 class _FileConnector(Connector):
@@ -106,25 +120,29 @@ class _FileConnector(Connector):
         return p if p.is_absolute() else self.base_dir / p
 
     def _rows(self) -> Iterator[tuple[str, dict | str]]:
-        """(where, row) pairs; `where` is how a user finds the row in the file, and a row
-        that is a str is already known to be malformed, for that reason."""
+        """(where, row) pairs, streamed; `where` is how a user finds the row in the file,
+        and a row that is a str is already known to be malformed, for that reason."""
         raise NotImplementedError
+
+    def _refuse(self, what: str) -> SourceError:
+        return SourceError(f"{self.name}: {self.path.name} {what}; nothing was changed")
 
     def pull(self, run: SyncRun) -> None:
         if not self.path.is_file():
             raise SourceError(f"{self.name}: file not found: {self.path}")
         try:
-            rows = list(self._rows())
+            rows = self._rows()
+            if self.options.holds == "initiatives":
+                self._initiatives(run, rows)
+            else:
+                self._observations(run, rows)
         except (OSError, UnicodeDecodeError, json.JSONDecodeError, csv.Error) as exc:
             raise SourceError(f"{self.name}: cannot read {self.path}: {exc}") from None
-        if self.options.holds == "initiatives":
-            self._initiatives(run, rows)
-        else:
-            self._observations(run, rows)
 
-    def _initiatives(self, run: SyncRun, rows: list) -> None:
+    def _initiatives(self, run: SyncRun, rows: Iterator) -> None:
         seen: dict[str, str] = {}
         page: list[InitiativeRecord] = []
+        n = 0
         for n, (where, row) in enumerate(rows, start=1):
             try:
                 if isinstance(row, str):
@@ -137,19 +155,25 @@ class _FileConnector(Connector):
                 continue
             seen[rec.key] = where
             page.append(rec)
-            if len(page) == 1000:
+            if len(page) == PAGE:
                 run.initiatives(page)
                 page = []
-                run.progress(n, len(rows))
+                run.progress(n, None)
+        if n == 0:
+            raise self._refuse("has a header but no rows" if self.path.stat().st_size else "is empty")
+        if not seen:
+            raise self._refuse(f"has no readable row (all {n} were skipped)")
         run.initiatives(page)
-        run.progress(len(rows), len(rows))
+        run.progress(n, n)
         run.seen_all(seen)
 
-    def _observations(self, run: SyncRun, rows: list) -> None:
+    def _observations(self, run: SyncRun, rows: Iterator) -> None:
         wanted = {k.kpi for k in run.kpis}
-        series: dict[str, dict[date, float]] = {k: {} for k in wanted}
+        batches: dict[str, dict[date, float]] = {k: {} for k in wanted}
+        stored: dict[str, int] = {k: 0 for k in wanted}
         ignored: dict[str, int] = {}
-        for where, row in rows:
+        n = pending = 0
+        for n, (where, row) in enumerate(rows, start=1):
             try:
                 if isinstance(row, str):
                     raise ValueError(row)
@@ -158,7 +182,7 @@ class _FileConnector(Connector):
                     raise ValueError("no kpi")
                 try:
                     day = as_day(row.get("date"))
-                except (ValueError, TypeError):
+                except (ValueError, TypeError, OverflowError):
                     raise ValueError(f"date '{row.get('date')}' is not a date (YYYY-MM-DD)") from None
                 value = _number(row.get("value"))
                 if value is None:
@@ -166,18 +190,35 @@ class _FileConnector(Connector):
             except ValueError as exc:
                 run.skip(f"{self.path.name} {where}", str(exc))
                 continue
-            if kpi in series:
-                series[kpi][day] = value
-            else:
+            if kpi not in batches:
                 ignored[kpi] = ignored.get(kpi, 0) + 1
+                continue
+            batches[kpi][day] = value
+            stored[kpi] += 1
+            pending += 1
+            if len(batches[kpi]) >= BATCH or pending >= PENDING:   # staged as read; a later row of a day still wins
+                for name in [kpi] if len(batches[kpi]) >= BATCH else [k for k in batches if batches[k]]:
+                    run.observations(name, sorted(batches[name].items()))
+                    batches[name] = {}
+                pending = sum(map(len, batches.values()))
+                run.progress(n, None)
+        if n == 0:
+            raise self._refuse("has a header but no rows" if self.path.stat().st_size else "is empty")
         for kpi, count in sorted(ignored.items()):
             run.skip(f"{self.path.name}", f"{count} rows for '{kpi}', which is not a KPI fed by "
                      f"connector '{self.name}'")
-        for n, kpi in enumerate(sorted(series), start=1):
-            if not series[kpi]:
+        for kpi in sorted(batches):
+            if not stored[kpi]:
                 run.fail(kpi, f"{self.path.name} has no rows for KPI '{kpi}'")
-            run.observations(kpi, sorted(series[kpi].items()))
-            run.progress(n, len(series))
+            run.observations(kpi, sorted(batches[kpi].items()))
+        run.progress(n, n)
+
+    def _check_columns(self, columns: list[str]) -> None:
+        missing = [c for c in REQUIRED[self.options.holds] if c not in columns]
+        if missing:
+            raise self._refuse(f"has no column {' or '.join(missing)} in its header row (found: "
+                               f"{', '.join(c for c in columns if c)[:120] or 'nothing'}); a file of "
+                               f"{self.options.holds} needs {', '.join(REQUIRED[self.options.holds])}")
 
 
 class CsvConnector(_FileConnector):
@@ -187,8 +228,9 @@ class CsvConnector(_FileConnector):
         with self.path.open(newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
             if reader.fieldnames is None:
-                return
+                raise self._refuse("is empty")
             reader.fieldnames = [f.strip().lower() for f in reader.fieldnames]
+            self._check_columns(reader.fieldnames)
             for row in reader:
                 if None in row:
                     row.pop(None)
@@ -201,11 +243,11 @@ class JsonConnector(_FileConnector):
     type = "json"
 
     def _rows(self):
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            data = data.get(self.options.holds, data.get("items"))
-        if not isinstance(data, list):
-            raise SourceError(f"{self.name}: {self.path} must hold a list of {self.options.holds} "
-                              f"(or an object with a key '{self.options.holds}')")
-        for n, row in enumerate(data, start=1):
-            yield f"item {n}", row if isinstance(row, dict) else "is not an object"
+        from connectors.jsonstream import items
+        with self.path.open(encoding="utf-8") as fh:
+            found = items(fh, (self.options.holds, "items"))
+            if found is None:
+                raise SourceError(f"{self.name}: {self.path} must hold a list of {self.options.holds} "
+                                  f"(or an object with a key '{self.options.holds}')")
+            for n, row in enumerate(found, start=1):
+                yield f"item {n}", row if isinstance(row, dict) else "is not an object"

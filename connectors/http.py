@@ -1,24 +1,35 @@
-"""One HTTP session for every connector: timeouts, retries with jitter, Retry-After,
-slowing down near a rate limit, and secrets kept out of every message.
+"""One HTTP session for every connector: timeouts, retries with jitter, Retry-After, a
+throttle pause shared by every request to the source, paging that cannot loop, and
+secrets kept out of every message.
 
-Status codes map to what to do as data (Singer / Airbyte style): retry, rate limited,
-or fatal with a message that says what to fix.
+Status codes map to what to do as data (Singer / Airbyte style): `RATE_LIMITED` waits
+(the whole source pauses, across its worker threads), `RETRY` backs off, an unreachable
+host (connection refused, a name that does not resolve) fails at once, and anything else
+goes back to the caller, which says what to fix.
 """
 from __future__ import annotations
 
+import base64
 import email.utils
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timezone
-from typing import Any, Callable
+from typing import Any, Callable, Hashable
 
 import requests
+from requests.auth import HTTPBasicAuth
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
 from connectors.base import SourceError
 
 RATE_LIMITED = {429, 503}
 RETRY = {500, 502, 504}
+
+
+class TimedOut(SourceError):
+    """A request that was not to be retried took longer than its timeout."""
 
 
 def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -39,6 +50,20 @@ def retry_after_seconds(value: str | None, now: Callable[[], float] = time.time)
     return max(0.0, when.timestamp() - now())
 
 
+def unreachable(exc: requests.RequestException) -> str | None:
+    """Why the host cannot be reached at all (refused, unknown name), or None for a fault
+    worth retrying (a timeout, a connection reset mid-answer)."""
+    if not isinstance(exc, requests.ConnectionError) or isinstance(exc, requests.Timeout):
+        return None
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)          # urllib3's MaxRetryError wraps the cause
+    if isinstance(reason, NameResolutionError):
+        return "the host name does not resolve"
+    if isinstance(reason, NewConnectionError):
+        return "the connection was refused"
+    return None
+
+
 @dataclass
 class HttpClient:
     """A requests session with the house's retry rules. `source` names the connector in
@@ -56,6 +81,8 @@ class HttpClient:
     rng: random.Random = field(default_factory=random.Random)
     # reads a wait out of a rate-limited response's body (PostHog: "Expected available in N seconds")
     retry_hint: Callable[[requests.Response], float | None] | None = None
+    # a rate-limited answer not worth retrying (a quota that resets in an hour): returned to the caller
+    final: Callable[[requests.Response], bool] | None = None
     requests_made: int = 0
     waits: list[float] = field(default_factory=list)
     session: requests.Session = field(default_factory=requests.Session)
@@ -66,30 +93,77 @@ class HttpClient:
         if self.auth is not None:
             self.session.auth = self.auth
         self._slow_down = False
+        self._gate = threading.Condition()
+        self._pausing = 0                  # pauses in progress: while above 0, no request is sent
+        self.held = 0                      # requests waiting at the gate right now (for tests)
+        self._count = threading.Lock()
 
+    # -- secrets --------------------------------------------------------------------------
+    def secret_values(self) -> list[str]:
+        """The credentials this client sends: Authorization values (whole and their token
+        part) and basic-auth parts, as they could be echoed back in an error body."""
+        out = []
+        for name, value in self.session.headers.items():
+            if name.lower() in ("authorization", "x-api-key", "api-key") and value:
+                out += [str(value), *[p for p in str(value).split() if len(p) >= 8]]
+        if isinstance(self.auth, HTTPBasicAuth):
+            user, password = str(self.auth.username), str(self.auth.password)
+            pair = base64.b64encode(f"{user}:{password}".encode()).decode()
+            out += [password, pair, f"Basic {pair}"] + ([user] if len(user) >= 8 else [])
+        return [v for v in out if v]
+
+    # -- waiting --------------------------------------------------------------------------
     def _wait(self, seconds: float) -> None:
-        seconds = min(seconds, self.max_wait)
+        seconds = min(max(seconds, 0.0), self.max_wait)
         self.waits.append(seconds)
         (self.sleep or time.sleep)(seconds)
+
+    def pause(self, seconds: float) -> None:
+        """Pause the whole source: no request from any thread is sent until this returns."""
+        with self._gate:
+            self._pausing += 1
+        try:
+            self._wait(seconds)
+        finally:
+            with self._gate:
+                self._pausing -= 1
+                self._gate.notify_all()
+
+    def _through_gate(self) -> None:
+        with self._gate:
+            if self._pausing:
+                self.held += 1
+                self._gate.wait_for(lambda: self._pausing == 0)
+                self.held -= 1
 
     def _backoff(self, attempt: int) -> float:
         base = self.backoff[min(attempt, len(self.backoff) - 1)]
         return base * self.rng.uniform(0.7, 1.3)
 
-    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), **kwargs) -> requests.Response:
+    # -- requests -------------------------------------------------------------------------
+    def request(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), retry_timeouts: bool = True,
+                **kwargs) -> requests.Response:
         """Send with retries. Returns the response when its status is in `ok`, or when it is
-        a client error the caller handles (4xx other than 429); raises SourceError when the
-        source stays unavailable."""
+        a client error the caller handles (4xx other than 429, or a rate limit `final`
+        says not to retry); raises SourceError when the source stays unavailable."""
         url = path if path.startswith("http") else f"{self.base_url}{path}"
         kwargs.setdefault("timeout", self.timeout)
         for attempt in range(self.max_retries + 1):
             if self._slow_down:
-                self._wait(self.near_limit_pause)
                 self._slow_down = False
+                self.pause(self.near_limit_pause)
+            self._through_gate()
             try:
-                self.requests_made += 1
+                with self._count:
+                    self.requests_made += 1
                 resp = self.session.request(method, url, **kwargs)
             except requests.RequestException as exc:
+                why = unreachable(exc)
+                if why:
+                    raise SourceError(f"{self.source}: cannot reach {self.base_url}: {why}; check the url "
+                                      "and the network") from None
+                if isinstance(exc, requests.Timeout) and not retry_timeouts:
+                    raise TimedOut(f"{self.source}: {method} {path} took longer than {kwargs['timeout']} s") from None
                 if attempt == self.max_retries:
                     raise SourceError(f"{self.source}: cannot reach {self.base_url} ({type(exc).__name__}) "
                                       f"after {attempt + 1} tries") from None
@@ -98,6 +172,8 @@ class HttpClient:
             if resp.headers.get("X-RateLimit-NearLimit", "").lower() == "true":
                 self._slow_down = True
             if resp.status_code in ok:
+                return resp
+            if resp.status_code in RATE_LIMITED and self.final is not None and self.final(resp):
                 return resp
             if resp.status_code in RATE_LIMITED or resp.status_code in RETRY:
                 if attempt == self.max_retries:
@@ -108,7 +184,10 @@ class HttpClient:
                     hint = retry_after_seconds(resp.headers.get("Retry-After"))
                     if hint is None and self.retry_hint is not None:
                         hint = self.retry_hint(resp)
-                self._wait(max(hint, 0.0) if hint is not None else self._backoff(attempt))
+                if resp.status_code in RATE_LIMITED:     # the source said slow down: everyone waits
+                    self.pause(hint if hint is not None else self._backoff(attempt))
+                else:
+                    self._wait(self._backoff(attempt))
                 continue
             return resp
         raise AssertionError("unreachable")
@@ -124,20 +203,54 @@ class HttpClient:
                               "with a body that is not JSON") from None
 
 
+class Paginator:
+    """Paging as an object (meltano's habit): it knows every token it was handed and
+    refuses one it has already seen, and a page that repeats the previous one, so a
+    misbehaving server cannot loop a sync forever."""
+
+    def __init__(self, source: str, what: str = "nextPageToken"):
+        self.source, self.what = source, what
+        self.seen: set[Hashable] = set()
+        self.last_page: Hashable | None = None
+        self.pages = 0
+
+    def advance(self, token: Hashable) -> Hashable:
+        """Take the next page's token; raises SourceError when it was handed out before."""
+        if token in self.seen:
+            raise SourceError(f"{self.source}: the server sent the same {self.what} ({str(token)[:40]}) twice; "
+                              "paging stopped so the sync cannot loop forever")
+        self.seen.add(token)
+        return token
+
+    def check_page(self, fingerprint: Hashable, *, hint: str = "it ignores the offset") -> None:
+        """Raise when a page (by `fingerprint`, e.g. its first and last row) repeats the
+        previous page exactly: the server is not moving forward."""
+        self.pages += 1
+        if fingerprint is not None and fingerprint == self.last_page:
+            raise SourceError(f"{self.source}: page {self.pages} repeats page {self.pages - 1}: {hint}; "
+                              "paging stopped so the sync cannot loop forever")
+        self.last_page = fingerprint
+
+
 def error_messages(resp: requests.Response) -> list[str]:
-    """The messages a JSON error body carries (Jira's errorMessages and errors)."""
+    """The messages a JSON error body carries: Jira's errorMessages and errors, Google's
+    envelope `{"error": {"code", "message", "status"}}`, and plain message / detail / error."""
     try:
         body = resp.json()
     except ValueError:
         return [resp.text[:200]] if resp.text else []
     if not isinstance(body, dict):
         return []
-    out = [str(m) for m in body.get("errorMessages") or []]
+    out = [str(m) for m in body.get("errorMessages") or [] if m]
     errors = body.get("errors")
     if isinstance(errors, dict):
         out += [f"{k}: {v}" for k, v in errors.items()]
+    envelope = body.get("error")
+    if isinstance(envelope, dict) and envelope.get("message"):
+        status = envelope.get("status")
+        out.append(f"{status}: {envelope['message']}" if status else str(envelope["message"]))
     for key in ("message", "detail", "error"):
-        if isinstance(body.get(key), str):
+        if isinstance(body.get(key), str) and body[key]:
             out.append(body[key])
     return out
 

@@ -1,23 +1,25 @@
 """Mixpanel: a saved Insights report (`bookmark_id`) or an event's daily count.
 
-Query API with service-account basic auth; `/api/query/insights` answers `series` as
-names mapping to `{date: value}`. Mixpanel allows 60 queries an hour and 5 at once: the
-connector keeps to both, and KPIs beyond the hour's budget fail with that reason (their
-last observations stay). The EU host through `url`.
+Query API with service-account basic auth. `/api/query/insights` answers `series` as
+names mapping to `{date: value}`; the report must be a line chart by day: a report in
+total / bar mode answers one number (`{"all": 3551}`) and a weekly or monthly one
+answers a bucket per week or month, and neither is stored as daily values: the KPI fails
+with what to change. `/api/query/segmentation` takes `event` as one event name.
+Mixpanel allows 60 queries an hour and 5 at once: the connector keeps to both, and KPIs
+beyond the hour's budget fail with that reason (their last observations stay). The EU
+host through `url`.
 """
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import deque
 from datetime import date
 
 from pydantic import Field
-from requests.auth import HTTPBasicAuth
 
 from connectors.analytics import AnalyticsConnector, KpiFailure
-from connectors.base import ConnectorOptions, KpiSource
+from connectors.base import ConnectorOptions, KpiSource, as_day
 
 HOUR = 3600.0
 
@@ -62,17 +64,42 @@ def _series(data: dict) -> dict:
     return first if isinstance(first, dict) else {}
 
 
+def daily(points: dict, kpi: str) -> list:
+    """The series as (day, value) rows, or KpiFailure when the report is not by day."""
+    if "all" in points or (points and not any(_is_day(k) for k in points)):
+        raise KpiFailure(f"KPI '{kpi}': the saved report answers one total ({', '.join(map(str, points))[:40]}), "
+                         "not a value per day: open it in Mixpanel and show it as a line chart by day")
+    keys = [k for k in points if _is_day(k)]
+    days = sorted({as_day(k) for k in keys})
+    if len(days) < len(keys):
+        raise KpiFailure(f"KPI '{kpi}': the saved report counts by hour, not by day; set its interval to Day "
+                         "in Mixpanel")
+    gaps = [(b - a).days for a, b in zip(days, days[1:])]
+    if gaps and min(gaps) >= 7:
+        unit = "month" if min(gaps) >= 28 else "week"
+        raise KpiFailure(f"KPI '{kpi}': the saved report counts by {unit}, not by day; set its interval to Day "
+                         f"in Mixpanel (a {unit}'s total is not a daily value)")
+    return list(points.items())
+
+
+def _is_day(key) -> bool:
+    try:
+        as_day(key)
+        return True
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 class MixpanelConnector(AnalyticsConnector):
     type = "mixpanel"
     Options = MixpanelOptions
     options: MixpanelOptions
     auth_hint = "check the service account's username and secret"
+    credential_keys = ("username_env", "secret_env")
     concurrency = 5
 
     def begin(self) -> None:
-        auth = HTTPBasicAuth(os.environ.get(self.options.username_env, ""),
-                             os.environ.get(self.options.secret_env, ""))
-        self.client(auth=auth)
+        super().begin()
         key = f"{self.options.url}|{self.options.project_id}"
         self.budget = _BUDGETS.setdefault(key, QueryBudget(self.options.queries_per_hour))
 
@@ -85,7 +112,7 @@ class MixpanelConnector(AnalyticsConnector):
             params["bookmark_id"] = source.source["bookmark_id"]
             path = "/api/query/insights"
         elif source.source.get("event"):
-            params.update(event=f'["{source.source["event"]}"]', from_date=start.isoformat(),
+            params.update(event=str(source.source["event"]), from_date=start.isoformat(),
                           to_date=end.isoformat(), unit="day", type="general")
             path = "/api/query/segmentation"
         else:
@@ -94,5 +121,5 @@ class MixpanelConnector(AnalyticsConnector):
         data = self.answer(resp)
         if path.endswith("segmentation"):
             values = (data.get("data") or {}).get("values") or {}
-            return list(next(iter(values.values()), {}).items())
-        return list(_series(data).items())
+            return daily(next(iter(values.values()), {}), source.kpi)
+        return daily(_series(data), source.kpi)

@@ -20,6 +20,16 @@ class SqlConnector(AnalyticsConnector):
     options: SqlOptions
     concurrency = 4
 
+    def secret_values(self) -> list[str]:
+        """The URL and, on its own, the password inside it."""
+        values = super().secret_values()
+        try:
+            from sqlalchemy.engine import make_url
+            password = make_url(os.environ.get(self.options.url_env, "")).password
+        except Exception:  # noqa: BLE001 - an unreadable URL has no password to find
+            password = None
+        return values + ([str(password)] if password else [])
+
     def begin(self) -> None:
         from sqlalchemy import create_engine
         from sqlalchemy.exc import ArgumentError

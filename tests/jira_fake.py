@@ -94,6 +94,9 @@ class FakeJira:
         v = "3" if cloud else "2"
         rsps.add_callback(responses.GET, f"{base}/rest/api/{v}/myself", callback=self._myself)
         rsps.add_callback(responses.GET, f"{base}/rest/api/{v}/field", callback=lambda r: self._ok(r, FIELDS))
+        from tests.fixtures.payloads import SERVER_INFO_CLOUD, SERVER_INFO_DC
+        rsps.add_callback(responses.GET, f"{base}/rest/api/2/serverInfo",
+                          callback=lambda r: self._ok(r, SERVER_INFO_CLOUD if cloud else SERVER_INFO_DC))
         if cloud:
             rsps.add_callback(responses.POST, f"{base}/rest/api/3/search/jql", callback=self._search_cloud)
             rsps.add_callback(responses.POST, f"{base}/rest/api/3/search/approximate-count", callback=self._count)

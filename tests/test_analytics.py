@@ -6,7 +6,7 @@ import base64
 import re
 import json
 import sqlite3
-from datetime import date, timedelta
+from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.cli import main
 
-TODAY = date.today()
+TODAY = datetime.now(timezone.utc).date()      # the connectors' today is UTC (GA4: the property's zone)
 D = [TODAY - timedelta(days=n) for n in (2, 1, 0)]
 SECRETS = {"PH_KEY": "phx_s3cr3t", "AMP_KEY": "amp-key-1", "AMP_SECRET": "amp-s3cr3t",
            "MP_USER": "sa.user", "MP_SECRET": "mp-s3cr3t"}
@@ -46,11 +46,11 @@ source = {{ connector = "ga", metric = "totalRevenue", filter = {{ filter = {{ f
 [[kpis]]
 id = "signups"
 start = {start}
-source = {{ connector = "ph", query = "SELECT toDate(timestamp) AS day, count() FROM events WHERE event = 'signup' GROUP BY day ORDER BY day" }}
+source = {{ connector = "ph", query = "SELECT toDate(timestamp) AS day, count() FROM events WHERE event = 'signup' AND {{filters}} GROUP BY day ORDER BY day" }}
 [[kpis]]
 id = "capped"
 start = {start}
-source = {{ connector = "ph", query = "SELECT toDate(timestamp), count() FROM events GROUP BY 1 LIMIT 2" }}
+source = {{ connector = "ph", query = "SELECT toDate(timestamp), count() FROM events WHERE timestamp >= toDate({{start}}) GROUP BY 1 LIMIT 2" }}
 [[kpis]]
 id = "logins"
 start = {start}
@@ -232,11 +232,17 @@ def test_every_source_reads_daily_values_and_failures_stay_local(cfg, sources, m
     assert all(c.request.headers["Authorization"] == "Bearer ya29.test-token" for c in ga_calls)
     body = json.loads(ga_calls[0].request.body)
     assert body["dimensions"] == [{"name": "date"}] and body["returnPropertyQuota"] is True
-    assert body["dateRanges"] == [{"startDate": (TODAY - timedelta(days=10)).isoformat(), "endDate": TODAY.isoformat()}]
+    assert body["dateRanges"] == [{"startDate": (TODAY - timedelta(days=10)).isoformat(), "endDate": "today"}]
+    assert body["keepEmptyRows"] is True                   # zero days arrive as 0, not as nothing
     assert any("dimensionFilter" in json.loads(c.request.body) for c in ga_calls)
     assert len(ga_calls) == 4                              # 2 KPIs x 2 pages of rowCount 3
-    ph = [json.loads(c.request.body)["query"]["query"] for c in sources.calls if "posthog" in c.request.url]
-    assert any(q.endswith("LIMIT 2 OFFSET 2") for q in ph)
+    ph = [json.loads(c.request.body)["query"] for c in sources.calls if "posthog" in c.request.url]
+    assert any(q["query"].endswith("LIMIT 2 OFFSET 2") for q in ph)
+    # the sync window is bound into every query: {filters} takes filters.dateRange, {start} takes values
+    window = {"date_from": (TODAY - timedelta(days=10)).isoformat(), "date_to": TODAY.isoformat()}
+    assert all(q["filters"] == {"dateRange": window} for q in ph if "{filters}" in q["query"])
+    assert [q["values"] for q in ph if "{start}" in q["query"]] == [{"start": window["date_from"],
+                                                                    "end": window["date_to"]}]
 
 
 def test_later_syncs_fetch_from_the_last_day_minus_an_overlap(cfg, sources):
@@ -251,18 +257,48 @@ def test_later_syncs_fetch_from_the_last_day_minus_an_overlap(cfg, sources):
     assert amp[0]["start"] == [ymd(TODAY - timedelta(days=10))]
 
 
-def test_throttled_posthog_waits_as_told_and_ga4_backs_off_on_quota(cfg, sources, monkeypatch):
+def test_throttled_posthog_waits_as_told_and_ga4_backs_off_on_a_busy_property(cfg, sources, monkeypatch):
     waits = []
     monkeypatch.setattr("connectors.http.time.sleep", waits.append)
+    # one request at a time, so which request meets the 429 does not depend on thread order
+    monkeypatch.setattr("connectors.posthog.PosthogConnector.concurrency", 1)
+    monkeypatch.setattr("connectors.ga4.Ga4Connector.concurrency", 1)
     sources.add(responses.POST, f"{PH}/api/projects/77/query/", status=429, json={
         "type": "throttled_error", "code": "throttled",
         "detail": "Request was throttled. Expected available in 17 seconds.", "attr": None})
+    # Google's envelope for a busy property (concurrent requests): worth a retry after a backoff
     sources.add(responses.POST, f"{GA}/v1beta/properties/123456:runReport", status=429, json={
-        "error": {"code": 429, "message": "Exhausted property tokens per hour.", "status": "RESOURCE_EXHAUSTED"}})
+        "error": {"code": 429, "message": "Exhausted concurrent requests quota.", "status": "RESOURCE_EXHAUSTED"}})
     res = run(cfg, "sync")
     assert "FAILED signups" not in res.output and "FAILED users" not in res.output
     assert 17.0 in waits
     assert any(1.4 <= w <= 2.6 for w in waits)              # backoff 2 s ± 30 % for GA4's 429
+
+
+def test_ga4_spent_hourly_quota_is_not_retried_says_what_google_said_and_keeps_the_data(cfg, sources):
+    run(cfg, "sync")
+    sources.calls.reset()
+    # the envelope Google sends when the property's hourly tokens are spent
+    sources.replace(responses.POST, f"{GA}/v1beta/properties/123456:runReport", status=429, json={
+        "error": {"code": 429, "message": "Exhausted property tokens per hour. Wait until the next hour.",
+                  "status": "RESOURCE_EXHAUSTED"}})
+    res = run(cfg, "sync", "--connector", "ga")
+    assert res.exit_code == 3
+    assert ("ga: FAILED: 429 from Google: RESOURCE_EXHAUSTED: Exhausted property tokens per hour. Wait until the "
+            "next hour.. Not retried") in res.output
+    # one request per GA KPI (users, revenue) at most, none retried: no minute of retries
+    assert len([c for c in sources.calls if "runReport" in c.request.url]) <= 2
+    assert kpis(cfg)["users"]["current"] == 102.0                                   # the last good data
+
+
+def test_ga4_says_what_google_said_about_a_misspelt_metric(cfg, sources):
+    sources.replace(responses.POST, f"{GA}/v1beta/properties/123456:runReport", status=400, json={
+        "error": {"code": 400, "message": "Field activeUser is not a valid metric. Did you mean activeUsers?",
+                  "status": "INVALID_ARGUMENT"}})
+    res = run(cfg, "sync", "--connector", "ga")
+    assert ("ga: FAILED users: 400: INVALID_ARGUMENT: Field activeUser is not a valid metric. Did you mean "
+            "activeUsers?") in res.output
+    assert "no detail given" not in res.output
 
 
 def test_a_failing_source_keeps_its_last_observations(cfg, sources):

@@ -95,7 +95,7 @@ def test_a_crash_mid_sync_leaves_the_last_ranking(workspace_dir, monkeypatch):
     from connectors import files
 
     def boom(self, run, rows):
-        run.initiatives([files.initiative_from(rows[0][1])])
+        run.initiatives([files.initiative_from(next(iter(rows))[1])])
         raise KeyboardInterrupt
     monkeypatch.setattr(files._FileConnector, "_initiatives", boom)
     with pytest.raises(KeyboardInterrupt):
@@ -103,3 +103,86 @@ def test_a_crash_mid_sync_leaves_the_last_ranking(workspace_dir, monkeypatch):
     ws2 = Workspace(load_settings(workspace_dir / "roadmap.toml"))
     assert [it["key"] for it in ranking(ws2).items()] == ["A", "C", "B", "D"]
     assert ws2.store.runs(1)[0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("content, what", [
+    ("", "initiatives.csv is empty; nothing was changed"),
+    ("key,title,effort\n", "initiatives.csv has a header but no rows; nothing was changed"),
+    ("Issue key,Summary\nA,Something\n", "initiatives.csv has no column key or title in its header row "
+     "(found: issue key, summary); a file of initiatives needs key, title; nothing was changed"),
+    ("key,title\n,no key\n", "initiatives.csv has no readable row (all 1 were skipped); nothing was changed"),
+])
+def test_an_empty_header_only_or_wrong_header_file_fails_and_removes_nothing(workspace_dir, content, what):
+    run(workspace_dir)
+    (workspace_dir / "initiatives.csv").write_text(content)
+    ws, reports = run(workspace_dir, connector="backlog")
+    assert reports["backlog"].status == "failed"
+    assert reports["backlog"].failures == [("backlog", what)]
+    assert [it["key"] for it in ranking(ws).items()] == ["C", "A", "B", "D"]     # the last good data
+
+
+def test_an_empty_json_list_and_an_observations_file_without_rows_fail(workspace_dir):
+    run(workspace_dir)
+    (workspace_dir / "observations.csv").write_text("kpi,date,value\n")
+    (workspace_dir / "items.json").write_text('{"initiatives": []}')
+    toml = (workspace_dir / "roadmap.toml").read_text().replace(
+        'type = "csv"\npath = "initiatives.csv"', 'type = "json"\npath = "items.json"')
+    (workspace_dir / "roadmap.toml").write_text(toml)
+    ws, reports = run(workspace_dir)
+    assert reports["backlog"].failures == [("backlog", "items.json has a header but no rows; nothing was changed")]
+    assert reports["obs"].failures == [("obs", "observations.csv has a header but no rows; nothing was changed")]
+    assert ws.store.history("activation")                                      # kept
+
+
+def test_team_and_mandatory_columns_are_read():
+    from connectors.files import initiative_from
+    rows = [{"key": "A", "title": "a", "team": " growth ", "mandatory": "yes"},
+            {"key": "B", "title": "b", "team": "", "mandatory": "0"},
+            {"key": "C", "title": "c", "mandatory": True}, {"key": "D", "title": "d", "mandatory": "TRUE"}]
+    assert [(r.team, r.mandatory) for r in map(initiative_from, rows)] == \
+        [("growth", True), ("", False), ("", True), ("", True)]
+
+
+def test_large_files_are_streamed_not_held(tmp_path):
+    """Rows are handed on as they are read: when the first batch is staged, only that
+    batch has been read from the file (CSV line by line, JSON in 64 KiB chunks)."""
+    import io
+
+    from connectors import jsonstream
+    from connectors.base import KpiSource
+    from connectors.files import BATCH, CsvConnector, FileOptions, JsonConnector
+    rows = 3 * BATCH
+    day = lambda n: f"{2000 + n // 336}-{1 + n % 336 // 28:02d}-{1 + n % 28:02d}"  # noqa: E731
+    (tmp_path / "obs.csv").write_text("kpi,date,value\n" + "".join(f"k,{day(n)},{n}\n" for n in range(rows)))
+    (tmp_path / "obs.json").write_text(json.dumps({"observations": [
+        {"kpi": "k", "date": day(n), "value": n} for n in range(rows)]}))
+
+    class FirstBatch:
+        kpis, full, bookmark, resume = [KpiSource("k", {})], True, None, None
+
+        def observations(self, kpi, got):
+            raise StopIteration(len(got))
+
+        def skip(self, *a):
+            pass
+
+        def progress(self, *a):
+            pass
+    for cls, name in ((CsvConnector, "obs.csv"), (JsonConnector, "obs.json")):
+        conn = cls("obs", FileOptions(path=str(tmp_path / name), holds="observations"))
+        read = []
+        rows_of = conn._rows
+        conn._rows = lambda: (read.append(1) or row for row in rows_of())
+        with pytest.raises(StopIteration) as stop:
+            conn.pull(FirstBatch())
+        assert stop.value.value == BATCH and len(read) == BATCH          # not the whole file first
+    reads = []
+
+    class Counting(io.StringIO):
+        def read(self, n=-1):
+            reads.append(n)
+            return super().read(n)
+    text = (tmp_path / "obs.json").read_text()
+    first = next(jsonstream.items(Counting(text), ("observations",)))
+    assert first == {"kpi": "k", "date": "2000-01-01", "value": 0}
+    assert reads == [1 << 16] and len(text) > 4 * (1 << 16)              # one chunk of a much larger file

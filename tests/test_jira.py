@@ -361,3 +361,4 @@ def test_push_names_a_field_missing_from_the_screen_and_falls_back_on_notificati
     assert res.output.count("notifyUsers=false") == 1
     assert "3 written, 0 unchanged, 0 cleared, 1 failed" in res.output
     assert all(p == {} for _k, _b, p in fake.puts)
+

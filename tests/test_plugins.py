@@ -81,3 +81,34 @@ def test_plugin_options_are_validated_with_locations(installed_plugin, tmp_path)
     with pytest.raises(ConfigError) as err:
         load_settings(p)
     assert err.value.problems == ["connectors.x.titles: input should be a valid list"]
+
+
+def test_installed_lists_builtins_plugins_and_broken_plugins_with_why(installed_plugin):
+    got = base.installed()
+    origin = {c["type"]: c["origin"] for c in got["connectors"]}
+    assert origin["jira"] == "built-in" and origin["csv"] == "built-in"
+    assert origin["echo"] == "plugin echo (echo_plugin:EchoConnector)"
+    assert origin["loud-echo"] == "plugin loud (echo_plugin:register)"
+    assert [c["class"] for c in got["connectors"] if c["type"] == "jira"] == ["connectors.jira.connector:JiraConnector"]
+    (broken,) = got["broken"]
+    assert broken["plugin"] == "broken" and broken["reason"].startswith("AttributeError") \
+        and "DoesNotExist" in broken["reason"]
+
+
+def test_builtins_are_listed_once_not_again_as_entry_points():
+    import tomllib
+    from pathlib import Path
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    assert ENTRY_POINT_GROUP not in project.get("entry-points", {})        # plugins only, in their own packages
+    assert sorted(base.BUILTINS) == ["amplitude", "csv", "ga4", "jira", "json", "mixpanel", "posthog", "sql"]
+    for name, target in base.BUILTINS.items():
+        assert base.registry.get(name).type == name, target
+
+
+def test_every_builtin_that_writes_back_says_so():
+    from connectors.base import Connector
+    writers = sorted(n for n in base.BUILTINS if base.registry.get(n).supports_write_back)
+    assert writers == ["jira"]
+    for n in base.BUILTINS:
+        cls = base.registry.get(n)
+        assert (cls.write_back is not Connector.write_back) == cls.supports_write_back

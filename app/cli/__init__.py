@@ -261,6 +261,8 @@ def push(config, dry_run) -> None:
         raise UserError(str(exc), exit_code=3) from None
     bar.clear()
     for r in reports:
+        for c in r.changes if dry_run else ():
+            click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
         for m in r.messages:
             click.echo(f"{r.connector}: FAILED {m}", err=True)
         for note in r.notes:

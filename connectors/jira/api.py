@@ -6,13 +6,32 @@ this module never calls it.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from typing import Any, Iterator
 
 from connectors.base import SourceError
-from connectors.http import HttpClient, error_messages, http_error
+from connectors.http import HttpClient, Paginator, error_messages, http_error
 
 AUTH_HINT = "check the email and API token (Cloud) or the personal access token (Data Center)"
 DC_WINDOW = 10_000          # Data Center refuses or slows past this startAt: start a new chunk
+DEEP_JSON = 20_000          # nesting a page may hold (a description nested hundreds of levels deep)
+_DEEP = threading.Lock()
+
+
+def parse_page(resp) -> Any:
+    """The JSON of an answer, even when an issue's description nests deeper than Python's
+    default recursion limit allows the parser (the issue is skipped later, by its key)."""
+    try:
+        return resp.json()
+    except RecursionError:
+        with _DEEP:
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, DEEP_JSON))
+            try:
+                return resp.json()
+            finally:
+                sys.setrecursionlimit(limit)
 
 
 class JiraApi:
@@ -32,13 +51,26 @@ class JiraApi:
         resp = self.http.request(method, f"/rest/api/{self.version}{path}", **kw)
         if resp.status_code == 200:
             try:
-                return resp.json()
-            except ValueError:
+                return parse_page(resp)
+            except (ValueError, RecursionError):
                 raise SourceError(f"{self.name}: {path} answered with a body that is not JSON") from None
         if resp.status_code == 400 and path.startswith("/search"):
             msgs = "; ".join(error_messages(resp)) or "no detail given"
             raise SourceError(f"{self.name}: Jira refused the JQL: {msgs}")
         raise http_error(self.name, resp, auth_hint=AUTH_HINT)
+
+    def server_info(self) -> dict:
+        """`/rest/api/2/serverInfo` (answered on Cloud and Data Center alike, without login);
+        empty when the site does not answer it."""
+        resp = self.http.request("GET", "/rest/api/2/serverInfo")
+        if resp.status_code != 200:      # a site that hides it (anonymous access off): no answer
+            return {}
+        try:
+            body = resp.json()
+        except ValueError:
+            raise SourceError(f"{self.name}: /rest/api/2/serverInfo answered with a body that is not JSON; "
+                              "is the url a Jira? (or set deployment = \"cloud\" / \"datacenter\")") from None
+        return body if isinstance(body, dict) else {}
 
     def time_zone(self) -> str:
         return (self._get("/myself") or {}).get("timeZone") or "UTC"
@@ -66,6 +98,7 @@ class CloudApi(JiraApi):
         """Pages of issues until `isLast` or no `nextPageToken`; a page may hold fewer
         issues than asked for, so only the token decides."""
         token = None
+        tokens = Paginator(self.name, "nextPageToken")
         while True:
             body = {"jql": jql, "fields": fields, "maxResults": page_size}
             if token:
@@ -75,6 +108,7 @@ class CloudApi(JiraApi):
             token = page.get("nextPageToken")
             if page.get("isLast") is True or not token:
                 return
+            tokens.advance(token)
 
     def count(self, jql: str) -> int | None:
         """Jira's approximate count of the query; None where the endpoint is not offered."""
@@ -96,12 +130,16 @@ class DataCenterApi(JiraApi):
         from the last `updated` minute seen (results are ordered by updated), skipping
         the issues already returned."""
         base, chunk_jql, start, seen, since = jql, jql, 0, set(), None
+        pages = Paginator(self.name, "startAt")
         while True:
             page = self._json("POST", "/search", json={"jql": chunk_jql, "startAt": start,
                                                         "maxResults": page_size, "fields": fields})
             issues = page.get("issues") or []
             fresh = [i for i in issues if i.get("key") not in seen]
             seen.update(i.get("key") for i in fresh)
+            if issues:
+                pages.check_page(tuple(i.get("key") for i in issues), hint=f"Jira answered startAt={start} with "
+                                 "the issues it had just sent (the server ignores startAt)")
             if fresh:
                 yield fresh
             total = int(page.get("total") or 0)
@@ -118,6 +156,7 @@ class DataCenterApi(JiraApi):
                 since = self.jql_time(last)
                 chunk_jql = restrict_since(base, since)
                 start = 0
+                pages = Paginator(self.name, "startAt")     # a new query: its first page may repeat
 
     def count(self, jql: str) -> int | None:
         page = self._json("POST", "/search", json={"jql": jql, "startAt": 0, "maxResults": 0, "fields": ["id"]})
