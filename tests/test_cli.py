@@ -224,5 +224,5 @@ def test_connectors_lists_built_ins_and_broken_plugins(monkeypatch):
     monkeypatch.setitem(registry.broken, "broken", "ImportError: No module named 'nowhere'")
     res = CliRunner().invoke(main, ["connectors"])
     assert res.exit_code == 0
-    assert "jira         built-in  connectors.jira:JiraConnector" in res.output
+    assert "jira         built-in  connectors.jira.connector:JiraConnector" in res.output
     assert "broken       FAILED    ImportError: No module named 'nowhere'" in res.output

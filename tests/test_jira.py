@@ -306,7 +306,7 @@ def test_data_center_deep_windows_restart_from_the_last_update():
     from datetime import timedelta
 
     from connectors.jira import parse_updated
-    from connectors.jira_api import DataCenterApi
+    from connectors.jira.api import DataCenterApi
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeJira(rsps, [issue(n, updated=f"2026-07-01T{n // 60:02d}:{n % 60:02d}:00.000+0000")
                                for n in range(25)], base=DC, page=4, cloud=False)

@@ -276,16 +276,14 @@ def push(config, dry_run) -> None:
 @main.command()
 def connectors() -> None:
     """The connector types installed (built-in and plugins) and any plugin that failed to load."""
-    from connectors.base import _BUILTINS, registry
-    for name in registry.names():
-        cls = registry.get(name)
-        target = f"{cls.__module__}:{cls.__qualname__}"
-        origin = "built-in" if _BUILTINS.get(name) == target else "plugin"
-        click.echo(f"{name:12} {origin:9} {target}")
-    for name, why in sorted(registry.broken.items()):
-        click.echo(f"{name:12} FAILED    {why}")
-    if registry.broken:
-        click.echo(f"{len(registry.broken)} plugin(s) failed to load; fix or uninstall them", err=True)
+    from connectors.base import installed
+    found = installed()
+    for c in found["connectors"]:
+        click.echo(f"{c['type']:12} {c['origin']:9} {c['class']}")
+    for b in found["broken"]:
+        click.echo(f"{b['plugin']:12} FAILED    {b['reason']}")
+    if found["broken"]:
+        click.echo(f"{len(found['broken'])} plugin(s) failed to load; fix or uninstall them", err=True)
 
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
