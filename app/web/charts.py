@@ -7,7 +7,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-PALETTE = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d"]
+# objective colours: no orange or red, which mean harm (WARNING) and "behind plan"
+PALETTE = ["#2563eb", "#16a34a", "#9333ea", "#0891b2", "#4d7c0f", "#be185d", "#475569", "#0d9488"]
 
 
 def color(n: int) -> str:
@@ -78,8 +79,8 @@ def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str =
     ys = values + [v for v in (kpi.target, kpi.baseline) if v is not None]
     tk = ticks(min(ys), max(ys))
     labels = [fmt(t) for t in tk]
-    left = 14 + 6.4 * max(len(t) for t in labels)
-    w, h, right, top, bottom = 560, 220, 64, 12, 40
+    left = 14 + 7.6 * max(len(t) for t in labels)          # 13px digits are about 7.4 px wide
+    w, h, right, top, bottom = 440, 210, 58, 12, 40
     span_d = max(1, (x1 - x0).days)
     y0, y1 = tk[0], tk[-1]
 
@@ -163,24 +164,28 @@ STATUS_TEXT = {"off-track": "⚠ behind plan", "on-track": "on track", "met": "�
                "no-target": "no target", "no-data": "no data yet"}
 
 
+ROW_CAP = 7          # KPIs per row: seven boxes fit a 1440 px screen; wider rows wrap to the next
+
+
 def goal_graph(data: dict, link=lambda node: None) -> Markup:
     """The goal graph in layers (objectives on top), laid out by `graph_layout`: names in the
     boxes with ids on hover, each box a link (`link(node)` gives its address), lagging KPIs
     marked, edges labelled with their weights where no label overlaps another."""
-    from app.web.graph_layout import layout
+    from app.web.graph_layout import cap_rows, layout
     box_w, char_w = 172, 6.6
     per_line = int((box_w - 14) / char_w)
     nodes = {n["id"]: n for n in data["nodes"]}
     edges = [(e["from"], e["to"]) for e in data["edges"]]
     texts = [f'{e["weight"]:g}'.replace("-", "−") for e in data["edges"]]
-    lay = layout({n["id"]: n["layer"] for n in data["nodes"]}, edges, {n: box_w for n in nodes},
+    rows = cap_rows({n["id"]: n["layer"] for n in data["nodes"]}, edges, ROW_CAP)
+    lay = layout(rows, edges, {n: box_w for n in nodes},
                  label_size=lambda e: (len(texts[e]) * 6.6 + 8, 15))
     out = []
     for e, route in zip(data["edges"], lay.routes):
         a, b = nodes[e["from"]], nodes[e["to"]]
         neg = " neg" if e["weight"] < 0 else ""
         tip = escape(f'{a["name"]} ({a["id"]}) feeds {b["name"]} ({b["id"]}): elasticity {e["weight"]:g}')
-        out.append(f'<g class="edge{neg}"><title>{tip}</title><path d="{route.d}" marker-end="url(#arrow)"/></g>')
+        out.append(f'<g class="edge{neg}" data-from="{escape(a["id"])}" data-to="{escape(b["id"])}"><title>{tip}</title><path d="{route.d}" marker-end="url(#arrow)"/></g>')
     for e, route, text in zip(data["edges"], lay.routes, texts):
         if route.label_at:
             cx, cy = route.label_at
@@ -205,7 +210,7 @@ def goal_graph(data: dict, link=lambda node: None) -> Markup:
                    f'{tspans}<text class="sub" x="{box.x + 8:.1f}" y="{box.y + box.h - 7:.1f}">{escape(sub)}</text>'
                    f'{close_a}</g>')
     return Markup(f'<svg class="graph" width="{lay.width:.0f}" height="{lay.height:.0f}" '
-                  f'viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" role="img" aria-label="goal graph: '
+                  f'viewBox="0 0 {lay.width:.0f} {lay.height:.0f}" role="group" aria-label="goal graph: '
                   f'{len([n for n in nodes.values() if n["kind"] == "objective"])} objectives, '
                   f'{len([n for n in nodes.values() if n["kind"] != "objective"])} KPIs">'
                   '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '

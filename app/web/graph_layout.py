@@ -168,6 +168,30 @@ def _place_x(rows: list[list], width_of: dict, up: dict, down: dict) -> dict:
     return x
 
 
+def cap_rows(layer: dict[str, int], edges: list[tuple[str, str]], per_row: int) -> dict[str, int]:
+    """Rows of at most `per_row` boxes (row 0 is kept whole): a node goes one row below its
+    lowest parent, or further down while that row is full. Edges still point upwards.
+
+    >>> cap_rows({"o": 0, "a": 1, "b": 1, "c": 1}, [("a", "o"), ("b", "o"), ("c", "o")], 2)
+    {'o': 0, 'a': 1, 'b': 1, 'c': 2}
+    """
+    parents: dict[str, list[str]] = {}
+    for child, parent in edges:
+        parents.setdefault(child, []).append(parent)
+    out: dict[str, int] = {}
+    count: dict[int, int] = {}
+    for n in sorted(layer, key=lambda n: layer[n]):          # stable: config order within a row
+        if layer[n] == 0:
+            out[n] = 0
+            continue
+        row = max([out[p] + 1 for p in parents.get(n, ()) if p in out] + [1])
+        while count.get(row, 0) >= per_row:
+            row += 1
+        out[n] = row
+        count[row] = count.get(row, 0) + 1
+    return out
+
+
 def _bezier(p0, p3, t):
     (x0, y0), (x1, y1) = p0, p3
     ym = (y0 + y1) / 2

@@ -173,9 +173,12 @@ def _roadmap_context(view: View) -> dict:
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
                 fix=services.flag_fix, methods=METHODS, columns=[c for c in COLUMNS if c[0] != "moved" or view.scenario], group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
-                csv_url=url_for("pages.roadmap_csv") + "?" + query(request.args, page=None),
-                reset_url=url_for("pages.roadmap") + ("?" + without_scenario(request.args)
-                                                      if without_scenario(request.args) else ""))
+                csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
+                reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
+
+
+def _with_query(path: str, qs: str) -> str:
+    return f"{path}?{qs}" if qs else path
 
 
 def _page_url(n: int) -> str:
