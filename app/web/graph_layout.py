@@ -282,7 +282,7 @@ def _layout_once(layer, edges, widths, box_h, band, label_size):
                 for t in (0.5, 0.38, 0.62, 0.27, 0.73, 0.18, 0.82):
                     cx, cy = _bezier(p0, p3, t)
                     cand = Box(cx - lw / 2, cy - lh / 2, lw, lh)
-                    if any(cand.overlaps(b, 2) for b in boxes.values()) or any(cand.overlaps(o, 2) for o in labels):
+                    if any(cand.overlaps(b, 2) for b in boxes.values()) or any(cand.overlaps(o, 22) for o in labels):
                         continue
                     spot = (cx, cy)
                     labels.append(cand)
