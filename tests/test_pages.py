@@ -140,3 +140,17 @@ def test_forty_kpis_route_around_boxes_and_labels_keep_apart():
     labels = [Box(r.label_at[0] - 15, r.label_at[1] - 7.5, 30, 15) for r in lay.routes]
     assert not any(a.overlaps(b) for i, a in enumerate(labels) for b in labels[i + 1:])
     assert not any(a.overlaps(b) for a in labels for b in lay.boxes.values())
+
+
+def test_trend_marks_the_window_and_the_current_value():
+    from datetime import date, timedelta
+    from types import SimpleNamespace
+    kpi = SimpleNamespace(id="k", start=date(2026, 1, 1), deadline=date(2026, 1, 11), target=10.0, baseline=0.0,
+                          window_days=7)
+    history = [(date(2026, 1, 1) + timedelta(days=n), float(n)) for n in range(11)]
+    svg = str(charts.trend(history, kpi, date(2026, 1, 11), lambda v: f"{v:g}", current=(date(2026, 1, 11), 8.0)))
+    # ticks 0..10 by 2.5: labels up to 3 characters, so the plot starts at 14 + 7.6 * 3 = 36.8;
+    # 345.2 px for 10 days; the window starts on 4 January: 36.8 + 3 * 34.52 = 140.4
+    assert '<rect class="window" x="140.4" y="12" width="241.6" height="158">' in svg
+    assert '<circle cx="382.0" cy="43.6" r="3.5"' in svg                  # 8.0 is 80% up the 158 px plot
+    assert '<text class="lbl ylbl" x="30.8" y="174.0" text-anchor="end">0</text>' in svg

@@ -66,7 +66,8 @@ def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return out
 
 
-def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str = "") -> Markup:
+def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str = "",
+          current: tuple[date, float] | None = None) -> Markup:
     """The KPI's history with its target and the expected-progress line (baseline at start
     to target at deadline). Value labels sit in a left margin wide enough for them and the
     line labels in a right margin, so no text lies on a line."""
@@ -104,8 +105,15 @@ def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str =
         parts.append(f'<line x1="{X(kpi.start):.1f}" y1="{Y(kpi.baseline):.1f}" x2="{X(kpi.deadline):.1f}" '
                      f'y2="{Y(kpi.target):.1f}" stroke="#b45309" stroke-width="1.5" stroke-dasharray="2 3"/>')
     parts.append(f'<path d="{path}" fill="none" stroke="#1d4ed8" stroke-width="2"/>')
-    last_d, last_v = history[-1]
-    parts.append(f'<circle cx="{X(last_d):.1f}" cy="{Y(last_v):.1f}" r="3.5" fill="#1d4ed8"/>')
+    last_d, last_v = current or history[-1]           # the current value may be a window aggregate
+    window = getattr(kpi, "window_days", 1) or 1
+    if window > 1:
+        from datetime import timedelta
+        wx = max(left, X(last_d - timedelta(days=window)))
+        parts.insert(0, f'<rect class="window" x="{wx:.1f}" y="{top}" width="{X(last_d) - wx:.1f}" '
+                        f'height="{h - top - bottom}"><title>the {window}-day window of the current value</title></rect>')
+    if y0 <= last_v <= y1:
+        parts.append(f'<circle cx="{X(last_d):.1f}" cy="{Y(last_v):.1f}" r="3.5" fill="#1d4ed8"/>')
     right_labels.append([Y(last_v), "now", "cur"])
     right_labels.sort()
     for n in range(1, len(right_labels)):              # keep the right-hand labels apart

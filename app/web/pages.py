@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request, url_for
@@ -198,6 +199,12 @@ def roadmap():
 @pages.get("/roadmap.csv")
 def roadmap_csv():
     """Exactly the rows the roadmap page shows for the same URL (every page of them)."""
+    body, status, name = cache().response(_roadmap_csv, "csv", request.full_path)
+    return Response(body, status=status, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _roadmap_csv():
     view = View()
     r = view.r
     names = {o.id: o.name or o.id for o in r.graph.objectives}
@@ -212,9 +219,7 @@ def roadmap_csv():
         if view.scenario:
             row += [view.before.get(it["key"], ""), view.moved(it["key"], it["rank"])]
         w.writerow(row)
-    name = "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
-    return Response(buf.getvalue(), status=400 if view.error else 200, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return buf.getvalue(), 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
 
 
 def _links():
@@ -243,16 +248,26 @@ def initiative(key: str):
 
 @pages.get("/kpis")
 def kpis():
+    return cache().response(_kpis_page, "kpis-page")
+
+
+def _kpis_page():
     ws = workspace()
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
         chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
-                             label=k["name"])
+                             label=k["name"], current=_current(k))
         window = k.get("window") or _window_text(cfg)
         rows.append({**k, "chart": chart, "window": window, "movers": _movers(k["id"])})
     return render_template("kpis.html", kpis=rows, as_of=data["as_of"], fmt=render)
+
+
+def _current(k: dict):
+    if k["current"] is None or not k["current_date"]:
+        return None
+    return date.fromisoformat(k["current_date"]), k["current"]
 
 
 def _window_text(cfg) -> str:
@@ -296,6 +311,10 @@ def alignment():
 
 @pages.get("/graph")
 def graph():
+    return cache().response(_graph_page, "graph-page")
+
+
+def _graph_page():
     data = services.graph_data(workspace(), cache().check())
 
     def link(node):
