@@ -7,7 +7,8 @@ CI run. The four classic steps are enough here:
 1. layers are given (objectives on row 0, each KPI one row below the highest thing it feeds);
    an edge that skips rows gets a thin "dummy" slot in every row it passes;
 2. the order inside each row minimises crossings: barycentre sweeps down and up, then
-   adjacent swaps while they remove crossings; the best order seen is kept;
+   adjacent swaps while they remove crossings, from the config order and a few seeded
+   shuffles; the best order seen is kept (objectives stay in the config's order);
 3. x positions pull each box towards its neighbours, keeping the order and the spacing;
 4. edges are routed in the free band between two rows (a cubic curve with vertical
    tangents stays inside that band) and straight down through dummy slots, so an edge
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 DUMMY_W = 12
 BOX_GAP = 28
 DUMMY_GAP = 10
+TS = (0.5, 0.38, 0.62, 0.27, 0.73, 0.18, 0.82)       # where along an edge a label may sit
 
 
 @dataclass
@@ -75,7 +77,7 @@ def _crossings(upper: list, lower: list, adj_up: dict) -> int:
     return count
 
 
-def _order(rows: list[list], up: dict, down: dict, sweeps: int = 12) -> tuple[list[list], int]:
+def _order(rows: list[list], up: dict, down: dict, sweeps: int = 16) -> tuple[list[list], int]:
     def total(rs):
         return sum(_crossings(rs[i], rs[i + 1], up) for i in range(len(rs) - 1))
 
@@ -94,7 +96,7 @@ def _order(rows: list[list], up: dict, down: dict, sweeps: int = 12) -> tuple[li
             for i in range(1, len(cur)):
                 cur[i] = bary(cur[i], cur[i - 1], up)
         else:
-            for i in range(len(cur) - 2, -1, -1):
+            for i in range(len(cur) - 2, 0, -1):       # row 0 (objectives) keeps the config order
                 cur[i] = bary(cur[i], cur[i + 1], down)
         _transpose(cur, up, down)
         c = total(cur)
@@ -102,6 +104,23 @@ def _order(rows: list[list], up: dict, down: dict, sweeps: int = 12) -> tuple[li
             best, best_c = [list(r) for r in cur], c
         if best_c == 0:
             break
+    return best, best_c
+
+
+def _best_order(rows: list[list], up: dict, down: dict) -> tuple[list[list], int]:
+    """Barycentre sweeps from the config order, then from a few fixed shuffles (seeded, so
+    the drawing never changes between runs); the order with the fewest crossings wins."""
+    import random
+    best, best_c = _order(rows, up, down)
+    slots = sum(len(r) for r in rows)
+    rnd = random.Random(12)
+    for _ in range(8 if slots <= 120 else 2):
+        if best_c == 0:
+            break
+        start = [rows[0]] + [rnd.sample(r, len(r)) for r in rows[1:]]
+        cand, c = _order(start, up, down)
+        if c < best_c:
+            best, best_c = cand, c
     return best, best_c
 
 
@@ -122,6 +141,8 @@ def _transpose(rows: list[list], up: dict, down: dict) -> None:
     while improved and rounds < 8:
         improved, rounds = False, rounds + 1
         for i, r in enumerate(rows):
+            if i == 0:
+                continue
             for j in range(len(r) - 1):
                 if cost(r[j + 1], r[j], i) < cost(r[j], r[j + 1], i):
                     r[j], r[j + 1] = r[j + 1], r[j]
@@ -168,6 +189,34 @@ def _place_x(rows: list[list], width_of: dict, up: dict, down: dict) -> dict:
     return x
 
 
+def _place_labels(routes, all_segments, boxes, label_size) -> bool:
+    """Each edge's label on its own edge (or just beside it) where it touches no box and no
+    other label; short edges choose first, as they have the fewest places. False when one
+    label found no such place (the caller then widens the bands)."""
+    labels, ok = [], True
+    for e in sorted(range(len(routes)), key=lambda e: (len(all_segments[e]), e)):
+        segments = all_segments[e]
+        lw, lh = label_size(e)
+        spot = None
+        tries = [(pad, seg) for pad in (14, 4) for seg in segments[:1] + segments[-1:] + segments[1:-1]]
+        for pad, (p0, p3) in tries:
+            for t, dx in [(t, 0.0) for t in TS] + [(t, d) for t in TS for d in (lw / 2 + 4, -lw / 2 - 4)]:
+                cx, cy = _bezier(p0, p3, t)
+                cand = Box(cx + dx - lw / 2, cy - lh / 2, lw, lh)
+                if any(cand.overlaps(b, 2) for b in boxes.values()) or any(cand.overlaps(o, pad) for o in labels):
+                    continue
+                spot = (cx + dx, cy)
+                labels.append(cand)
+                break
+            if spot:
+                break
+        if spot is None:
+            ok = False
+            spot = _bezier(*segments[0], 0.5)
+        routes[e].label_at = spot
+    return ok
+
+
 def cap_rows(layer: dict[str, int], edges: list[tuple[str, str]], per_row: int) -> dict[str, int]:
     """Rows of at most `per_row` boxes (row 0 is kept whole): a node goes one row below its
     lowest parent, or further down while that row is full. Edges still point upwards.
@@ -205,15 +254,17 @@ def layout(layer: dict[str, int], edges: list[tuple[str, str]], widths: dict[str
            box_h: float = 52, band: float = 64, label_size=None) -> Layout:
     """Boxes and routes for nodes on `layer` rows (0 on top) with edges (child, parent);
     `widths` gives each box's width; `label_size(n)` the (w, h) of edge n's label."""
+    order = _arrange(layer, edges, widths)
     for _ in range(8):
-        lay, placed_all = _layout_once(layer, edges, widths, box_h, band, label_size)
+        lay, placed_all = _route(order, layer, widths, box_h, band, label_size)
         if placed_all:
             return lay
         band += 24
     return lay
 
 
-def _layout_once(layer, edges, widths, box_h, band, label_size):
+def _arrange(layer, edges, widths):
+    """Rows with dummy slots, in the order with the fewest crossings, and x of every slot."""
     n_rows = max(layer.values(), default=0) + 1
     rows: list[list] = [[] for _ in range(n_rows)]
     for n in layer:                                    # config order is the first guess
@@ -232,8 +283,14 @@ def _layout_once(layer, edges, widths, box_h, band, label_size):
         for a, b in zip(chain, chain[1:]):             # a is below b
             up.setdefault(a, []).append(b)
             down.setdefault(b, []).append(a)
-    rows, crossings = _order(rows, up, down)
-    x = _place_x(rows, widths, up, down)
+    rows, crossings = _best_order(rows, up, down)
+    return rows, chains, crossings, _place_x(rows, widths, up, down)
+
+
+def _route(order, layer, widths, box_h, band, label_size):
+    rows, chains, crossings, x = order
+    x = dict(x)
+    n_rows = len(rows)
     margin = 12.0
     left = min(x[n] - widths.get(n, DUMMY_W) / 2 for r in rows for n in r)
     for n in x:
@@ -257,7 +314,7 @@ def _layout_once(layer, edges, widths, box_h, band, label_size):
                 out[e] = b.x + b.w / 2 + (0 if len(lst) == 1 else span * (i / (len(lst) - 1) - 0.5))
         return out
     start_x, end_x = spread(top_ports), spread(bottom_ports)
-    routes, labels, ok = [], [], True
+    routes, all_segments = [], []
     for e, chain in enumerate(chains):
         pts = [(start_x[e], row_y[layer[chain[0]]])]
         for d in chain[1:-1]:
@@ -274,27 +331,11 @@ def _layout_once(layer, edges, widths, box_h, band, label_size):
                 d_attr += f" L{pts[i + 2][0]:.1f},{pts[i + 2][1]:.1f}"
             segments.append((p0, p3))
             sampled += [_bezier(p0, p3, k / 24) for k in range(25)]
-        route = Route(chain[0], chain[-1], d_attr, points=sampled)
-        if label_size is not None:
-            lw, lh = label_size(e)
-            spot = None
-            for p0, p3 in segments[:1] + segments[-1:] + segments[1:-1]:
-                for t in (0.5, 0.38, 0.62, 0.27, 0.73, 0.18, 0.82):
-                    cx, cy = _bezier(p0, p3, t)
-                    cand = Box(cx - lw / 2, cy - lh / 2, lw, lh)
-                    if any(cand.overlaps(b, 2) for b in boxes.values()) or any(cand.overlaps(o, 22) for o in labels):
-                        continue
-                    spot = (cx, cy)
-                    labels.append(cand)
-                    break
-                if spot:
-                    break
-            if spot is None:
-                ok = False
-                cx, cy = _bezier(*segments[0], 0.5)
-                spot = (cx, cy)
-            route.label_at = spot
-        routes.append(route)
+        routes.append(Route(chain[0], chain[-1], d_attr, points=sampled))
+        all_segments.append(segments)
+    ok = True
+    if label_size is not None:
+        ok = _place_labels(routes, all_segments, boxes, label_size)
     width = max((b.x + b.w for b in boxes.values()), default=0) + margin
     width = max(width, max((x[n] + DUMMY_W for r in rows for n in r), default=0) + margin)
     height = row_y[-1] + box_h + margin
