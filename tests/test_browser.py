@@ -217,6 +217,8 @@ def test_keyboard_reaches_the_roadmap_and_filters(page, server):
 def test_every_page_fits_a_phone(wide_and_phone, server, path):
     phone = wide_and_phone["phone"]
     phone.goto(server + path)
+    if phone.locator("#whatif summary").count():
+        phone.locator("#whatif summary").click()                         # the open scenario panel fits too
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"{path} scrolls sideways: {width} px"
     for link in phone.locator("nav[aria-label=main] a").all():          # the nav wraps, nothing cut
@@ -224,3 +226,22 @@ def test_every_page_fits_a_phone(wide_and_phone, server, path):
         assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     name = "phone-" + (path.strip("/").replace("/", "-").split("?")[0] or "roadmap") + ("-scenario" if "?" in path else "")
     shot(phone, name, full=True)
+
+
+def test_without_javascript_the_form_gives_the_same_page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, java_script_enabled=False)
+    pg = ctx.new_page()
+    try:
+        pg.goto(server + "/")
+        pg.locator("#whatif summary").click()
+        pg.locator('input[name="w.delivery"]').focus()
+        for _ in range(16):                                             # 2 -> 10 in steps of 0.5
+            pg.keyboard.press("ArrowRight")
+        with pg.expect_navigation():
+            pg.locator("#whatif button[type=submit]").click()
+        assert "w.delivery=10" in pg.url
+        first = pg.locator("#ranking > tbody > tr[data-key]").first
+        assert first.get_attribute("data-key") == "FN-162"              # the delivery item leads, as with script
+        assert pg.locator("section.compare").count() == 1
+    finally:
+        ctx.close()
