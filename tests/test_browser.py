@@ -24,7 +24,9 @@ def keys(page):
     return [r.get_attribute("data-key") for r in rows(page).all()]
 
 
-def wait_results(page, text: str):
+def wait_results(page, text: str, url: str):
+    """The results were swapped in: the URL is replaced only after the swap."""
+    page.wait_for_url(re.compile(url))
     page.locator("#whatif-status", has_text=text).wait_for()
 
 
@@ -45,7 +47,7 @@ def test_roadmap_shows_status_method_numbers_and_explanations(page, server):
     assert "Monthly logo churn" in explain and "logo_churn" not in explain   # KPI names, not ids
     shot(page, "roadmap")
     page.select_option("select[name=method]", "rice")
-    wait_results(page, "stored ranking")
+    wait_results(page, "Re-ranked: the stored ranking", r"method=rice")
     assert "method=rice" in page.url
     assert "ranked by rice" in page.locator(".summary").inner_text()
     page.reload()                                                        # the method survives a reload
@@ -56,7 +58,7 @@ def test_roadmap_shows_status_method_numbers_and_explanations(page, server):
 def test_filters_live_in_the_url_and_the_csv_exports_what_the_page_shows(page, server):
     page.goto(server + "/")
     page.select_option("select[name=status]", "In Progress")
-    wait_results(page, "stored ranking")
+    wait_results(page, "Re-ranked: the stored ranking", r"status=In\+Progress")
     page.fill("input[name=q]", "sync")
     page.press("input[name=q]", "Enter")
     page.wait_for_url(re.compile(r"q=sync"))
@@ -79,7 +81,7 @@ def test_what_if_is_a_scenario_kept_in_the_link(page, server):
     before = keys(page)
     page.locator("#whatif summary").click()
     page.locator('input[name="w.delivery"]').fill("10")                  # fires input: re-ranks live
-    wait_results(page, "Re-ranked under the scenario")
+    wait_results(page, "Re-ranked under the scenario", r"w\.delivery=10")
     assert "w.delivery=10" in page.url and "w.growth" not in page.url   # only what changed
     after = keys(page)
     assert after != before
@@ -111,7 +113,7 @@ def test_an_extra_harmful_item_is_drawn_leftwards_in_the_warning_colour(page, se
     page.fill("input[name=new_effort]", "1")
     page.fill("input[name=new_impact]", "activation -10% @80%")
     page.locator("#whatif button[type=submit]").click()
-    wait_results(page, "Re-ranked under the scenario")
+    wait_results(page, "Re-ranked under the scenario", r"new_key=NEW-1")
     page.goto(page.url + "&q=NEW-1")
     row = page.locator('#ranking tr[data-key="NEW-1"]')
     assert row.locator("td.moved").inner_text() == "new"
@@ -126,7 +128,7 @@ def test_an_extra_harmful_item_is_drawn_leftwards_in_the_warning_colour(page, se
 def test_grouping_puts_items_under_the_objective_they_serve_most(page, server):
     page.goto(server + "/")
     page.check("input[name=group]")
-    wait_results(page, "stored ranking")
+    wait_results(page, "Re-ranked: the stored ranking", r"group=objective")
     heads = page.locator("tr.grouphead").all_inner_texts()
     assert heads and heads[0].startswith("Grow net new revenue") and "40% of the strategy's weight" in heads[0]
     groups: dict[str, list[int]] = {}

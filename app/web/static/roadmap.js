@@ -49,7 +49,7 @@
         window.history.replaceState(null, "", url);
         var scenario = /(^|&)(w\.|kpi\.|new_key)/.test(qs);
         status.textContent = scenario ? "Re-ranked under the scenario above (not saved; the link keeps it)."
-                                      : "Showing the stored ranking.";
+                                      : "Re-ranked: the stored ranking, no scenario.";
       })
       .catch(function () { if (ticket === latest) { status.textContent = "The server did not answer."; } });
   }
