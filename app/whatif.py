@@ -23,8 +23,10 @@ def _number(where: str, v) -> float:
     return float(v)
 
 
-def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = None) -> tuple[Ranking, dict]:
-    """The changed ranking, and each key's rank in the unchanged one (to show who moved)."""
+def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = None,
+            method: str | None = None) -> tuple[Ranking, dict]:
+    """The changed ranking, and each key's rank in the unchanged one (to show who moved),
+    scored by `method` (default: the config's)."""
     if not isinstance(body, dict):
         raise WhatIfError("the body must be a JSON object")
     unknown = set(body) - {"objective_weights", "edge_weights", "kpi_values", "initiatives", "as_of"}
@@ -57,7 +59,7 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
         as_of = date.fromisoformat(body["as_of"]) if body.get("as_of") else None
     except (TypeError, ValueError):
         raise WhatIfError("as_of: must be a date, YYYY-MM-DD") from None
-    params = ws.params(as_of)
+    params = ws.params(as_of, method)
     currents = services.currents(ws, params.as_of)
     for k, v in (body.get("kpi_values") or {}).items():
         if k not in {x.id for x in graph.kpis}:
@@ -76,6 +78,6 @@ def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = No
     if extra:
         backlog = join_backlogs(backlog, Backlog.from_initiatives(extra))
     ranking = rank_backlog(backlog, graph, params, currents, objective_weights=weights or None)
-    base = baseline or services.ranking(ws, as_of=params.as_of)
+    base = baseline or services.ranking(ws, as_of=params.as_of, method=params.method)
     before = {base.backlog.keys[i]: r + 1 for r, i in enumerate(base.ranked.tolist())}
     return ranking, before

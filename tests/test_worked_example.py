@@ -128,4 +128,4 @@ def test_worked_example_through_the_api(workspace_dir, monkeypatch):
     assert kpis["nps"]["urgency"] == 0.5 and kpis["nps"]["window"] == "value of 2026-07-01"
     page = client.get("/initiatives/A").get_data(as_text=True)
     assert "activation ×1.30: 20 % of the way, 50 % expected by now" in page and "confidence" in page
-    assert "(value of 2026-07-01)" in client.get("/kpis").get_data(as_text=True)
+    assert "<p class=\"window muted\">value of 2026-07-01</p>" in client.get("/kpis").get_data(as_text=True)

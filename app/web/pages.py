@@ -1,52 +1,240 @@
-"""The pages people read: the ranked roadmap, one initiative, KPIs, alignment, the graph."""
+"""The pages people read: the ranked roadmap (with its what-if scenario), one initiative,
+KPIs, alignment, the goal graph. Everything a page shows is in its URL; the CSV link of the
+roadmap exports exactly the rows the page shows."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import csv
+import io
+from datetime import date
+
+import numpy as np
+from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
 from app.web import charts
+from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
 from app.web.state import cache, ranking, workspace
+from app.whatif import WhatIfError, what_if
+from scoring.graph import GraphError
+from scoring.ranking import METHODS
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                   static_url_path="/static")
 
 PAGE_SIZE = 50
+TOP_N = 10                        # the scenario comparison looks at the first TOP_N items
+FLAGS = ["effort-defaulted", "unestimated-link", "unknown-kpi", "unreadable-impact", "unreadable-confidence",
+         "unreadable-effort", "no-base", "missing-factor"]
+# The ranking table's columns, in order; a new column is one entry here and one branch in
+# templates/_rows.html's `cell` macro.
+COLUMNS = [("rank", "#", "n"), ("item", "Initiative", ""), ("status", "Status", ""), ("score", "Score", "n"),
+           ("impact", "Impact by objective", ""), ("effort", "Effort", "n"), ("flags", "Flags", ""),
+           ("moved", "Moved", "n")]
 
 
 def _objective_colors(r) -> dict[str, str]:
     return {o.id: charts.color(n) for n, o in enumerate(r.graph.objectives)}
 
 
-@pages.get("/")
-def roadmap():
-    return cache().response(_roadmap_page, "page", request.full_path)
+def _kpi_percent(ws) -> set[str]:
+    return {k.id for k in ws.settings.kpis if k.unit == "%"}
 
 
-def _roadmap_page():
-    r = ranking()
-    args = {k: request.args.get(k, "") for k in ("objective", "q", "status", "flag")}
-    try:
-        among = services.select(r, **{k: v or None for k, v in args.items()}, ws=workspace())
-    except ValueError as exc:
-        abort(400, str(exc))
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
-    size = PAGE_SIZE
-    items = services.items(workspace(), r, (page - 1) * size, size, among=among)
-    colors = _objective_colors(r)
-    scale = max([abs(x) for it in items for x in [sum(abs(c["impact"]) for c in it["contributions"])]] + [1e-9])
+class View:
+    """One roadmap request: the ranking (baseline or scenario), the selection in page order,
+    and what the scenario moved. Shared by the page and its CSV."""
+
+    def __init__(self):
+        ws = workspace()
+        self.args = request.args
+        self.base = ranking()
+        self.method = self.base.params.method
+        self.filters = {k: self.args.get(k, "") for k in FILTERS}
+        self.group = self.args.get("group", "") == "objective"
+        self.error = None
+        self.before: dict[str, int] = {}
+        self.scenario = None
+        r = self.base
+        try:
+            sc = read_scenario(self.args, ws.graph.objectives, {k.id for k in ws.graph.kpis})
+            pct = _kpi_percent(ws)
+            sc.kpi_values = {k: (v / 100 if k in pct else v) for k, v in sc.kpi_values.items()}
+            if sc.active:
+                body = sc.body()
+                if self.args.get("as_of"):
+                    body["as_of"] = self.args["as_of"]
+                r, self.before = what_if(ws, body, baseline=self.base, method=self.method)
+                self.scenario = sc
+        except (ScenarioError, WhatIfError) as exc:
+            self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
+        self.r = r
+        try:
+            among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)
+        except ValueError as exc:
+            abort(400, str(exc))
+        self.kpi = self.args.get("kpi", "")
+        if self.kpi:
+            among = among[_moves(r, self.kpi)[among]]
+        self.top = self._top_objective(among)
+        if self.group:
+            order = {o.id: n for n, o in enumerate(r.graph.objectives)}
+            pos = np.array([order.get(self.top[i][0], len(order)) for i in among.tolist()], dtype=np.int64)
+            among = among[np.argsort(pos, kind="stable")]
+        self.among = among
+
+    def _top_objective(self, idx) -> dict[int, tuple[str | None, float]]:
+        """Per item: the objective it serves most and that objective's share of its positive impact."""
+        oi = self.r.objective_impact
+        ids = [o.id for o in self.r.graph.objectives]
+        out = {}
+        for i in idx.tolist():
+            row = oi[i]
+            pos = row[row > 0].sum() if len(row) else 0.0
+            if pos <= 0:
+                out[i] = (None, 0.0)
+            else:
+                o = int(row.argmax())
+                out[i] = (ids[o], float(row[o] / pos))
+        return out
+
+    def moved(self, key: str, rank: int | None):
+        if self.scenario is None:
+            return None
+        was = self.before.get(key)
+        return "new" if was is None or rank is None else was - rank
+
+    def comparison(self) -> list[dict]:
+        """Top-N value per objective: the baseline's first N items against the scenario's,
+        both valued as the scenario scores them."""
+        if self.scenario is None:
+            return []
+        r = self.r
+        base_keys = [self.base.backlog.keys[i] for i in self.base.ranked[:TOP_N].tolist()]
+        base_idx = np.array([r.index_of(k) for k in base_keys if r.index_of(k) is not None], dtype=np.int64)
+        new_idx = r.ranked[:TOP_N]
+        oi = r.objective_impact
+        rows = [{"name": o.name or o.id, "baseline": float(oi[base_idx, n].sum()), "scenario": float(oi[new_idx, n].sum())}
+                for n, o in enumerate(r.graph.objectives)] if r.params.method == "kpi-impact" else []
+        rows.append({"name": "All objectives", "baseline": float(r.impact[base_idx].sum()),
+                     "scenario": float(r.impact[new_idx].sum()), "total": True})
+        return rows
+
+
+def _bars(view: View, items: list[dict], colors: dict) -> None:
+    parts = []
     for it in items:
         by_obj: dict[str, float] = {}
         for c in it["contributions"]:
             by_obj[c["objective"]] = by_obj.get(c["objective"], 0.0) + c["impact"]
-        it["bar"] = charts.impact_bar([(o, v, colors[o]) for o, v in by_obj.items()], scale)
-    statuses = services.statuses(workspace(), r)
-    return render_template("roadmap.html", r=r, items=items, args=args, page=page, total=len(among),
-                           pages=max(1, -(-len(among) // size)), colors=colors, statuses=statuses,
-                           objectives=r.graph.objectives, weights=r.weights, fmt=render,
-                           fix=services.flag_fix)
+        if not by_obj and it["impact"]:
+            by_obj = {"impact": it["impact"]}
+        parts.append(by_obj)
+    pos = max([sum(v for v in p.values() if v > 0) for p in parts] + [0.0])
+    neg = max([-sum(v for v in p.values() if v < 0) for p in parts] + [0.0])
+    names = {o.id: o.name or o.id for o in view.r.graph.objectives}
+    for it, p in zip(items, parts):
+        it["bar"] = charts.impact_bar([(names.get(o, o), v, colors.get(o, "#64748b")) for o, v in p.items()],
+                                      pos, neg, it["impact"])
+
+
+def _roadmap_context(view: View) -> dict:
+    r = view.r
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    pages_n = max(1, -(-len(view.among) // PAGE_SIZE))
+    page = min(page, pages_n)
+    items = services.items(workspace(), r, (page - 1) * PAGE_SIZE, PAGE_SIZE, among=view.among)
+    colors = _objective_colors(r)
+    _bars(view, items, colors)
+    names = {o.id: o.name or o.id for o in r.graph.objectives}
+    kpi_names = {k.id: k.name or k.id for k in r.graph.kpis}
+    for it in items:
+        i = r.index_of(it["key"])
+        top, share = view.top.get(i, (None, 0.0))
+        it["group"], it["share"] = top, share
+        it["moved"] = view.moved(it["key"], it["rank"])
+        it["was"] = view.before.get(it["key"])
+    statuses = services.statuses(workspace(), view.base)
+    ws = workspace()
+    pct = _kpi_percent(ws)
+    states = r.states
+    kpi_rows = [{"id": k.id, "name": k.name or k.id, "unit": k.unit, "pct": k.id in pct,
+                 "current": states[k.id].current, "value": request.args.get(f"kpi.{k.id}", "")} for k in r.graph.kpis]
+    extra = view.scenario.extra if view.scenario else []
+    group_info = {o.id: {"name": o.name or o.id, "share": r.weights[o.id],
+                         "count": sum(1 for i in view.among.tolist() if view.top[i][0] == o.id)}
+                  for o in r.graph.objectives}
+    group_info[None] = {"name": "Serves no objective", "share": None,
+                        "count": sum(1 for i in view.among.tolist() if view.top[i][0] is None)}
+    return dict(r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
+                colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
+                default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
+                names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
+                fix=services.flag_fix, methods=METHODS, columns=[c for c in COLUMNS if c[0] != "moved" or view.scenario], group_info=group_info,
+                comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
+                csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
+                reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
+
+
+def _with_query(path: str, qs: str) -> str:
+    return f"{path}?{qs}" if qs else path
+
+
+def _page_url(n: int) -> str:
+    return url_for("pages.roadmap") + "?" + query(request.args, page=str(n))
+
+
+@pages.get("/")
+def roadmap():
+    def build():
+        view = View()
+        body = render_template("roadmap.html", **_roadmap_context(view))
+        return body, 400 if view.error else 200
+    body, status = cache().response(build, "page", request.full_path)
+    return Response(body, status=status, mimetype="text/html")
+
+
+@pages.get("/roadmap.csv")
+def roadmap_csv():
+    """Exactly the rows the roadmap page shows for the same URL (every page of them)."""
+    body, status, name = cache().response(_roadmap_csv, "csv", request.full_path)
+    return Response(body, status=status, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def _roadmap_csv():
+    view = View()
+    r = view.r
+    names = {o.id: o.name or o.id for o in r.graph.objectives}
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags", "url"]
+    w.writerow(head + (["baseline_rank", "moved"] if view.scenario else []))
+    for it in services.rows(workspace(), r, among=view.among):
+        top, share = view.top[r.index_of(it["key"])]
+        row = [it["rank"], it["key"], it["title"], it["status"], names.get(top, ""), f"{share:.3f}" if top else "",
+               it["score"], it["impact"], it["effort"], " ".join(it["flags"]), it["url"]]
+        if view.scenario:
+            row += [view.before.get(it["key"], ""), view.moved(it["key"], it["rank"])]
+        w.writerow(row)
+    return buf.getvalue(), 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
+
+
+def _links():
+    """Where a subject (KPI id, objective id, initiative key) is shown."""
+    ws = workspace()
+    kpis = {k.id: k.name or k.id for k in ws.settings.kpis}
+    objectives = {o.id: o.name or o.id for o in ws.settings.objectives}
+
+    def link(subject: str) -> tuple[str, str]:
+        if subject in kpis:
+            return url_for("pages.kpis") + f"#kpi-{subject}", kpis[subject]
+        if subject in objectives:
+            return url_for("pages.roadmap", objective=subject, group="objective"), objectives[subject]
+        return url_for("pages.initiative", key=subject), subject
+    return link, kpis, objectives
 
 
 @pages.get("/initiatives/<key>")
@@ -54,30 +242,83 @@ def initiative(key: str):
     item = services.explain(workspace(), key, with_done=cache().get(include_done=True))
     if item is None:
         abort(404, f"no initiative with key '{key}'")
-    return render_template("initiative.html", it=item, fmt=render)
+    link, kpis, objectives = _links()
+    return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives)
 
 
 @pages.get("/kpis")
 def kpis():
+    return cache().response(_kpis_page, "kpis-page")
+
+
+def _kpis_page():
     ws = workspace()
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
-        chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u))
-        rows.append({**k, "chart": chart})
+        chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
+                             label=k["name"], current=_current(k))
+        window = k.get("window") or _window_text(cfg)
+        rows.append({**k, "chart": chart, "window": window, "movers": _movers(k["id"])})
     return render_template("kpis.html", kpis=rows, as_of=data["as_of"], fmt=render)
+
+
+def _current(k: dict):
+    if k["current"] is None or not k["current_date"]:
+        return None
+    return date.fromisoformat(k["current_date"]), k["current"]
+
+
+def _window_text(cfg) -> str:
+    days, agg = cfg.window_days, cfg.aggregate
+    if agg == "last" or days <= 1:
+        return "current = the newest observation"
+    return f"current = {agg} of the observations in the {days} days up to the newest"
+
+
+def _moves(r, kpi_id: str) -> np.ndarray:
+    """Per item: does one of its links name the KPI (with or without an estimate)?"""
+    if kpi_id not in r.graph.kpi_order:
+        abort(400, f"kpi: no KPI '{kpi_id}'")
+    linked = np.zeros(len(r.backlog), dtype=bool)
+    linked[r.backlog.link_item[r.link_kpi_index == r.graph.kpi_order.index(kpi_id)]] = True
+    return linked
+
+
+def _movers(kpi_id: str, limit: int = 5) -> dict:
+    """The best-ranked initiatives that move the KPI directly (and how many do)."""
+    try:
+        r = cache().get()
+    except GraphError:
+        return {"count": 0, "items": []}
+    if kpi_id not in r.graph.kpi_order:
+        return {"count": 0, "items": []}
+    idx = r.ranked[_moves(r, kpi_id)[r.ranked]]
+    rows = services.rows(workspace(), r, 0, limit, among=idx)
+    return {"count": len(idx), "items": rows}
 
 
 @pages.get("/alignment")
 def alignment():
     data = cache().check()
+    link, kpis, objectives = _links()
     groups = {lv: [f for f in data["findings"] if f["level"] == lv] for lv in ("error", "warning", "info")}
-    return render_template("alignment.html", groups=groups, chart=charts.allocation(data["allocation"]),
-                           allocation=data["allocation"], fmt=render)
+    alloc = [{**a, "name": objectives.get(a["objective"], a["objective"])} for a in data["allocation"]]
+    return render_template("alignment.html", groups=groups, chart=charts.allocation(alloc),
+                           allocation=alloc, fmt=render, link=link)
 
 
 @pages.get("/graph")
 def graph():
+    return cache().response(_graph_page, "graph-page")
+
+
+def _graph_page():
     data = services.graph_data(workspace(), cache().check())
-    return render_template("graph.html", svg=charts.goal_graph(data), data=data)
+
+    def link(node):
+        if node["kind"] == "objective":
+            return url_for("pages.roadmap", objective=node["id"], group="objective")
+        return url_for("pages.kpis") + f"#kpi-{node['id']}"
+    return render_template("graph.html", svg=charts.goal_graph(data, link), data=data)

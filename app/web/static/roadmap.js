@@ -1,81 +1,69 @@
-// What-if panel: a slider per objective weight re-ranks the list live through
-// POST /api/v1/what-if, without reloading; nothing is stored.
+// The roadmap's controls, live: a change to a filter, the method, the grouping or the
+// what-if scenario fetches the same page for the new URL and swaps in its results, so the
+// rows are exactly the server's (bars, flags, explanations, ranks, pages). The URL always
+// holds the whole state (reload and share it); nothing is stored. Without script the form
+// submits as a plain GET and gives the same page.
 (function () {
   "use strict";
-  var panel = document.getElementById("whatif");
-  var table = document.getElementById("ranking");
-  if (!panel || !table) { return; }
-  var sliders = panel.querySelectorAll("input[type=range]");
+  var form = document.getElementById("controls");
   var status = document.getElementById("whatif-status");
-  var initial = {};
+  if (!form) { return; }
   var timer = null;
+  var latest = 0;
 
-  function weights() {
-    var out = {};
-    sliders.forEach(function (s) { out[s.dataset.objective] = parseFloat(s.value); });
-    return out;
-  }
-
-  function cell(text, cls) {
-    var td = document.createElement("td");
-    if (cls) { td.className = cls; }
-    td.textContent = text;
-    return td;
-  }
-
-  function render(data) {
-    var body = table.tBodies[0];
-    while (body.firstChild) { body.removeChild(body.firstChild); }
-    data.items.forEach(function (it) {
-      var tr = document.createElement("tr");
-      tr.dataset.key = it.key;
-      tr.appendChild(cell(String(it.rank), "n rank"));
-      var keyTd = document.createElement("td");
-      var a = document.createElement("a");
-      a.href = "/initiatives/" + encodeURIComponent(it.key);
-      a.textContent = it.key;
-      keyTd.appendChild(a);
-      tr.appendChild(keyTd);
-      tr.appendChild(cell(it.title));
-      tr.appendChild(cell(it.score.toFixed(3), "n score"));
-      tr.appendChild(cell(it.impact.toFixed(3), "n"));
-      tr.appendChild(cell(it.effort === null ? "-" : it.effort.toFixed(1), "n"));
-      tr.appendChild(cell(it.flags.join(" ")));
-      var moved = it.moved;
-      var label = moved === null ? "new" : moved > 0 ? "▲ " + moved : moved < 0 ? "▼ " + (-moved) : "–";
-      tr.appendChild(cell(label, "moved " + (moved > 0 ? "up" : moved < 0 ? "down" : "")));
-      body.appendChild(tr);
+  function query() {
+    var data = new FormData(form);
+    var out = new URLSearchParams();
+    var rows = {new_key: data.getAll("new_key"), new_title: data.getAll("new_title"),
+                new_effort: data.getAll("new_effort"), new_impact: data.getAll("new_impact")};
+    data.forEach(function (value, name) {
+      if (name.indexOf("new_") === 0 || value === "") { return; }
+      var el = form.elements.namedItem(name);
+      if (el && el.dataset && el.dataset.default !== undefined &&
+          (el.dataset.default === value || (el.type === "range" && parseFloat(el.dataset.default) === parseFloat(value)))) {
+        return;                                                            // unchanged weight or method
+      }
+      out.append(name, value);
     });
+    rows.new_key.forEach(function (key, n) {
+      if (!key.trim()) { return; }
+      ["new_key", "new_title", "new_effort", "new_impact"].forEach(function (f) { out.append(f, rows[f][n] || ""); });
+    });
+    return out.toString();
   }
 
-  function rerank() {
-    var params = new URLSearchParams(window.location.search);
-    params.set("limit", "50");
-    params.delete("page");
+  function refresh() {
+    var qs = query();
+    var url = form.getAttribute("action") + (qs ? "?" + qs : "");
+    var ticket = ++latest;
     status.textContent = "Re-ranking…";
-    fetch("/api/v1/what-if?" + params.toString(), {
-      method: "POST",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({objective_weights: weights()})
-    }).then(function (r) { return r.json().then(function (d) { return [r.ok, d]; }); })
-      .then(function (res) {
-        if (!res[0]) { status.textContent = res[1].error.message; return; }
-        render(res[1]);
-        status.textContent = "Re-ranked under the weights above (not saved).";
+    fetch(url, {headers: {"Accept": "text/html"}, credentials: "same-origin"})
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (ticket !== latest) { return; }                                 // a newer change is on its way
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        var fresh = doc.getElementById("results");
+        var old = document.getElementById("results");
+        if (!fresh || !old) { status.textContent = "The server sent no ranking."; return; }
+        old.replaceWith(document.importNode(fresh, true));
+        window.history.replaceState(null, "", url);
+        var scenario = /(^|&)(w\.|kpi\.|new_key)/.test(qs);
+        status.textContent = scenario ? "Re-ranked under the scenario above (not saved; the link keeps it)."
+                                      : "Re-ranked: the stored ranking, no scenario.";
       })
-      .catch(function () { status.textContent = "The server did not answer."; });
+      .catch(function () { if (ticket === latest) { status.textContent = "The server did not answer."; } });
   }
 
-  sliders.forEach(function (s) {
-    initial[s.dataset.objective] = s.value;
-    s.addEventListener("input", function () {
-      s.nextElementSibling.textContent = s.value;
-      clearTimeout(timer);
-      timer = setTimeout(rerank, 150);
-    });
+  function later(ms) { clearTimeout(timer); timer = setTimeout(refresh, ms); }
+
+  form.addEventListener("input", function (ev) {
+    var t = ev.target;
+    if (t.type === "range" && t.nextElementSibling) { t.nextElementSibling.textContent = t.value; }
+    if (t.type === "search" || t.name === "q") { later(400); return; }
+    if (t.closest("#whatif")) { later(t.type === "range" ? 200 : 600); }
   });
-  document.getElementById("whatif-reset").addEventListener("click", function () {
-    sliders.forEach(function (s) { s.value = initial[s.dataset.objective]; s.nextElementSibling.textContent = s.value; });
-    rerank();
+  form.addEventListener("change", function (ev) {
+    if (ev.target.tagName === "SELECT" || ev.target.type === "checkbox") { later(0); }
   });
+  form.addEventListener("submit", function (ev) { ev.preventDefault(); later(0); });
 })();
