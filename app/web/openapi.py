@@ -67,7 +67,7 @@ SCHEMAS = {
         "initiatives": {"type": "array", "items": _obj({"key": STR, "title": STR, "effort": NUM, "impact": STR},
                                                       ["key"])},
         "as_of": {"type": "string", "format": "date"}}},
-    "SyncJob": _obj({"id": STR, "status": {"enum": ["running", "ok", "failed"]}, "status_url": STR},
+    "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
 }
