@@ -97,7 +97,7 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
         log(logger, "job was taken over before it ended; result not recorded", level=logging.WARNING,
             job=job["id"])
     log(logger, "sync ended", level=logging.INFO if status == "ok" else logging.WARNING, job=job["id"],
-        status=status, seconds=round(time.monotonic() - started, 3), message=message)
+        status=status, seconds=round(time.monotonic() - started, 3), why=message)
     return status
 
 

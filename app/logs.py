@@ -82,5 +82,5 @@ def configure(settings, stream=None) -> logging.Logger:
     return logger
 
 
-def log(logger: logging.Logger, message: str, *, level: int = logging.INFO, **fields) -> None:
+def log(logger: logging.Logger, message: str, /, *, level: int = logging.INFO, **fields) -> None:
     logger.log(level, message, extra={"fields": fields})
