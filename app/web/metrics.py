@@ -19,12 +19,16 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import exposition
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.store import jobs as q
 from app.web.state import workspace
 
 metrics = Blueprint("metrics", __name__)
+# the text format every Prometheus server reads (prometheus-client >= 0.22 labels its output 1.0.0,
+# identical for ASCII names like these, which Prometheus 2 servers do not recognise)
+CONTENT_TYPE = getattr(exposition, "CONTENT_TYPE_PLAIN_0_0_4", CONTENT_TYPE_LATEST)
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 
 _PROCESS = CollectorRegistry()
@@ -103,7 +107,7 @@ def scrape():
     registry = CollectorRegistry()
     registry.register(_Requests())
     registry.register(StoreCollector(workspace()))
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST, headers={"Cache-Control": "no-store"})
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
 def install(app: Flask) -> None:
