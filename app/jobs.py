@@ -29,6 +29,7 @@ from app.store import jobs as q
 logger = logging.getLogger("roadmap.jobs")
 UNITS = {"s": 1, "m": 60, "h": 3600}
 WORKER_SEEN = 30.0        # a worker not seen for this long is taken as gone (web runs jobs itself)
+SEEN_EVERY = 5.0          # how often an idle worker says it is alive
 
 
 def parse_every(text: str | None) -> float | None:
@@ -104,9 +105,10 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
 class Worker:
     """`roadmap worker`: queued and scheduled syncs, one at a time across the deployment."""
 
-    def __init__(self, ws, *, lease: float = 60.0, poll: float = 1.0):
+    def __init__(self, ws, *, lease: float = 60.0, poll: float = 0.25):
         self.ws, self.lease, self.poll = ws, lease, poll
         self.id = worker_id()
+        self._seen = 0.0
         self.every = parse_every(ws.settings.service.sync_every)
         self.stop = threading.Event()
 
@@ -134,7 +136,9 @@ class Worker:
         log(logger, "worker started", worker=self.id, every=self.ws.settings.service.sync_every, lease=self.lease)
         try:
             while not self.stop.is_set():
-                q.seen_worker(store, self.id)
+                if time.monotonic() - self._seen > SEEN_EVERY:
+                    q.seen_worker(store, self.id)
+                    self._seen = time.monotonic()
                 self.tick()
                 if self.step():
                     continue

@@ -15,8 +15,8 @@ from app.cli import config_option, main, user_errors, workspace
 @click.option("--once", is_flag=True, help="Stop when nothing is queued or running (no schedule wait).")
 @click.option("--lease", type=click.FloatRange(min=0.5), default=60.0, show_default=True,
               help="Seconds a job stays this worker's without a heartbeat; then another worker retries it.")
-@click.option("--poll", type=click.FloatRange(min=0.05), default=1.0, show_default=True,
-              help="Seconds between looks at the queue when idle.")
+@click.option("--poll", type=click.FloatRange(min=0.05), default=0.25, show_default=True,
+              help="Seconds between looks at the queue when idle (a look is one small read).")
 @user_errors
 def worker(config, once, lease, poll) -> None:
     """Run queued and scheduled syncs, one at a time across every worker and replica."""

@@ -12,7 +12,7 @@ import json
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 
 from app.store import schema as s
 
@@ -134,6 +134,11 @@ def claim(store, worker: str, lease: float) -> dict | None:
     j = s.jobs
     stamp = now()
     until = stamp + timedelta(seconds=lease)
+    with store.engine.connect() as c:       # a plain read first: an idle poll takes no lock
+        work = c.execute(select(j.c.id).where(or_(j.c.status == "queued", and_(
+            j.c.status == "running", or_(j.c.lease_until.is_(None), j.c.lease_until < stamp)))).limit(1)).first()
+    if work is None:
+        return None
     with locked(store) as c:
         for r in c.execute(select(j).where(j.c.status == "running").order_by(j.c.id)).all():
             if _utc(r.lease_until) is not None and _utc(r.lease_until) >= stamp:
