@@ -40,8 +40,7 @@ from tests.jira_standin import JiraStandIn, make_issue
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ROADMAP_TEST_POSTGRES_URL")
 SECRET = "replica-webhook-secret"
-pytestmark = [pytest.mark.postgres,
-              pytest.mark.skipif(not PG_URL, reason="no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")]
+pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
 
 KPIS = """
 [scoring]
