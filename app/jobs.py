@@ -30,6 +30,7 @@ logger = logging.getLogger("roadmap.jobs")
 UNITS = {"s": 1, "m": 60, "h": 3600}
 WORKER_SEEN = 30.0        # a worker not seen for this long is taken as gone (web runs jobs itself)
 SEEN_EVERY = 5.0          # how often an idle worker says it is alive
+PRUNE_EVERY = 600.0       # how often a worker forgets old jobs (7 days) and schedule slots (1 day)
 
 
 def parse_every(text: str | None) -> float | None:
@@ -66,10 +67,14 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
 
     def heartbeat() -> None:
         while not stop.wait(max(lease / 3, 0.05)):
-            if not q.renew(store, job["id"], worker, lease):
-                log(logger, "lost the lease of a job", level=logging.WARNING, job=job["id"], worker=worker)
-                return
-            q.seen_worker(store, worker)
+            try:
+                if not q.renew(store, job["id"], worker, lease):
+                    log(logger, "lost the lease of a job", level=logging.WARNING, job=job["id"], worker=worker)
+                    return
+                q.seen_worker(store, worker)
+            except Exception as exc:  # noqa: BLE001 - the next beat tries again; the lease says the rest
+                log(logger, "could not renew a job's lease", level=logging.WARNING, job=job["id"],
+                    error=type(exc).__name__)
 
     beat = threading.Thread(target=heartbeat, name=f"lease-{job['id']}", daemon=True)
     beat.start()
@@ -108,7 +113,7 @@ class Worker:
     def __init__(self, ws, *, lease: float = 60.0, poll: float = 0.25):
         self.ws, self.lease, self.poll = ws, lease, poll
         self.id = worker_id()
-        self._seen = 0.0
+        self._seen = self._pruned = -math.inf
         self.every = parse_every(ws.settings.service.sync_every)
         self.stop = threading.Event()
 
@@ -136,14 +141,24 @@ class Worker:
         log(logger, "worker started", worker=self.id, every=self.ws.settings.service.sync_every, lease=self.lease)
         try:
             while not self.stop.is_set():
-                if time.monotonic() - self._seen > SEEN_EVERY:
-                    q.seen_worker(store, self.id)
-                    self._seen = time.monotonic()
-                self.tick()
-                if self.step():
+                try:
+                    if time.monotonic() - self._seen > SEEN_EVERY:
+                        q.seen_worker(store, self.id)
+                        self._seen = time.monotonic()
+                    if time.monotonic() - self._pruned > PRUNE_EVERY:
+                        q.prune(store)
+                        self._pruned = time.monotonic()
+                    self.tick()
+                    if self.step():
+                        continue
+                    if once and q.pending(store) == 0:
+                        break
+                except Exception as exc:  # noqa: BLE001 - a database away or busy: say so, wait, go on
+                    log(logger, "worker could not reach the database; retrying", level=logging.WARNING,
+                        error=redact(f"{type(exc).__name__}: {exc}".splitlines()[0][:300],
+                                     secret_values(self.ws.settings)))
+                    self.stop.wait(min(max(self.poll * 8, 1.0), 10.0))
                     continue
-                if once and q.pending(store) == 0:
-                    break
                 wait = self.poll
                 if self.every:
                     _, start = slot_of(time.time(), self.every)

@@ -181,3 +181,32 @@ def test_an_unknown_connector_is_refused(ws):
     res = create_app(workspace=ws).test_client().post("/api/v1/sync", json={"connector": "nope"})
     assert res.status_code == 400 and "no connector named 'nope'" in res.get_json()["error"]["message"]
     assert q.pending(ws.store) == 0
+
+
+def test_old_finished_jobs_and_slots_are_forgotten(store):
+    from datetime import timedelta
+    old, _ = q.enqueue(store, "schedule", slot=("sync", "2026-01-01T00:00:00+00:00"))
+    q.claim(store, "w1", 60)
+    q.finish(store, old["id"], "w1", "ok", [])
+    waiting, _ = q.enqueue(store, "api")
+    assert q.prune(store, jobs_kept=timedelta(seconds=-1), slots_kept=timedelta(seconds=-1)) == 1
+    assert q.get(store, old["id"]) is None and q.get(store, waiting["id"])["status"] == "queued"
+    with store.engine.connect() as c:
+        assert c.execute(q.s.schedule.select()).all() == []
+
+
+def test_a_worker_rides_out_a_database_error(ws, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+    job, _ = q.enqueue(ws.store, "api")
+    real, calls = q.claim, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(q, "claim", flaky)
+    w = Worker(ws, lease=5, poll=0.05)
+    w.every = None
+    w.run(once=True)
+    assert q.get(ws.store, job["id"])["status"] == "ok" and len(calls) >= 2

@@ -190,6 +190,14 @@ def pending(store) -> int:
         return c.execute(select(func.count()).where(j.c.status.in_(("queued", "running")))).scalar_one()
 
 
+def prune(store, *, jobs_kept: timedelta = timedelta(days=7), slots_kept: timedelta = timedelta(days=1)) -> int:
+    """Forget finished jobs and schedule slots past their keeping time; returns jobs removed."""
+    j, stamp = s.jobs, now()
+    with store.engine.begin() as c:
+        c.execute(delete(s.schedule).where(s.schedule.c.created_at < stamp - slots_kept))
+        return c.execute(delete(j).where(j.c.status.in_(FINISHED), j.c.ended_at < stamp - jobs_kept)).rowcount
+
+
 # -- workers -------------------------------------------------------------------------
 def seen_worker(store, worker: str) -> None:
     w = s.workers
