@@ -121,6 +121,18 @@ def spec() -> dict:
                                           "parameters": [{"name": "id", "in": "path", "required": True,
                                                           "schema": STR}],
                                           "responses": _ok("SyncJob")}},
+            "/api/v1/webhooks/jira": {"post": {
+                "summary": "A Jira webhook delivery, signed with HMAC-SHA256 of the raw body; queues a sync",
+                "parameters": [{"name": n, "in": "header", "required": False, "schema": STR}
+                               for n in ("X-Hub-Signature", "X-Atlassian-Webhook-Identifier")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {**_ok("SyncJob", "202", "Queued, or joined the queued sync"),
+                              "200": {"description": "A repeated delivery, or an event that does not change the "
+                                                     "ranking: nothing queued",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **{c: {"description": d, "content": {"application/json": {"schema": _ref("Error")}}}
+                                 for c, d in (("401", "Signature missing or wrong"), ("409", "No Jira connector"),
+                                              ("413", "Body above 1 MiB"), ("503", "No webhook secret set"))}}}},
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
