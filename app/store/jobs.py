@@ -191,10 +191,12 @@ def pending(store) -> int:
 
 
 def prune(store, *, jobs_kept: timedelta = timedelta(days=7), slots_kept: timedelta = timedelta(days=1)) -> int:
-    """Forget finished jobs and schedule slots past their keeping time; returns jobs removed."""
+    """Forget finished jobs, schedule slots and dead workers past their keeping time;
+    returns how many jobs were removed."""
     j, stamp = s.jobs, now()
     with store.engine.begin() as c:
         c.execute(delete(s.schedule).where(s.schedule.c.created_at < stamp - slots_kept))
+        c.execute(delete(s.workers).where(s.workers.c.seen_at < stamp - slots_kept))   # killed, never came back
         return c.execute(delete(j).where(j.c.status.in_(FINISHED), j.c.ended_at < stamp - jobs_kept)).rowcount
 
 
@@ -213,11 +215,10 @@ def forget_worker(store, worker: str) -> None:
 
 
 def live_workers(store, within: float) -> int:
-    """Workers seen in the last `within` seconds (the rest are forgotten)."""
+    """Workers seen in the last `within` seconds."""
     w = s.workers
     cutoff = now() - timedelta(seconds=within)
-    with store.engine.begin() as c:
-        c.execute(delete(w).where(w.c.seen_at < cutoff - timedelta(days=1)))
+    with store.engine.connect() as c:
         return c.execute(select(func.count()).where(w.c.seen_at >= cutoff)).scalar_one()
 
 
