@@ -44,6 +44,9 @@ class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     api_token_env: str | None = None
+    sync_every: str | None = Field(default=None, pattern=r"^[1-9][0-9]*[smh]$")   # "30s", "15m", "1h"
+    webhook_secret_env: str | None = None
+    log_format: Literal["text", "json"] = "text"
 
 
 class ScoringSettings(_Section):

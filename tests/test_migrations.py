@@ -36,7 +36,12 @@ def _plus(prev: dict, **added: list[str]) -> dict:
 
 V2 = _plus(V1, initiatives=["team", "mandatory"], staged_initiatives=["team", "mandatory"])
 V3 = _plus(V2, links=["unit"], staged_links=["unit"])
-EXPECTED = {1: V1, 2: V2, 3: V3}   # one entry per released version; a new migration adds one
+V4 = _plus(V3, jobs=["id", "kind", "status", "scope", "hint", "requested_at", "started_at", "ended_at",
+                     "lease_until", "worker", "attempts", "result", "message"],
+           schedule=["name", "slot", "job_id", "created_at"],
+           webhook_deliveries=["id", "job_id", "received_at"],
+           workers=["id", "started_at", "seen_at"])
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:

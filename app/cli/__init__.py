@@ -339,3 +339,5 @@ def demo(port, no_serve, directory) -> None:
 
 if __name__ == "__main__":
     main()
+
+from app.cli import worker as _worker  # noqa: E402,F401  (registers `roadmap worker`)

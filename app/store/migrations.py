@@ -91,5 +91,28 @@ def m003_link_unit(conn) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unit INTEGER NOT NULL DEFAULT 0"))
 
 
-MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit]
+def m004_jobs(conn) -> None:
+    """Sync jobs, schedule slots, webhook deliveries and live workers (`roadmap worker`)."""
+    md = MetaData()
+    Table("jobs", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("kind", String(16), nullable=False), Column("status", String(16), nullable=False),
+          Column("scope", Text, nullable=False, default=""), Column("hint", Text, nullable=False, default=""),
+          Column("requested_at", DateTime(timezone=True), nullable=False),
+          Column("started_at", DateTime(timezone=True)), Column("ended_at", DateTime(timezone=True)),
+          Column("lease_until", DateTime(timezone=True)), Column("worker", String(255)),
+          Column("attempts", Integer, nullable=False, default=0),
+          Column("result", Text, nullable=False, default="[]"), Column("message", Text, nullable=False, default=""),
+          Index("jobs_status", "status"))
+    Table("schedule", md, Column("name", String(64), primary_key=True), Column("slot", String(32), primary_key=True),
+          Column("job_id", Integer), Column("created_at", DateTime(timezone=True), nullable=False))
+    Table("webhook_deliveries", md, Column("id", String(255), primary_key=True), Column("job_id", Integer),
+          Column("received_at", DateTime(timezone=True), nullable=False),
+          Index("webhook_deliveries_received", "received_at"))
+    Table("workers", md, Column("id", String(255), primary_key=True),
+          Column("started_at", DateTime(timezone=True), nullable=False),
+          Column("seen_at", DateTime(timezone=True), nullable=False))
+    md.create_all(conn)
+
+
+MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs]
 SCHEMA_VERSION = len(MIGRATIONS)

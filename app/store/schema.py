@@ -127,3 +127,41 @@ staged_seen = Table(
     Column("run_id", Integer, nullable=False), Column("key", String(255), nullable=False),
     UniqueConstraint("run_id", "key"),
 )
+
+# -- since v3: sync jobs, schedules and webhook deliveries (app/jobs.py, app/store/jobs.py) --
+# A sync request from the API, a webhook or the schedule is a row here; `roadmap worker`
+# (or the web process when no worker runs) claims one at a time under a lease.
+jobs = Table(
+    "jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),            # api | webhook | schedule
+    Column("status", String(16), nullable=False),          # queued | running | ok | failed
+    Column("scope", Text, nullable=False, default=""),     # connector names, space-separated; "" = every one
+    Column("hint", Text, nullable=False, default=""),      # issue keys a webhook named, space-separated
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("lease_until", DateTime(timezone=True)),        # a running job whose lease passed lost its worker
+    Column("worker", String(255)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("result", Text, nullable=False, default="[]"),  # per-connector reports, JSON
+    Column("message", Text, nullable=False, default=""),
+    Index("jobs_status", "status"),
+)
+schedule = Table(
+    "schedule", metadata,
+    Column("name", String(64), primary_key=True), Column("slot", String(32), primary_key=True),
+    Column("job_id", Integer), Column("created_at", DateTime(timezone=True), nullable=False),
+)
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata,
+    Column("id", String(255), primary_key=True),           # X-Atlassian-Webhook-Identifier
+    Column("job_id", Integer), Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("webhook_deliveries_received", "received_at"),
+)
+workers = Table(
+    "workers", metadata,
+    Column("id", String(255), primary_key=True),           # host:pid:nonce
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+)

@@ -24,6 +24,12 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.pages import pages
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    from app.logs import configure as configure_logs
+    from app.web import metrics, sync_api, webhooks
+    app.register_blueprint(sync_api.sync_api)
+    app.register_blueprint(webhooks.webhooks)
+    metrics.install(app)
+    configure_logs(workspace.settings)
 
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):

@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-import uuid
 from datetime import date
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 
 from app import render, services
 from app.web.openapi import spec
 from app.web.state import (MAX_PAGE, ApiError, as_of_arg, cache, graph_error, int_arg, method_arg, ranking,
-                           require_token, workspace)
+                           workspace)
 from app.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
 
 api = Blueprint("api", __name__)
-_jobs: dict[str, dict] = {}
-_jobs_lock = threading.Lock()
 
 
 def page_of(r, rows: bool = False) -> dict:
@@ -109,39 +104,6 @@ def whatif():
         it["previous_rank"] = was
         it["moved"] = None if was is None or it["rank"] is None else was - it["rank"]
     return jsonify(page)
-
-
-@api.post("/api/v1/sync")
-def start_sync():
-    require_token()
-    from app.sync import sync
-    job = uuid.uuid4().hex[:12]
-    ws = workspace()
-    state = {"id": job, "status": "running", "started": time.time(), "connectors": []}
-    with _jobs_lock:
-        _jobs[job] = state
-
-    def work():
-        try:
-            reports = sync(ws, connector=(request_body or {}).get("connector"))
-            state["connectors"] = [{"connector": r.connector, "status": r.status, **r.counts()} for r in reports]
-            state["status"] = "failed" if any(r.failures for r in reports) else "ok"
-        except Exception as exc:  # noqa: BLE001 - reported to the caller, never raised into the server
-            state["status"], state["message"] = "failed", str(exc).splitlines()[0][:300]
-    request_body = request.get_json(silent=True)
-    threading.Thread(target=work, daemon=True).start()
-    resp = jsonify({"id": job, "status": "running", "status_url": url_for("api.sync_status", job=job)})
-    resp.status_code = 202
-    return resp
-
-
-@api.get("/api/v1/sync/<job>")
-def sync_status(job: str):
-    with _jobs_lock:
-        state = _jobs.get(job)
-    if state is None:
-        raise ApiError(404, "not-found", f"no sync job '{job}'")
-    return jsonify(state)
 
 
 @api.get("/api/v1/openapi.json")

@@ -69,7 +69,7 @@ SCHEMAS = {
         "initiatives": {"type": "array", "items": _obj({"key": STR, "title": STR, "effort": NUM, "impact": STR},
                                                       ["key"])},
         "as_of": {"type": "string", "format": "date"}}},
-    "SyncJob": _obj({"id": STR, "status": {"enum": ["running", "ok", "failed"]}, "status_url": STR},
+    "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
 }
@@ -123,6 +123,18 @@ def spec() -> dict:
                                           "parameters": [{"name": "id", "in": "path", "required": True,
                                                           "schema": STR}],
                                           "responses": _ok("SyncJob")}},
+            "/api/v1/webhooks/jira": {"post": {
+                "summary": "A Jira webhook delivery, signed with HMAC-SHA256 of the raw body; queues a sync",
+                "parameters": [{"name": n, "in": "header", "required": False, "schema": STR}
+                               for n in ("X-Hub-Signature", "X-Atlassian-Webhook-Identifier")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {**_ok("SyncJob", "202", "Queued, or joined the queued sync"),
+                              "200": {"description": "A repeated delivery, or an event that does not change the "
+                                                     "ranking: nothing queued",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}},
+                              **{c: {"description": d, "content": {"application/json": {"schema": _ref("Error")}}}
+                                 for c, d in (("401", "Signature missing or wrong"), ("409", "No Jira connector"),
+                                              ("413", "Body above 1 MiB"), ("503", "No webhook secret set"))}}}},
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
