@@ -11,7 +11,6 @@ time zone (GA4 reports the property's).
 """
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date, datetime, timedelta, timezone
@@ -21,16 +20,15 @@ from requests.auth import HTTPBasicAuth
 
 from connectors.base import Connector, KpiSource, QuotaExhausted, SourceError, SyncRun, as_day
 from connectors.http import HttpClient, error_messages, http_error
+from scoring.numbers import finite_number
 
 OVERLAP_DAYS = 3
 FIRST_SYNC_DAYS = 365
 
 
 def as_value(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    f = float(value)
-    if not math.isfinite(f):
+    f = finite_number(value)
+    if f is None:
         raise ValueError(f"{value!r} is not a finite number")
     return f
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -19,6 +18,7 @@ from typing import Any, Iterator, Literal
 from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceError, SyncRun, as_day
 from scoring.model import FACTOR_NAMES
 from scoring.notation import read_confidence
+from scoring.numbers import finite_number
 
 _CATEGORIES = {"new": "new", "to do": "new", "todo": "new", "open": "new", "backlog": "new",
                "indeterminate": "indeterminate", "in progress": "indeterminate",
@@ -39,10 +39,8 @@ def _number(v: Any) -> float | None:
     """A finite number, or None for blank; raises ValueError for anything else."""
     if v is None or (isinstance(v, str) and not v.strip()):
         return None
-    if isinstance(v, bool):
-        raise ValueError(f"{v!r} is not a number")
-    f = float(str(v).strip().replace("\u2212", "-")) if isinstance(v, str) else float(v)
-    if not math.isfinite(f):
+    f = finite_number(v.replace("\u2212", "-") if isinstance(v, str) else v)   # U+2212: a typeset minus
+    if f is None:
         raise ValueError(f"{v!r} is not a finite number")
     return f
 

@@ -55,7 +55,7 @@ def test_malformed_observations_are_skipped_and_other_kpis_reported(workspace_di
     rep = reports["obs"]
     assert rep.skipped[:3] == [
         ("observations.csv row 3", "date 'July 2' is not a date (YYYY-MM-DD)"),
-        ("observations.csv row 4", "could not convert string to float: 'abc'"),
+        ("observations.csv row 4", "'abc' is not a finite number"),
         ("observations.csv row 5", "'nan' is not a finite number"),
     ]
     assert rep.skipped[3] == ("observations.csv", "2 rows for 'visits', which is not a KPI fed by connector 'obs'")

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from connectors.base import InitiativeRecord
 from scoring.notation import impact_section, read_confidence
+from scoring.numbers import finite_number
 
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
@@ -69,9 +70,10 @@ def number(v: Any) -> float | None:
         v = v.get("value", v.get("name"))
     if v is None or v == "":
         return None
-    if isinstance(v, bool):
-        raise ValueError
-    return float(v)
+    f = finite_number(v)
+    if f is None:
+        raise ValueError(f"{v!r} is not a finite number")
+    return f
 
 
 def confidence_of(raw: Any, levels: dict[str, float]) -> float | None:
