@@ -43,6 +43,8 @@ class ServiceSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     api_token_env: str | None = None
+    # Host headers served (DNS rebinding); "*" for any. Default: the loopback names, any port.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
 
 
 class ScoringSettings(_Section):

@@ -36,13 +36,24 @@ def ranking_table(items: list[dict]) -> str:
     return table(["rank", "key", "title", "score", "impact", "effort", "flags"], rows, right={0, 3, 4, 5})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v):
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
+    leading apostrophe, as OWASP's CSV-injection advice says; numbers stay numbers."""
+    if isinstance(v, str) and v.startswith(FORMULA_STARTS):
+        return "'" + v
+    return v
+
+
 def ranking_csv(items: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"])
     for it in items:
-        w.writerow([it["rank"], it["key"], it["title"], it["status"], it["score"], it["impact"],
-                    it["effort"], " ".join(it["flags"]), it["url"]])
+        w.writerow([csv_cell(v) for v in (it["rank"], it["key"], it["title"], it["status"], it["score"],
+                                          it["impact"], it["effort"], " ".join(it["flags"]), it["url"])])
     return buf.getvalue()
 
 

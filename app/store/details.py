@@ -1,5 +1,9 @@
 """Titles, statuses, URLs and source flags of stored initiatives, fetched only for the
-rows a view shows (a ranking of 200,000 items needs the text of fifty)."""
+rows a view shows (a ranking of 200,000 items needs the text of fifty).
+
+An initiative keeps its id across publishes (the store updates rows in place), so a
+ranking read before a sync still gets each item's own text. Only http(s) URLs are given
+out: anything else (`javascript:`, `data:`) becomes "" and never a link."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from app.store import schema as s
+
+
+def link_url(url: str | None) -> str:
+    """`url` when it is an http(s) address, else "" (a tracker URL becomes a link only then)."""
+    url = (url or "").strip()
+    scheme, sep, rest = url.partition(":")
+    return url if sep and scheme.lower() in ("http", "https") and rest.startswith("//") else ""
 
 
 class SqlDetails:
@@ -32,7 +43,7 @@ class SqlDetails:
         for r in result:
             i = where.get(r[0])
             if i is not None:
-                self._rows[i] = (r[1], r[2], r[3], tuple(r[4].split()))
+                self._rows[i] = (r[1], r[2], link_url(r[3]), tuple(r[4].split()))
 
     def get(self, i: int) -> tuple[str, str, str, tuple[str, ...]]:
         if i not in self._rows:
