@@ -70,7 +70,7 @@ SCHEMAS = {
             {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 2000},
              "effort": {"type": ["number", "null"], "minimum": -1e6, "maximum": 1e6},
              "impact": {"type": "string", "maxLength": 2000}}, ["key"], extra=False)},
-        "as_of": {"type": "string", "format": "date"}}},
+        "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),

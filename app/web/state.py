@@ -183,9 +183,19 @@ def require_token() -> None:
 require_write_access = require_token
 
 
-def int_arg(name: str, default: int, lo: int, hi: int | None = None) -> int:
+def arg(name: str) -> str | None:
+    """A query parameter; an empty one is absent on pages (forms send them) and a 400 in the API."""
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw == "":
+        if request.path.startswith("/api/"):
+            raise ApiError(400, "bad-request", f"{name} is empty; give a value or leave it out")
+        return None
+    return raw
+
+
+def int_arg(name: str, default: int, lo: int, hi: int | None = None) -> int:
+    raw = arg(name)
+    if raw is None:
         return default
     try:
         v = int(raw)
@@ -199,8 +209,8 @@ def int_arg(name: str, default: int, lo: int, hi: int | None = None) -> int:
 
 
 def as_of_arg() -> date | None:
-    raw = request.args.get("as_of")
-    if not raw:
+    raw = arg("as_of")
+    if raw is None:
         return None
     try:
         return date.fromisoformat(raw)
@@ -209,8 +219,8 @@ def as_of_arg() -> date | None:
 
 
 def method_arg() -> str | None:
-    m = request.args.get("method")
-    if m and m not in METHODS:
+    m = arg("method")
+    if m is not None and m not in METHODS:
         raise ApiError(400, "bad-request", f"method must be one of {', '.join(METHODS)}")
     return m
 
