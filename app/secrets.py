@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 MASK = "***"
@@ -47,8 +48,7 @@ def secret_values(settings) -> list[str]:
                 secrets.append(unquote(password))
         users = [u for u in (table.get("email"), table.get("username"), table.get("user")) if isinstance(u, str)]
         for secret in secrets:
-            values.update({secret, quote(secret, safe=""), quote_plus(secret),
-                           base64.b64encode(secret.encode()).decode().rstrip("=")})
+            values.update({secret, quote(secret, safe=""), quote_plus(secret), *_base64_cores(secret)})
         # basic auth as a source may echo it: user:secret, or two secrets (key:secret)
         for a in [*users, *secrets, ""]:
             for b in secrets:
@@ -57,10 +57,30 @@ def secret_values(settings) -> list[str]:
     return sorted((v for v in values if len(v) >= MIN_LENGTH), key=len, reverse=True)
 
 
+def _base64_cores(secret: str) -> list[str]:
+    """What base64 of any text containing `secret` must contain, at each of the three
+    alignments (so `user:secret` in a basic-auth header is found for any user)."""
+    out = []
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + secret.encode()).decode().rstrip("=")
+        start = 4 if k else 0
+        end = len(enc) - (len(enc) % 4 or 4) if (k + len(secret.encode())) % 3 else len(enc)
+        core = enc[start:end]
+        if len(core) >= 8:
+            out.append(core)
+    return out
+
+
+_AROUND = re.compile(r"[A-Za-z0-9+/]*\*\*\*[A-Za-z0-9+/]*=*")
+
+
 def redact(text, settings) -> str:
-    """`text` with every configured secret value replaced by ***."""
+    """`text` with every configured secret value replaced by ***; a base64 run the secret
+    sits in (a basic-auth header) is masked whole."""
     text = "" if text is None else str(text)
+    found = False
     for value in secret_values(settings):
         if value in text:
             text = text.replace(value, MASK)
-    return text
+            found = True
+    return _AROUND.sub(MASK, text) if found else text
