@@ -177,6 +177,19 @@ def _duplicates(settings: Settings) -> list[str]:
     return problems
 
 
+def _magnitudes(settings: Settings) -> list[str]:
+    """Weights beyond scoring's bounds (1e308 turns every score into 0), located. Scoring's
+    model refuses them too; this keeps the located message wherever the check fires first."""
+    from scoring import model
+    top_o = getattr(model, "MAX_OBJECTIVE_WEIGHT", 1e6)
+    top_e = getattr(model, "MAX_EDGE_WEIGHT", 1e3)
+    problems = [f"objectives[{n}].weight: input should be less than or equal to {top_o:g}"
+                for n, o in enumerate(settings.objectives) if o.weight > top_o]
+    problems += [f"edges[{n}].weight: input should be between -{top_e:g} and {top_e:g}"
+                 for n, e in enumerate(settings.edges) if abs(e.weight) > top_e]
+    return problems
+
+
 def _connectors(settings: Settings) -> list[str]:
     problems = []
     for name, raw in settings.connectors.items():
@@ -228,7 +241,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, Settings), p) from None
     settings.path = p.resolve()
-    problems = _duplicates(settings) + _connectors(settings)
+    problems = _magnitudes(settings) + _duplicates(settings) + _connectors(settings)
     if problems:
         raise ConfigError(problems, p)
     return settings
