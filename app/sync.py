@@ -26,6 +26,7 @@ from scoring.notation import parse_impact
 Progress = Callable[[str, int, int | None], None]
 
 _stop = threading.Event()     # set by SIGTERM: every connector thread stops at its next page
+_syncing = threading.Event()  # a sync is running in this process
 
 
 class Interrupted(KeyboardInterrupt):
@@ -37,7 +38,10 @@ def stop_on_sigterm() -> None:
     its run, keeps what it staged for the next one to resume, and the process exits."""
     def handler(signum, _frame):
         _stop.set()
-        raise Interrupted(f"stopped by signal {signum}")
+        if not _syncing.is_set():       # not syncing: stop at once, as Ctrl+C does
+            raise Interrupted(f"stopped by signal {signum}")
+        # syncing: every connector stops at its next page and fails its run (never half-way
+        # through a database call), then `sync` raises Interrupted
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, handler)
 
@@ -175,13 +179,20 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
     ws.store  # opened (and migrated) once, before any thread uses it
     todo = [n for n in names if n not in reports]
     parallel = [n for n in todo if connectors[n].feeds_observations()]
-    with ThreadPoolExecutor(max_workers=max(1, len(parallel))) as pool:
-        futures = {n: pool.submit(_sync_one, ws, connectors[n], full, allow_removal, progress) for n in parallel}
-        for n in todo:
-            if n not in futures:
-                reports[n] = _sync_one(ws, connectors[n], full, allow_removal, progress)
-        for n, fut in futures.items():
-            reports[n] = fut.result()
+    _syncing.set()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(parallel))) as pool:
+            futures = {n: pool.submit(_sync_one, ws, connectors[n], full, allow_removal, progress)
+                       for n in parallel}
+            for n in todo:
+                if n not in futures:
+                    reports[n] = _sync_one(ws, connectors[n], full, allow_removal, progress)
+            for n, fut in futures.items():
+                reports[n] = fut.result()
+    finally:
+        _syncing.clear()
+    if _stop.is_set():
+        raise Interrupted("stopped by SIGTERM")
     return [reports[n] for n in names]
 
 
@@ -206,40 +217,38 @@ def _locked_sync(ws: Workspace, conn: Connector, full: bool, allow_removal: bool
     full = full or bookmark is None or fingerprint != conn.fingerprint()
     report = ConnectorReport(name)
     run_id = store.start_run(name, full)
-    if full:
-        store.discard_pending(name)
-        resume = None
-    else:
-        resume = store.resume(name, run_id)
-    run = Run(ws, name, run_id, full, None if full else bookmark, resume, ws.settings.kpi_sources(name),
-              report, progress)
+    run = None
     try:
+        if full:
+            store.discard_pending(name)
+            resume = None
+        else:
+            resume = store.resume(name, run_id)
+        run = Run(ws, name, run_id, full, None if full else bookmark, resume, ws.settings.kpi_sources(name),
+                  report, progress)
         conn.pull(run)
+        run._check_stop()          # stopped after the last page: nothing is published
         if run.complete_listing and run.listed == 0 and report.initiatives == 0 and (store.known(name) or
                                                                                      report.skipped):
             raise SourceError(f"{name}: the source listed no readable initiatives"
                               + (f" ({len(report.skipped)} rows skipped)" if report.skipped else ""))
-    except SourceError as exc:
-        report.status = "failed"
-        message = redact(str(exc).removeprefix(f"{name}: "), settings)
-        report.failures.append((name, message))
-        store.fail_run(run_id, redact(exc, settings), report.counts(), keep_staged=run.new_bookmark is not None)
-        return report
-    except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
-        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),
-                       keep_staged=run.new_bookmark is not None)
-        raise
-    report.status = "partial" if report.failures else "ok"
-    active = len(store.known(name)) if run.complete_listing and not allow_removal else 0
-    try:
+        report.status = "partial" if report.failures else "ok"
+        active = len(store.known(name)) if run.complete_listing and not allow_removal else 0
         report.removed = store.publish(
             run_id, name, complete_listing=run.complete_listing, failed_kpis=run.failed_kpis,
             bookmark=run.new_bookmark if run.new_bookmark is not None else {"run": run_id},
             fingerprint=conn.fingerprint(), status=report.status, counts=report.counts(),
             message=redact("; ".join(f"{s}: {r}" for s, r in report.failures), settings),
             max_removed=None if allow_removal else active // 2)
-    except RemovalRefused as exc:
+    except (SourceError, RemovalRefused) as exc:
         report.status = "failed"
-        report.failures.append((name, str(exc)))
-        store.fail_run(run_id, str(exc), report.counts())
+        message = redact(str(exc).removeprefix(f"{name}: "), settings)
+        report.failures.append((name, message))
+        keep = isinstance(exc, SourceError) and run is not None and run.new_bookmark is not None
+        store.fail_run(run_id, redact(exc, settings), report.counts(), keep_staged=keep)
+    except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
+        # (a run that did publish stays published: fail_run ends only a run still "running")
+        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),
+                       keep_staged=run is not None and run.new_bookmark is not None)
+        raise
     return report

@@ -295,9 +295,11 @@ class Staging:
 
     def fail_run(self, run_id: int, message: str, counts: dict | None = None, *, keep_staged: bool = False) -> None:
         """End a run without publishing: what the ranking reads stays as it was. With
-        `keep_staged`, its pages stay staged for the next sync to resume from."""
+        `keep_staged`, its pages stay staged for the next sync to resume from. A run that
+        has ended (published, say, just before an interrupt) is left as it is."""
         with self.engine.begin() as c:
-            self._end_run(c, run_id, "failed", counts, message)
+            if not self._end_run(c, run_id, "failed", counts, message, only_running=True):
+                return
             if not keep_staged:
                 self._clear_staging(c, run_id)
 
@@ -351,9 +353,14 @@ class Staging:
             c.execute(delete(p).where(p.c.key == key))
             c.execute(insert(p).values(key=key, connector=connector, score=score, rank=rank, pushed_at=now()))
 
-    def _end_run(self, c, run_id: int, status: str, counts: dict | None, message: str) -> None:
-        c.execute(update(s.sync_runs).where(s.sync_runs.c.id == run_id).values(
-            ended_at=now(), status=status, counts=json.dumps(counts or {}), message=message))
+    def _end_run(self, c, run_id: int, status: str, counts: dict | None, message: str, *,
+                 only_running: bool = False) -> bool:
+        r = s.sync_runs
+        q = update(r).where(r.c.id == run_id)
+        if only_running:
+            q = q.where(r.c.status == "running")
+        return c.execute(q.values(ended_at=now(), status=status, counts=json.dumps(counts or {}),
+                                  message=message)).rowcount > 0
 
     def _clear_staging(self, c, run_id: int) -> None:
         self.__dict__.get("_staged", {}).pop(run_id, None)
