@@ -22,7 +22,7 @@ from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
 
 MAX_EXTRA = 1000          # extra initiatives in one request
-MAX_TEXT = 2000           # characters in a key, title or impact text
+MAX_TEXT = 1000           # characters in a title or impact text
 MAX_WEIGHT = 1e6          # magnitude of a weight or KPI value (1e308 turns every score into 0)
 
 

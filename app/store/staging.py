@@ -251,8 +251,11 @@ class Staging:
             staged_keys = select(si.c.key).where(si.c.run_id == run_id)
             removed = 0
             if complete_listing:
-                seen = select(ss.c.key).where(ss.c.run_id == run_id).union(staged_keys)
-                leaving = and_(it.c.connector == connector, it.c.active == true(), it.c.key.not_in(seen))
+                # NOT EXISTS, not NOT IN (subquery): PostgreSQL hashes a NOT IN list only while it
+                # fits in work_mem, and goes quadratic beyond (130 s for 70,000 items)
+                leaving = and_(it.c.connector == connector, it.c.active == true(),
+                               ~exists().where(ss.c.run_id == run_id, ss.c.key == it.c.key),
+                               ~exists().where(si.c.run_id == run_id, si.c.key == it.c.key))
                 if max_removed is not None:
                     removing = c.execute(select(func.count()).select_from(it).where(leaving)).scalar_one()
                     if removing > max_removed:
@@ -269,7 +272,7 @@ class Staging:
                 ["key", *cols, "connector", "active", "synced_at", "run_id"],
                 select(si.c.key, *[si.c[n] for n in cols], literal(connector, String), literal(True, Boolean),
                        literal(stamp, DateTime(timezone=True)), literal(run_id, Integer))
-                .where(si.c.run_id == run_id, si.c.key.not_in(select(it.c.key)))))
+                .where(si.c.run_id == run_id, ~exists().where(it.c.key == si.c.key))))
             refs = s.kpi_refs
             c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
                 sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))

@@ -67,9 +67,9 @@ SCHEMAS = {
                          "items": _obj({"from": STR, "to": STR, "weight": WEIGHT}, extra=False)},
         "kpi_values": {"type": "object", "additionalProperties": NUM},
         "initiatives": {"type": "array", "maxItems": 1000, "items": _obj(
-            {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 2000},
+            {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 1000},
              "effort": {"type": ["number", "null"], "minimum": -1e6, "maximum": 1e6},
-             "impact": {"type": "string", "maxLength": 2000}}, ["key"], extra=False)},
+             "impact": {"type": "string", "maxLength": 1000}}, ["key"], extra=False)},
         "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
