@@ -52,8 +52,8 @@ def ranking_csv(items: list[dict]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"])
     for it in items:
-        w.writerow([csv_cell(v) for v in (it["rank"], it["key"], it["title"], it["status"], it["score"],
-                                          it["impact"], it["effort"], " ".join(it["flags"]), it["url"])])
+        w.writerow([it["rank"], csv_cell(it["key"]), csv_cell(it["title"]), csv_cell(it["status"]), it["score"],
+                    it["impact"], it["effort"], csv_cell(" ".join(it["flags"])), csv_cell(it["url"])])
     return buf.getvalue()
 
 
