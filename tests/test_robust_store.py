@@ -4,7 +4,6 @@ secrets in messages. SQLite always, PostgreSQL where $ROADMAP_TEST_POSTGRES_URL 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date, timedelta
 
 import pytest
@@ -183,12 +182,3 @@ def test_redact_knows_two_part_basic_auth_and_database_passwords(workspace_dir, 
     text = f"Basic {pair}; failed to connect as kpi with password pa55word"
     assert redact(text, settings) == "Basic ***; failed to connect as kpi with password ***"
 
-
-def test_the_backlog_is_read_from_one_snapshot_even_while_publishing(db_url):
-    """Items and links come from the same published version (REPEATABLE READ / one SQLite read)."""
-    store = Store(db_url)
-    run = store.start_run("backlog", True)
-    store.stage_initiatives(run, [item(f"K{n}") for n in range(50)])
-    store.publish(run, "backlog", complete_listing=False, failed_kpis=set())
-    b = store.load_backlog()
-    assert len(b) == 50 and len(b.link_item) == 50 and os.environ.get("TZ", "") is not None
