@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from app.cli import main
 from app.config import load_settings
 from app.secrets import redact
-from app.services import Workspace, ranking
+from app.services import Workspace
 from app.store import StagedInitiative, Store
 from app.store import schema as s
 

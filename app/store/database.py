@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine, make_url
 from app.store import migrations as m
 from app.store import schema as s
 from app.store.details import SqlDetails
-from app.store.staging import (RemovalRefused, StagedInitiative, Staging, StoreError, SyncBusy,  # noqa: F401
-                               batches)
+from app.store.staging import (RemovalRefused, StagedInitiative, Staging, StoreError,  # noqa: F401
+                               SyncBusy)
 from scoring.model import FACTOR_NAMES, Backlog
 from scoring.progress import Current
 
