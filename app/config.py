@@ -47,6 +47,8 @@ class ServiceSettings(_Section):
     sync_every: str | None = Field(default=None, pattern=r"^[1-9][0-9]*[smh]$")   # "30s", "15m", "1h"
     webhook_secret_env: str | None = None
     log_format: Literal["text", "json"] = "text"
+    # Host headers served (DNS rebinding); "*" for any. Default: the loopback names, any port.
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
 
 
 class ScoringSettings(_Section):

@@ -41,14 +41,25 @@ def ranking_table(items: list[dict]) -> str:
     return table(["rank", "key", "title", "score", "impact", "effort", "flags"], rows, right={0, 3, 4, 5})
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v):
+    """A text cell a spreadsheet would run as a formula (=, +, -, @, tab, CR first) gets a
+    leading apostrophe, as OWASP's CSV-injection advice says; numbers stay numbers."""
+    if isinstance(v, str) and v.startswith(FORMULA_STARTS):
+        return "'" + v
+    return v
+
+
 def ranking_csv(items: list[dict]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"])
     for it in items:
         effort = "" if it["effort"] is None else f"{it['effort']}{'*' if it.get('effort_defaulted') else ''}"
-        w.writerow([it["rank"], it["key"], it["title"], it["status"], it["score"], it["impact"],
-                    effort, " ".join(it["flags"]), it["url"]])
+        w.writerow([it["rank"], csv_cell(it["key"]), csv_cell(it["title"]), csv_cell(it["status"]), it["score"],
+                    it["impact"], effort, csv_cell(" ".join(it["flags"])), csv_cell(it["url"])])
     return buf.getvalue()
 
 

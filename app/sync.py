@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -15,12 +17,33 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from app.config import ConfigError, missing_secrets
+from app.secrets import redact
 from app.services import Workspace
-from app.store import StagedInitiative
+from app.store import RemovalRefused, StagedInitiative, SyncBusy
 from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
 from scoring.notation import parse_impact
 
 Progress = Callable[[str, int, int | None], None]
+
+_stop = threading.Event()     # set by SIGTERM: every connector thread stops at its next page
+_syncing = threading.Event()  # a sync is running in this process
+
+
+class Interrupted(KeyboardInterrupt):
+    """The process was asked to stop (SIGTERM or Ctrl+C) in the middle of a sync."""
+
+
+def stop_on_sigterm() -> None:
+    """Handle SIGTERM (systemd, Kubernetes, `kill`) as Ctrl+C: the sync in progress fails
+    its run, keeps what it staged for the next one to resume, and the process exits."""
+    def handler(signum, _frame):
+        _stop.set()
+        if not _syncing.is_set():       # not syncing: stop at once, as Ctrl+C does
+            raise Interrupted(f"stopped by signal {signum}")
+        # syncing: every connector stops at its next page and fails its run (never half-way
+        # through a database call), then `sync` raises Interrupted
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def staged(rec: InitiativeRecord) -> StagedInitiative:
@@ -68,14 +91,21 @@ class Run:
         self.complete_listing = False
         self.failed_kpis: set[str] = set()
         self.new_bookmark: Any = None
+        self.listed = 0
         self._progress = progress
 
+    def _check_stop(self) -> None:
+        if _stop.is_set():
+            raise Interrupted("stopped")
+
     def initiatives(self, records: Iterable[InitiativeRecord]) -> None:
+        self._check_stop()
         items = [staged(r) for r in records]
         self.ws.store.stage_initiatives(self.run_id, items)
         self.report.initiatives += len(items)
 
     def observations(self, kpi: str, rows: Iterable[tuple[date, float]]) -> None:
+        self._check_stop()
         clean: dict[date, float] = {}
         for day, value in rows:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
@@ -86,21 +116,25 @@ class Run:
         self.report.observations += len(clean)
 
     def seen_all(self, keys: Iterable[str]) -> None:
+        self._check_stop()
+        keys = list(keys)
         self.ws.store.stage_seen(self.run_id, keys)
         self.complete_listing = True
+        self.listed += len(set(keys))
 
     def skip(self, where: str, reason: str) -> None:
-        self.report.skipped.append((where, reason))
+        self.report.skipped.append((where, redact(reason, self.ws.settings)))
 
     def fail(self, subject: str, reason: str) -> None:
         self.failed_kpis.add(subject)
-        self.report.failures.append((subject, reason))
+        self.report.failures.append((subject, redact(reason, self.ws.settings)))
 
     def save_bookmark(self, value: Any) -> None:
         self.new_bookmark = value
         self.ws.store.save_pending_bookmark(self.name, self.run_id, value)
 
     def progress(self, done: int, total: int | None = None) -> None:
+        self._check_stop()
         if self._progress:
             self._progress(self.name, done, total)
 
@@ -114,10 +148,13 @@ class Run:
         return self.ws.store.last_day(kpi)
 
 
-def sync(ws: Workspace, *, connector: str | None = None, full: bool = False,
+def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, allow_removal: bool = False,
          progress: Progress | None = None) -> list[ConnectorReport]:
     """Pull every connector (or one) into the store. Raises ConfigError before anything is
-    fetched when a connector is unknown or a secret's variable is unset."""
+    fetched when a connector is unknown or a secret's variable is unset.
+
+    A complete listing that would take more than half of a connector's initiatives out of
+    the ranking fails that connector (last good data kept) unless `full` or `allow_removal`."""
     s = ws.settings
     names = [connector] if connector else list(s.connectors)
     if connector and connector not in s.connectors:
@@ -135,54 +172,83 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False,
         except SourceConfigError as exc:
             problems += exc.problems
         except SourceError as exc:
-            reports[name] = ConnectorReport(name, status="failed", failures=[(name, str(exc))])
+            reports[name] = ConnectorReport(name, status="failed", failures=[(name, redact(exc, s))])
     if problems:
         raise ConfigError(problems, s.path)
     # sources of KPI values run side by side (each within its own limits); backlogs one by one
     ws.store  # opened (and migrated) once, before any thread uses it
     todo = [n for n in names if n not in reports]
     parallel = [n for n in todo if connectors[n].feeds_observations()]
-    with ThreadPoolExecutor(max_workers=max(1, len(parallel))) as pool:
-        futures = {n: pool.submit(_sync_one, ws, connectors[n], full, progress) for n in parallel}
-        for n in todo:
-            if n not in futures:
-                reports[n] = _sync_one(ws, connectors[n], full, progress)
-        for n, fut in futures.items():
-            reports[n] = fut.result()
+    _syncing.set()
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, len(parallel))) as pool:
+            futures = {n: pool.submit(_sync_one, ws, connectors[n], full, allow_removal, progress)
+                       for n in parallel}
+            for n in todo:
+                if n not in futures:
+                    reports[n] = _sync_one(ws, connectors[n], full, allow_removal, progress)
+            for n, fut in futures.items():
+                reports[n] = fut.result()
+    finally:
+        _syncing.clear()
+    if _stop.is_set():
+        raise Interrupted("stopped by SIGTERM")
     return [reports[n] for n in names]
 
 
-def _sync_one(ws: Workspace, conn: Connector, full: bool, progress: Progress | None) -> ConnectorReport:
+def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
+              progress: Progress | None) -> ConnectorReport:
     started = time.monotonic()
-    name = conn.name
-    store = ws.store
+    try:
+        with ws.store.connector_lock(conn.name):
+            report = _locked_sync(ws, conn, full, allow_removal, progress)
+    except SyncBusy as exc:
+        report = ConnectorReport(conn.name, status="failed", failures=[(conn.name, str(exc))])
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _locked_sync(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
+                 progress: Progress | None) -> ConnectorReport:
+    name, store, settings = conn.name, ws.store, ws.settings
+    store.recover(name)        # a run a dead process left "running" is failed; its stray staging goes
     bookmark, fingerprint = store.bookmark(name)
+    allow_removal = allow_removal or full
     full = full or bookmark is None or fingerprint != conn.fingerprint()
     report = ConnectorReport(name)
     run_id = store.start_run(name, full)
-    if full:
-        store.discard_pending(name)
-        resume = None
-    else:
-        resume = store.resume(name, run_id)
-    run = Run(ws, name, run_id, full, None if full else bookmark, resume, ws.settings.kpi_sources(name),
-              report, progress)
+    run = None
     try:
+        if full:
+            store.discard_pending(name)
+            resume = None
+        else:
+            resume = store.resume(name, run_id)
+        run = Run(ws, name, run_id, full, None if full else bookmark, resume, ws.settings.kpi_sources(name),
+                  report, progress)
         conn.pull(run)
-    except SourceError as exc:
-        report.status = "failed"
-        message = str(exc).removeprefix(f"{name}: ")
-        report.failures.append((name, message))
-        store.fail_run(run_id, str(exc), report.counts(), keep_staged=run.new_bookmark is not None)
-    except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
-        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),
-                       keep_staged=run.new_bookmark is not None)
-        raise
-    else:
+        run._check_stop()          # stopped after the last page: nothing is published
+        if run.complete_listing and run.listed == 0 and report.initiatives == 0 and (store.known(name) or
+                                                                                     report.skipped):
+            raise SourceError(f"{name}: the source listed no readable initiatives"
+                              + (f" ({len(report.skipped)} rows skipped)" if report.skipped else ""))
         report.status = "partial" if report.failures else "ok"
-        report.removed = store.publish(run_id, name, complete_listing=run.complete_listing, failed_kpis=run.failed_kpis,
-                      bookmark=run.new_bookmark if run.new_bookmark is not None else {"run": run_id},
-                      fingerprint=conn.fingerprint(), status=report.status, counts=report.counts(),
-                      message="; ".join(f"{s}: {r}" for s, r in report.failures))
-    report.seconds = time.monotonic() - started
+        active = len(store.known(name)) if run.complete_listing and not allow_removal else 0
+        report.removed = store.publish(
+            run_id, name, complete_listing=run.complete_listing, failed_kpis=run.failed_kpis,
+            bookmark=run.new_bookmark if run.new_bookmark is not None else {"run": run_id},
+            fingerprint=conn.fingerprint(), status=report.status, counts=report.counts(),
+            message=redact("; ".join(f"{s}: {r}" for s, r in report.failures), settings),
+            max_removed=None if allow_removal else active // 2)
+    except (SourceError, RemovalRefused) as exc:
+        report.status = "failed"
+        message = redact(str(exc).removeprefix(f"{name}: "), settings)
+        report.failures.append((name, message))
+        keep = isinstance(exc, SourceError) and run is not None and run.new_bookmark is not None
+        store.fail_run(run_id, redact(exc, settings), report.counts(), keep_staged=keep)
+    except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
+        # (a run that did publish stays published: fail_run ends only a run still "running")
+        store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),
+                       keep_staged=run is not None and run.new_bookmark is not None)
+        raise
     return report

@@ -1,83 +1,165 @@
 """What-if: the ranking under changed objective weights, edge weights, KPI values or
-extra initiatives. Nothing is stored."""
+extra initiatives. Nothing is stored.
+
+The body is validated by `WhatIfBody` (every problem located: `initiatives[0].key:
+required`); extra initiatives are capped at MAX_EXTRA and their text lengths bounded. The
+stored backlog and KPI values come from the caller's cache (`baseline`, `currents`), so a
+request never reloads the store.
+"""
 from __future__ import annotations
 
 import math
 from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app import services
-from scoring.graph import GoalGraph
+from scoring.graph import GoalGraph, GraphError
 from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT, Backlog, Edge, Initiative, join_backlogs
 from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
+
+MAX_EXTRA = 1000          # extra initiatives in one request
+MAX_TEXT = 1000           # characters in a title or impact text
+MAX_WEIGHT = MAX_OBJECTIVE_WEIGHT   # magnitude of an objective weight, effort or KPI value (1e308 zeroes every score)
 
 
 class WhatIfError(ValueError):
     """The what-if body is not usable; the message names the key."""
 
 
-def _number(where: str, v) -> float:
+def _finite(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise WhatIfError(f"{where}: must be a finite number")
+        raise ValueError("must be a finite number")
     return float(v)
 
 
-def what_if(ws: services.Workspace, body: dict, *, baseline: Ranking | None = None,
-            method: str | None = None) -> tuple[Ranking, dict]:
-    """The changed ranking, and each key's rank in the unchanged one (to show who moved),
-    scored by `method` (default: the config's)."""
-    if not isinstance(body, dict):
-        raise WhatIfError("the body must be a JSON object")
-    unknown = set(body) - {"objective_weights", "edge_weights", "kpi_values", "initiatives", "as_of"}
-    if unknown:
-        raise WhatIfError(f"unknown keys: {', '.join(sorted(unknown))}")
+def _weight(v: Any) -> float:
+    v = _finite(v)
+    if abs(v) > MAX_WEIGHT:
+        raise ValueError(f"must be between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
+    return v
+
+
+def _edge_weight(v: Any) -> float:
+    v = _finite(v)
+    if abs(v) > MAX_EDGE_WEIGHT:
+        raise ValueError(f"must be between -{MAX_EDGE_WEIGHT:g} and {MAX_EDGE_WEIGHT:g}")
+    return v
+
+
+def _effort(v: Any) -> float | None:
+    return None if v is None else _weight(v)
+
+
+Finite = Annotated[float, BeforeValidator(_finite)]
+Weight = Annotated[float, BeforeValidator(_weight)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class EdgeChange(_Strict):
+    source: str = Field(alias="from")
+    to: str
+    weight: Annotated[float, BeforeValidator(_edge_weight)]
+
+
+class ExtraInitiative(_Strict):
+    key: Annotated[str, Field(min_length=1, max_length=255)]
+    title: Text = ""
+    effort: Annotated[float | None, BeforeValidator(_effort)] = None
+    impact: Text = ""
+
+
+class WhatIfBody(_Strict):
+    objective_weights: dict[str, Weight] = Field(default_factory=dict)
+    edge_weights: list[EdgeChange] = Field(default_factory=list, max_length=MAX_EXTRA)
+    kpi_values: dict[str, Finite] = Field(default_factory=dict)
+    initiatives: list[ExtraInitiative] = Field(default_factory=list, max_length=MAX_EXTRA)
+    as_of: date | None = None
+
+    @classmethod
+    def read(cls, body: Any) -> "WhatIfBody":
+        """The validated body; raises WhatIfError naming the first problems by location."""
+        if not isinstance(body, dict):
+            raise WhatIfError("the body must be a JSON object")
+        unknown = set(body) - set(cls.model_fields)
+        if unknown:
+            raise WhatIfError(f"unknown keys: {', '.join(sorted(map(str, unknown)))[:300]}")
+        if isinstance(body.get("as_of"), str):
+            try:
+                body = {**body, "as_of": date.fromisoformat(body["as_of"])}
+            except ValueError:
+                raise WhatIfError("as_of: must be a date, YYYY-MM-DD") from None
+        try:
+            return cls.model_validate(body)
+        except ValidationError as exc:
+            raise WhatIfError("; ".join(_problem(e) for e in exc.errors()[:5])) from None
+
+
+def _problem(err: dict) -> str:
+    where = ""
+    for part in err["loc"]:
+        where += f"[{part}]" if isinstance(part, int) else (f".{part}" if where else str(part))
+    if err["type"] == "missing":
+        return f"{where}: required"
+    if err["type"] == "too_long" and err["loc"] in (("initiatives",), ("edge_weights",)):
+        return f"{where}: at most {MAX_EXTRA} items in one request (the limit)"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{where}: {msg[0].lower() + msg[1:]}"
+
+
+def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, method: str | None = None,
+            baseline: Ranking | None = None, currents: dict[str, Current] | None = None) -> tuple[Ranking, dict]:
+    """The changed ranking, and each key's rank in the unchanged one (to show who moved).
+    `as_of` and `method` are the request's (the body's `as_of` wins); `baseline` is the
+    unchanged ranking for that date and method and `currents` the KPI values, when the
+    caller holds them already."""
+    req = body if isinstance(body, WhatIfBody) else WhatIfBody.read(body)
     graph = ws.graph
     objective_ids = {o.id for o in graph.objectives}
-    weights = {}
-    for k, v in (body.get("objective_weights") or {}).items():
+    for k, v in req.objective_weights.items():
         if k not in objective_ids:
-            raise WhatIfError(f"objective_weights.{k}: no such objective")
-        weights[k] = _number(f"objective_weights.{k}", v)
-        if not 0 <= weights[k] <= MAX_OBJECTIVE_WEIGHT:
-            raise WhatIfError(f"objective_weights.{k}: must be from 0 to {MAX_OBJECTIVE_WEIGHT:g}")
+            raise WhatIfError(f"objective_weights.{k[:100]}: no such objective")
+        if v < 0:
+            raise WhatIfError(f"objective_weights.{k}: must be 0 or more")
+    weights = dict(req.objective_weights)
     if weights and sum({**{o.id: o.weight for o in graph.objectives}, **weights}.values()) <= 0:
         raise WhatIfError("objective_weights: at least one objective needs a weight above 0")
-    if body.get("edge_weights"):
+    if req.edge_weights:
         changed = {}
         existing = {(x.source, x.target) for x in graph.edges}
-        for n, e in enumerate(body["edge_weights"]):
-            if not isinstance(e, dict) or (e.get("from"), e.get("to")) not in existing:
-                raise WhatIfError(f"edge_weights[{n}]: no edge from {e.get('from')!r} to {e.get('to')!r}")
-            changed[(e["from"], e["to"])] = _number(f"edge_weights[{n}].weight", e.get("weight"))
-            if abs(changed[(e["from"], e["to"])]) > MAX_EDGE_WEIGHT:
-                raise WhatIfError(f"edge_weights[{n}].weight: must be from -{MAX_EDGE_WEIGHT:g} to {MAX_EDGE_WEIGHT:g}")
+        for n, e in enumerate(req.edge_weights):
+            if (e.source, e.to) not in existing:
+                raise WhatIfError(f"edge_weights[{n}]: no edge from {e.source[:100]!r} to {e.to[:100]!r}")
+            changed[(e.source, e.to)] = e.weight
         edges = [Edge(**{"from": x.source, "to": x.target, "weight": changed.get((x.source, x.target), x.weight)})
                  for x in graph.edges]
-        graph = GoalGraph.build(graph.objectives, graph.kpis, edges)
-    try:
-        as_of = date.fromisoformat(body["as_of"]) if body.get("as_of") else None
-    except (TypeError, ValueError):
-        raise WhatIfError("as_of: must be a date, YYYY-MM-DD") from None
-    params = ws.params(as_of, method)
-    currents = services.currents(ws, params.as_of)
-    for k, v in (body.get("kpi_values") or {}).items():
-        if k not in {x.id for x in graph.kpis}:
-            raise WhatIfError(f"kpi_values.{k}: no such KPI")
-        currents[k] = Current(_number(f"kpi_values.{k}", v), params.as_of)
-    backlog = ws.store.load_backlog(factors=params.method != "kpi-impact")
+        try:
+            graph = GoalGraph.build(graph.objectives, graph.kpis, edges)
+        except GraphError as exc:
+            raise WhatIfError("edge_weights: " + "; ".join(p.message for p in exc.problems)) from None
+    params = ws.params(req.as_of or as_of, method)
+    base = baseline if baseline is not None else services.ranking(ws, as_of=params.as_of, method=params.method)
+    currents = dict(currents if currents is not None else services.currents(ws, params.as_of))
+    kpi_ids = {x.id for x in graph.kpis}
+    for k, v in req.kpi_values.items():
+        if k not in kpi_ids:
+            raise WhatIfError(f"kpi_values.{k[:100]}: no such KPI")
+        currents[k] = Current(v, params.as_of)
+    backlog = base.backlog
     extra = []
-    for n, it in enumerate(body.get("initiatives") or []):
-        if not isinstance(it, dict) or not it.get("key"):
-            raise WhatIfError(f"initiatives[{n}].key: required")
-        parsed = parse_impact(str(it.get("impact") or ""))
-        effort = it.get("effort")
-        extra.append(Initiative(key=str(it["key"]), title=str(it.get("title") or it["key"]),
-                                effort=None if effort is None else _number(f"initiatives[{n}].effort", effort),
+    for it in req.initiatives:
+        parsed = parse_impact(it.impact)
+        extra.append(Initiative(key=it.key, title=it.title or it.key, effort=it.effort,
                                 links=tuple(parsed.links), flags=tuple(parsed.flags), status="what-if"))
     if extra:
         backlog = join_backlogs(backlog, Backlog.from_initiatives(extra))
     ranking = rank_backlog(backlog, graph, params, currents, objective_weights=weights or None)
-    base = baseline or services.ranking(ws, as_of=params.as_of, method=params.method)
     before = {base.backlog.keys[i]: r + 1 for r, i in enumerate(base.ranked.tolist())}
     return ranking, before

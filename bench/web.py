@@ -1,6 +1,7 @@
 """Web benchmark: a 10,000-initiative store served by gunicorn (2 workers), 8 concurrent
 loopback clients. Prints p50 / p95 latency and requests per second for
-/api/v1/roadmap?limit=50 and /, and their ratio to /healthz on the same server.
+/api/v1/roadmap?limit=50, /, /kpis, /api/v1/kpis and POST /api/v1/what-if (changed
+objective weights), and their ratio to /healthz on the same server.
 
 Run: python3 bench/web.py [--initiatives N] [--requests N]
 """
@@ -48,7 +49,11 @@ def build(n: int) -> Path:
     return cfg
 
 
-def load(url: str, total: int, clients: int) -> tuple[list[float], float]:
+WHAT_IF = "POST /api/v1/what-if?limit=50"
+WHAT_IF_BODY = {"objective_weights": {"growth": 1, "retention": 2}}
+
+
+def load(url: str, total: int, clients: int, body: dict | None = None) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
     per = total // clients
@@ -58,7 +63,7 @@ def load(url: str, total: int, clients: int) -> tuple[list[float], float]:
         mine = []
         for _ in range(per):
             t = time.perf_counter()
-            r = s.get(url, timeout=30)
+            r = s.post(url, json=body, timeout=60) if body is not None else s.get(url, timeout=60)
             mine.append(time.perf_counter() - t)
             assert r.status_code == 200, r.text[:200]
         with lock:
@@ -94,19 +99,25 @@ def main() -> None:
                 break
             except requests.RequestException:
                 time.sleep(0.1)
-        for path in ("/", "/api/v1/roadmap?limit=50"):       # warm both workers' ranking caches
+        for path in ("/", "/api/v1/roadmap?limit=50", "/kpis", "/api/v1/kpis"):   # warm both workers' caches
             for _ in range(8):
                 requests.get(base + path, timeout=60)
+        for _ in range(8):
+            requests.post(base + "/api/v1/what-if?limit=50", json=WHAT_IF_BODY, timeout=60)
         print(f"kpi-roadmap web benchmark: {args.initiatives:,} initiatives, gunicorn 2 workers, "
               f"{args.clients} loopback clients, {args.requests} requests per route")
         results = {}
-        for path in ("/healthz", "/api/v1/roadmap?limit=50", "/"):
-            lat, rps = load(base + path, args.requests, args.clients)
+        routes = ("/healthz", "/api/v1/roadmap?limit=50", "/", "/kpis", "/api/v1/kpis", WHAT_IF)
+        for path in routes:
+            if path == WHAT_IF:
+                lat, rps = load(base + "/api/v1/what-if?limit=50", args.requests, args.clients, WHAT_IF_BODY)
+            else:
+                lat, rps = load(base + path, args.requests, args.clients)
             q = statistics.quantiles(lat, n=100)
             results[path] = rps
-            print(f"  {path:28} p50 {q[49] * 1e3:6.1f} ms  p95 {q[94] * 1e3:6.1f} ms  {rps:7.0f} req/s")
-        for path in ("/api/v1/roadmap?limit=50", "/"):
-            print(f"  {path:28} req/s ratio to /healthz: {results[path] / results['/healthz']:.2f} (goal >= 0.5)")
+            print(f"  {path:34} p50 {q[49] * 1e3:7.1f} ms  p95 {q[94] * 1e3:7.1f} ms  {rps:7.0f} req/s")
+        for path in routes[1:]:
+            print(f"  {path:34} req/s ratio to /healthz: {results[path] / results['/healthz']:.2f} (goal >= 0.5)")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -149,3 +149,16 @@ def test_config_example_is_valid_and_documents_every_key():
     undocumented = sorted(k for k in keys if not re.search(
         rf"(?m)(^[#\s]*{k}\s*=|[\[.]{k}[\].]|\{{\s*{k}\s*=)", text))
     assert undocumented == []
+
+
+def test_absurd_weights_are_refused_with_their_location(tmp_path):
+    """1e308 was accepted and turned every score into 0 with numpy warnings (issue 8)."""
+    text = ('[[objectives]]\nid = "rev"\nweight = 1e308\n\n[[kpis]]\nid = "mrr"\n\n'
+            '[[edges]]\nfrom = "mrr"\nto = "rev"\nweight = -1e308\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(write(tmp_path, text))
+    lines = [p for p in err.value.problems]
+    assert any(p.startswith("objectives[0].weight: ") for p in lines), lines
+    assert any(p.startswith("edges[0].weight: ") for p in lines), lines
+    ok = load_settings(write(tmp_path, text.replace("1e308", "5")))
+    assert ok.objectives[0].weight == 5 and ok.edges[0].weight == -5

@@ -52,7 +52,7 @@ def test_roadmap_api_pages_filters_and_matches_its_schema(client):
     check("Roadmap", data)
     assert (data["total"], data["offset"], data["limit"]) == (5, 1, 2)
     assert [it["key"] for it in data["items"]] == ["C", "B"]   # v2: A 1.95, C 1.625, B 0.975, X, D
-    assert client.get("/api/v1/roadmap?limit=100000").get_json()["limit"] == 500
+    assert client.get("/api/v1/roadmap?limit=500").get_json()["limit"] == 500
     assert [i["key"] for i in client.get("/api/v1/roadmap?objective=delight").get_json()["items"]] == ["C", "X"]
     assert [i["key"] for i in client.get("/api/v1/roadmap?q=onboard").get_json()["items"]] == ["A"]
     assert [i["key"] for i in client.get("/api/v1/roadmap?flag=unestimated-link").get_json()["items"]] == ["D"]
@@ -62,6 +62,7 @@ def test_roadmap_api_pages_filters_and_matches_its_schema(client):
 
 @pytest.mark.parametrize("url,status,message", [
     ("/api/v1/roadmap?limit=-1", 400, "limit must be at least 0"),
+    ("/api/v1/roadmap?limit=501", 400, "limit must be at most 500"),
     ("/api/v1/roadmap?offset=x", 400, "offset must be a whole number"),
     ("/api/v1/roadmap?as_of=July", 400, "as_of must be a date, YYYY-MM-DD"),
     ("/api/v1/roadmap?method=moscow", 400, "method must be one of kpi-impact, rice, ice, wsjf"),
@@ -74,7 +75,7 @@ def test_errors_are_json_with_code_and_message(client, url, status, message):
     assert res.status_code == status
     check("Error", res.get_json())
     assert res.get_json()["error"]["message"] == message
-    nowhere = client.get("/nowhere")
+    nowhere = client.get("/api/v1/nowhere")
     assert nowhere.status_code == 404 and nowhere.get_json()["error"]["code"] == "not-found"
 
 

@@ -154,10 +154,10 @@ def test_a_signature_made_with_another_secret_or_over_other_bytes_is_refused(cli
 def test_no_secret_configured_refuses_every_delivery(client, ws, monkeypatch):
     monkeypatch.delenv("ROADMAP_WEBHOOK_SECRET")
     res = deliver(client, issue_updated(), signature=sign(b"", ""))
-    assert res.status_code == 503 and "ROADMAP_WEBHOOK_SECRET" in res.get_json()["error"]["message"]
+    assert res.status_code == 404 and "ROADMAP_WEBHOOK_SECRET" in res.get_json()["error"]["message"]
     ws.settings.service.webhook_secret_env = None
     res = deliver(client, issue_updated())
-    assert res.status_code == 503 and "webhook_secret_env" in res.get_json()["error"]["message"]
+    assert res.status_code == 404 and "webhook_secret_env" in res.get_json()["error"]["message"]
     assert jobs(ws) == []
 
 

@@ -24,13 +24,25 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"roadmap: {self.format_message()}", err=True)
+        click.echo(f"roadmap: {_redact(self.format_message())}", err=True)
+
+
+_loaded: list = []     # the settings this command loaded, so every error path can redact their secrets
+
+
+def _redact(text: str) -> str:
+    if not _loaded:
+        return text
+    from app.secrets import redact
+    return redact(text, _loaded[-1])
 
 
 def workspace(config: str | None):
     from app.config import load_settings
     from app.services import Workspace
-    return Workspace(load_settings(config))
+    settings = load_settings(config)
+    _loaded.append(settings)
+    return Workspace(settings)
 
 
 def _as_user_error(exc: Exception) -> UserError | None:
@@ -43,9 +55,9 @@ def _as_user_error(exc: Exception) -> UserError | None:
     if isinstance(exc, GraphError):
         return UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems))
     if isinstance(exc, (ConfigError, StoreError, ValueError)):
-        return UserError(str(exc))
+        return UserError(_redact(str(exc)))
     if isinstance(exc, SQLAlchemyError):
-        return UserError(f"database error: {getattr(exc, 'orig', None) or exc}")
+        return UserError(_redact(f"database error: {getattr(exc, 'orig', None) or exc}"))
     return None
 
 
@@ -133,13 +145,13 @@ class _Bar:
 def _report(reports, seconds: float) -> int:
     for r in reports:
         for where, why in r.skipped[:20]:
-            click.echo(f"{r.connector}: skipped {where}: {why}", err=True)
+            click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             what = "" if subject == r.connector else f" {subject}"
-            click.echo(f"{r.connector}: FAILED{what}: {why} ({kept})", err=True)
+            click.echo(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})"), err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:
@@ -156,13 +168,15 @@ def _report(reports, seconds: float) -> int:
 @config_option
 @click.option("--connector", default=None, help="Sync only this connector.")
 @click.option("--full", is_flag=True, help="Pull everything again instead of only what changed.")
+@click.option("--allow-removal", is_flag=True, help="Let a sync take more than half of a backlog out of the ranking.")
 @user_errors
-def sync(config, connector, full) -> None:
+def sync(config, connector, full, allow_removal) -> None:
     """Pull initiatives and KPI observations into the database."""
-    from app.sync import sync as run_sync
+    from app.sync import stop_on_sigterm, sync as run_sync
+    stop_on_sigterm()
     ws = workspace(config)
     started, bar = time.monotonic(), _Bar()
-    reports = run_sync(ws, connector=connector, full=full, progress=bar)
+    reports = run_sync(ws, connector=connector, full=full, allow_removal=allow_removal, progress=bar)
     bar.clear()
     sys.exit(_report(reports, time.monotonic() - started))
 
@@ -258,13 +272,13 @@ def push(config, dry_run) -> None:
         raise UserError("\n".join(exc.problems)) from None
     except SourceError as exc:
         bar.clear()
-        raise UserError(str(exc), exit_code=3) from None
+        raise UserError(_redact(str(exc)), exit_code=3) from None
     bar.clear()
     for r in reports:
         for c in r.changes if dry_run else ():
             click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
         for m in r.messages:
-            click.echo(f"{r.connector}: FAILED {m}", err=True)
+            click.echo(_redact(f"{r.connector}: FAILED {m}"), err=True)
         for note in r.notes:
             click.echo(f"{r.connector}: {note}", err=True)
         click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
@@ -318,8 +332,9 @@ def serve(config, host, port, insecure) -> None:
 @user_errors
 def demo(port, no_serve, directory) -> None:
     """Build the bundled sample workspace through the real pipeline and show it."""
-    from app.sync import sync as run_sync
+    from app.sync import stop_on_sigterm, sync as run_sync
     from app.workspaces import build_demo
+    stop_on_sigterm()
     path = build_demo(Path(directory) if directory else None)
     click.echo(f"demo workspace: {path}")
     ws = workspace(str(path))

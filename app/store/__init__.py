@@ -1,5 +1,5 @@
 """The database: schema (`schema`), migrations (`migrations`), and the `Store` that stages,
 publishes and reads (`database`). SQLite by default, the same code on PostgreSQL."""
-from app.store.database import StagedInitiative, Store, StoreError
+from app.store.database import RemovalRefused, StagedInitiative, Store, StoreError, SyncBusy
 
-__all__ = ["StagedInitiative", "Store", "StoreError"]
+__all__ = ["RemovalRefused", "StagedInitiative", "Store", "StoreError", "SyncBusy"]

@@ -1,57 +1,27 @@
 """The database: initiatives with their raw records and links, KPI observations as
 history, sync runs and bookmarks. SQLite by default; the same code runs on PostgreSQL.
 
-A sync stages what it pulls under its run id and `publish` moves it into the tables the
-ranking reads in one transaction, so a failed or interrupted sync leaves the ranking
-exactly as the last good sync left it.
+The sync side (runs, staging, publish, recovery) is `app.store.staging`; this module
+opens and migrates the database and reads what the ranking and the views show.
 """
 from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
-from sqlalchemy import (Boolean, DateTime, Integer, String, and_, create_engine, delete, event, exists, func,
-                        insert, literal, or_, select, text, true, update)
+from sqlalchemy import and_, create_engine, delete, event, func, insert, or_, select, text
 from sqlalchemy.engine import Engine, make_url
 
 from app.store import migrations as m
 from app.store import schema as s
-from scoring.model import FACTOR_NAMES, LINK_UNITS, Backlog
+from app.store.details import link_url
+from app.store.staging import (RemovalRefused, StagedInitiative, Staging, StoreError,  # noqa: F401
+                               SyncBusy)
+from scoring.model import FACTOR_NAMES, Backlog
 from scoring.progress import Current, describe_window, window_current, window_start
-
-
-class StoreError(RuntimeError):
-    """The database cannot be used as it is (newer schema, unreachable server)."""
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass
-class StagedInitiative:
-    """One initiative as a sync hands it to the store: its columns plus parsed links
-    `(kpi, low, high, confidence)`."""
-    key: str
-    row: dict
-    links: list[tuple]    # (kpi, low, high, confidence[, unit]) with unit "", "pp" or "pt"
-
-
-_ROW_DEFAULTS = {col.name: (col.default.arg if col.default is not None else None)
-                 for col in s.staged_initiatives.columns if col.name not in ("run_id", "key")}
-
-
-def _full_row(row: dict, **extra) -> dict:
-    """Every column present (executemany needs the same keys in every row)."""
-    unknown = set(row) - set(_ROW_DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown initiative columns: {sorted(unknown)}")
-    return {**_ROW_DEFAULTS, **row, **extra}
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -61,7 +31,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.close()
 
 
-class Store:
+class Store(Staging):
     def __init__(self, url: str):
         self.url = url
         try:
@@ -112,182 +82,12 @@ class Store:
         v = c.execute(select(s.meta.c.value).where(s.meta.c.key == "schema_version")).scalar()
         return int(v or 0)
 
-    # -- sync side ------------------------------------------------------------
-    def start_run(self, connector: str, full: bool) -> int:
-        with self.engine.begin() as c:
-            return c.execute(insert(s.sync_runs).values(
-                connector=connector, started_at=now(), status="running", full=full)).inserted_primary_key[0]
-
-    def stage_initiatives(self, run_id: int, items: list[StagedInitiative]) -> None:
-        if not items:
-            return
-        keys = [it.key for it in items]
-        with self.engine.begin() as c:
-            # a record seen twice in one run (a re-fetched page): the later one wins
-            c.execute(delete(s.staged_initiatives).where(s.staged_initiatives.c.run_id == run_id,
-                                                        s.staged_initiatives.c.key.in_(keys)))
-            c.execute(delete(s.staged_links).where(s.staged_links.c.run_id == run_id,
-                                                  s.staged_links.c.key.in_(keys)))
-            c.execute(insert(s.staged_initiatives), [_full_row(it.row, run_id=run_id, key=it.key) for it in items])
-            link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=ln[0], low=ln[1], high=ln[2],
-                              confidence=ln[3], unit=LINK_UNITS.index(ln[4]) if len(ln) > 4 else 0)
-                         for it in items for n, ln in enumerate(it.links)]
-            if link_rows:
-                c.execute(insert(s.staged_links), link_rows)
-
-    def stage_observations(self, run_id: int, kpi: str, rows: dict[date, float]) -> None:
-        if not rows:
-            return
-        t = s.staged_observations
-        with self.engine.begin() as c:
-            c.execute(delete(t).where(t.c.run_id == run_id, t.c.kpi == kpi, t.c.day.in_(list(rows))))
-            c.execute(insert(t), [dict(run_id=run_id, kpi=kpi, day=d, value=v) for d, v in rows.items()])
-
-    def stage_seen(self, run_id: int, keys: Iterable[str]) -> None:
-        rows = [dict(run_id=run_id, key=k) for k in dict.fromkeys(keys)]
-        if rows:
-            with self.engine.begin() as c:
-                c.execute(delete(s.staged_seen).where(s.staged_seen.c.run_id == run_id,
-                                                     s.staged_seen.c.key.in_([r["key"] for r in rows])))
-                c.execute(insert(s.staged_seen), rows)
-
-    def save_pending_bookmark(self, connector: str, run_id: int, value) -> None:
-        with self.engine.begin() as c:
-            self._ensure_bookmark(c, connector)
-            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(
-                pending=json.dumps(value), pending_run=run_id, updated_at=now()))
-
-    def _ensure_bookmark(self, c, connector: str) -> None:
-        if c.execute(select(s.bookmarks.c.connector).where(s.bookmarks.c.connector == connector)).first() is None:
-            c.execute(insert(s.bookmarks).values(connector=connector))
-
-    def bookmark(self, connector: str) -> tuple[object, str | None]:
-        """The bookmark published by the last good sync and the settings fingerprint it was made under."""
-        with self.engine.connect() as c:
-            row = c.execute(select(s.bookmarks.c.value, s.bookmarks.c.fingerprint)
-                            .where(s.bookmarks.c.connector == connector)).first()
-        if row is None or row.value is None:
-            return None, row.fingerprint if row else None
-        return json.loads(row.value), row.fingerprint
-
-    def publish(self, run_id: int, connector: str, *, complete_listing: bool, failed_kpis: set[str],
-                bookmark=None, fingerprint: str | None = None, status: str = "ok",
-                counts: dict | None = None, message: str = "") -> int:
-        """Move a run's staged rows into the tables the ranking reads, in one transaction.
-        Returns how many initiatives left the ranking (not in a complete listing)."""
-        si, sl, so, ss = s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen
-        it, obs = s.initiatives, s.observations
-        stamp = now()
-        with self.engine.begin() as c:
-            staged_keys = select(si.c.key).where(si.c.run_id == run_id)
-            c.execute(delete(s.links).where(s.links.c.item_id.in_(select(it.c.id).where(it.c.key.in_(staged_keys)))))
-            c.execute(delete(it).where(it.c.key.in_(staged_keys)))
-            cols = [col.name for col in si.columns if col.name != "run_id"]
-            c.execute(insert(it).from_select(
-                cols + ["connector", "active", "synced_at", "run_id"],
-                select(*[si.c[n] for n in cols], literal(connector, String), literal(True, Boolean),
-                       literal(stamp, DateTime(timezone=True)), literal(run_id, Integer))
-                .where(si.c.run_id == run_id)))
-            refs = s.kpi_refs
-            c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
-                sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))
-            c.execute(insert(s.links).from_select(
-                ["item_id", "position", "kpi_code", "low", "high", "confidence", "unit"],
-                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence, sl.c.unit)
-                .join(it, it.c.key == sl.c.key).join(refs, refs.c.name == sl.c.kpi)
-                .where(sl.c.run_id == run_id).order_by(it.c.id, sl.c.position)))
-            removed = 0
-            if complete_listing:
-                seen = select(ss.c.key).where(ss.c.run_id == run_id).union(staged_keys)
-                removed = c.execute(update(it).where(it.c.connector == connector, it.c.active == true(),
-                                           it.c.key.not_in(seen)).values(active=False, synced_at=stamp)).rowcount
-            keep = and_(so.c.run_id == run_id, so.c.kpi.not_in(sorted(failed_kpis)) if failed_kpis else true())
-            c.execute(delete(obs).where(exists().where(keep, so.c.kpi == obs.c.kpi, so.c.day == obs.c.day)))
-            c.execute(insert(obs).from_select(
-                ["kpi", "day", "value", "connector", "run_id"],
-                select(so.c.kpi, so.c.day, so.c.value, literal(connector, String),
-                       literal(run_id, Integer)).where(keep)))
-            self._ensure_bookmark(c, connector)
-            values = dict(pending=None, pending_run=None, updated_at=stamp)
-            if bookmark is not None:
-                values.update(value=json.dumps(bookmark), fingerprint=fingerprint)
-            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(**values))
-            self._end_run(c, run_id, status, dict(counts or {}, removed=removed), message)
-            self._clear_staging(c, run_id)
-        return removed
-
-    def fail_run(self, run_id: int, message: str, counts: dict | None = None, *, keep_staged: bool = False) -> None:
-        """End a run without publishing: what the ranking reads stays as it was. With
-        `keep_staged`, its pages stay staged for the next sync to resume from."""
-        with self.engine.begin() as c:
-            self._end_run(c, run_id, "failed", counts, message)
-            if not keep_staged:
-                self._clear_staging(c, run_id)
-
-    def resume(self, connector: str, run_id: int) -> object:
-        """Adopt the pages an interrupted sync of `connector` staged, under `run_id`, and
-        return the bookmark it saved after its last page (None when there is nothing to resume)."""
-        b, r = s.bookmarks, s.sync_runs
-        with self.engine.begin() as c:
-            row = c.execute(select(b.c.pending, b.c.pending_run).where(b.c.connector == connector)).first()
-            if row is None or row.pending is None or row.pending_run == run_id:
-                return None
-            status = c.execute(select(r.c.status).where(r.c.id == row.pending_run)).scalar()
-            if status != "failed":
-                return None
-            for t in (s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen):
-                c.execute(update(t).where(t.c.run_id == row.pending_run).values(run_id=run_id))
-            c.execute(update(b).where(b.c.connector == connector).values(pending_run=run_id))
-            return json.loads(row.pending)
-
-    def discard_pending(self, connector: str) -> None:
-        """Forget what an interrupted sync staged (a --full sync starts over)."""
-        with self.engine.begin() as c:
-            run = c.execute(select(s.bookmarks.c.pending_run).where(s.bookmarks.c.connector == connector)).scalar()
-            if run is not None:
-                self._clear_staging(c, run)
-            c.execute(update(s.bookmarks).where(s.bookmarks.c.connector == connector).values(
-                pending=None, pending_run=None))
-
-    def known(self, connector: str) -> dict[str, str | None]:
-        """Active initiatives of a connector: key -> the source's own id."""
-        it = s.initiatives
-        with self.engine.connect() as c:
-            return dict(c.execute(select(it.c.key, it.c.external_id).where(
-                it.c.connector == connector, it.c.active == true())).all())
-
-    def raw_records(self, connector: str) -> dict[str, tuple[str, bool]]:
-        """key -> (raw JSON, active) for a connector's initiatives."""
-        it = s.initiatives
-        q = select(it.c.key, it.c.raw, it.c.active).where(it.c.connector == connector)
-        with self.engine.connect() as c:
-            return {r.key: (r.raw, bool(r.active)) for r in c.execute(q)}
-
-    def push_state(self, connector: str) -> dict[str, tuple[float | None, int | None]]:
-        p = s.push_state
-        with self.engine.connect() as c:
-            return {r.key: (r.score, r.rank) for r in c.execute(select(p).where(p.c.connector == connector))}
-
-    def record_push(self, connector: str, key: str, score: float | None, rank: int | None) -> None:
-        p = s.push_state
-        with self.engine.begin() as c:
-            c.execute(delete(p).where(p.c.key == key))
-            c.execute(insert(p).values(key=key, connector=connector, score=score, rank=rank, pushed_at=now()))
-
-    def _end_run(self, c, run_id: int, status: str, counts: dict | None, message: str) -> None:
-        c.execute(update(s.sync_runs).where(s.sync_runs.c.id == run_id).values(
-            ended_at=now(), status=status, counts=json.dumps(counts or {}), message=message))
-
-    def _clear_staging(self, c, run_id: int) -> None:
-        for t in (s.staged_initiatives, s.staged_links, s.staged_observations, s.staged_seen):
-            c.execute(delete(t).where(t.c.run_id == run_id))
-
     # -- read side ------------------------------------------------------------
     def load_backlog(self, include_done: bool = False, *, factors: bool = False) -> Backlog:
         """The active initiatives and their links as columns. Numbers stream from the
-        driver's cursor straight into numpy; source flags are read for the flagged rows
-        only; titles and the like are fetched by the services for the rows on show
-        (`texts`)."""
+        driver's cursor straight into numpy, all from one published version; source flags
+        are read for the flagged rows only; titles and the like are fetched by the services
+        for the rows on show (`texts`)."""
         where = "active" + ("" if include_done else " AND status_category <> 'done'")
         factor_cols = "".join(f", {f}" for f in FACTOR_NAMES) if factors else ""
         item_dtype = [("id", "i8"), ("effort", "f8"), ("effort_null", "?"), ("confidence", "f8"),
@@ -295,7 +95,12 @@ class Store:
         link_dtype = [("item", "i8"), ("position", "i8"), ("code", "i8"), ("low", "f8"), ("low_null", "?"),
                       ("high", "f8"), ("confidence", "f8"), ("confidence_null", "?"), ("unit", "i1")]
         with self.engine.connect() as c, self._driver_errors():
+            # one published version for every read below: a sync may publish meanwhile
+            if c.dialect.name == "postgresql":
+                c = c.execution_options(isolation_level="REPEATABLE READ")
             cur = c.connection.driver_connection.cursor()
+            if c.dialect.name == "sqlite":
+                cur.execute("BEGIN")
             cur.execute(f"SELECT id, COALESCE(effort, 0), effort IS NULL, COALESCE(confidence, 0), "
                         f"confidence IS NULL, status_category = 'done', flags <> '' "
                         f"FROM initiatives WHERE {where} ORDER BY id")
@@ -310,6 +115,7 @@ class Store:
             cur.execute(f"SELECT id, flags FROM initiatives WHERE {where} AND flags <> '' ORDER BY id")
             flagged = cur.fetchall()
             cur.close()
+            c.connection.driver_connection.rollback()
         ids = items["id"]
         pos = np.searchsorted(ids, links["item"])
         pos_ok = np.minimum(pos, max(len(ids) - 1, 0))
@@ -341,19 +147,20 @@ class Store:
                           zip(np.searchsorted(ids, [r[0] for r in flagged]), (r[1] for r in flagged))})
 
     def texts(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
-        """(title, status, url) of the initiatives with these keys, in batches."""
+        """(title, status, url) of the initiatives with these keys, in batches. Only an
+        http(s) URL is given out (`javascript:` or `data:` becomes "", never a link)."""
         it = s.initiatives
         out: dict[str, tuple[str, str, str]] = {}
         wanted = list(dict.fromkeys(keys))
+        cols = (it.c.key, it.c.title, it.c.status, it.c.url)
         with self.engine.connect() as c:
             if len(wanted) > 2000:       # most of the backlog: one scan beats many look-ups
-                rows = c.execute(select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.active == true()))
                 want = set(wanted)
-                out.update((r[0], (r[1], r[2], r[3])) for r in rows if r[0] in want)
-                return out
-            for n in range(0, len(wanted), 500):
-                q = select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.key.in_(wanted[n:n + 500]))
-                out.update((r[0], (r[1], r[2], r[3])) for r in c.execute(q))
+                rows = [r for r in c.execute(select(*cols)) if r[0] in want]
+            else:
+                rows = [r for n in range(0, len(wanted), 500)
+                        for r in c.execute(select(*cols).where(it.c.key.in_(wanted[n:n + 500])))]
+        out.update((r[0], (r[1], r[2], link_url(r[3]))) for r in rows)
         return out
 
     @contextmanager

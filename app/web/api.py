@@ -8,21 +8,26 @@ from flask import Blueprint, Response, jsonify, request
 
 from app import render, services
 from app.web.openapi import spec
-from app.web.state import (MAX_PAGE, ApiError, as_of_arg, cache, graph_error, int_arg, method_arg, ranking,
-                           workspace)
-from app.whatif import WhatIfError, what_if
+from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, graph_error, int_arg, method_arg,
+                           ranking, ranking_for, workspace)
+from app.whatif import WhatIfBody, WhatIfError, what_if
 from scoring.graph import GraphError
 
 api = Blueprint("api", __name__)
 
 
-def page_of(r, rows: bool = False) -> dict:
-    limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0)
+def selection(r):
+    """The ranked items passing this request's filters (objective, q, status, flag)."""
     try:
-        among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
-                                status=request.args.get("status"), flag=request.args.get("flag"), ws=workspace())
+        return services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
+                               status=request.args.get("status"), flag=request.args.get("flag"), ws=workspace())
     except ValueError as exc:
         raise ApiError(400, "bad-request", str(exc)) from None
+
+
+def page_of(r, rows: bool = False) -> dict:
+    limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0, MAX_OFFSET)
+    among = selection(r)
     items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
             "offset": offset, "limit": limit, "items": items}
@@ -43,10 +48,13 @@ def roadmap():
 
 @api.get("/api/v1/roadmap.csv")
 def roadmap_csv():
+    body = cache().response(lambda: render.ranking_csv(ranking_rows()), "csv", request.full_path)
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=roadmap.csv"})
+
+
+def ranking_rows() -> list[dict]:
     r = ranking()
-    among = services.select(r, objective=request.args.get("objective"), q=request.args.get("q"), ws=workspace())
-    return Response(render.ranking_csv(services.rows(workspace(), r, among=among)), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=roadmap.csv"})
+    return services.rows(workspace(), r, among=selection(r))
 
 
 @api.get("/api/v1/initiatives/<key>")
@@ -62,12 +70,17 @@ def initiative(key: str):
 
 @api.get("/api/v1/kpis")
 def kpis():
-    data = services.kpis(workspace(), as_of_arg())
-    if request.args.get("history") in ("1", "true"):
-        store = workspace().store
-        for k in data["kpis"]:
-            k["history"] = [{"date": d.isoformat(), "value": v} for d, v in store.history(k["id"])]
-    return jsonify(data)
+    history = request.args.get("history") in ("1", "true")
+    as_of = as_of_arg()
+
+    def build() -> str:
+        data = cache().kpis(as_of)
+        if history:
+            store = workspace().store
+            data = {**data, "kpis": [{**k, "history": [{"date": d.isoformat(), "value": v}
+                                                       for d, v in store.history(k["id"])]} for k in data["kpis"]]}
+        return json.dumps(data)
+    return Response(cache().response(build, "kpis", as_of, history), mimetype="application/json")
 
 
 @api.get("/api/v1/objectives")
@@ -94,8 +107,12 @@ def whatif():
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "bad-request", "send a JSON object (Content-Type: application/json)")
+    as_of, method = as_of_arg(), method_arg()
     try:
-        r, before = what_if(workspace(), body, baseline=cache().get())
+        req = WhatIfBody.read(body)
+        as_of = req.as_of or as_of
+        r, before = what_if(workspace(), req, as_of=as_of, method=method, baseline=ranking_for(as_of, method),
+                            currents=cache().currents(as_of))
     except WhatIfError as exc:
         raise ApiError(400, "bad-request", str(exc)) from None
     page = page_of(r)

@@ -3,10 +3,13 @@ test checks real responses against)."""
 from __future__ import annotations
 
 from scoring.frameworks import METHODS
+from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT
 
 NUM = {"type": "number"}
 NUM_OR_NULL = {"type": ["number", "null"]}
 STR = {"type": "string"}
+WEIGHT = {"type": "number", "minimum": -MAX_OBJECTIVE_WEIGHT, "maximum": MAX_OBJECTIVE_WEIGHT}
+EDGE_WEIGHT = {"type": "number", "minimum": -MAX_EDGE_WEIGHT, "maximum": MAX_EDGE_WEIGHT}
 
 
 def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> dict:
@@ -63,26 +66,45 @@ SCHEMAS = {
                        "allocation": {"type": "array", "items": _obj({"objective": STR, "weight_share": NUM,
                                                                       "effort_share": NUM})}}),
     "WhatIf": {"type": "object", "additionalProperties": False, "properties": {
-        "objective_weights": {"type": "object", "additionalProperties": NUM},
-        "edge_weights": {"type": "array", "items": _obj({"from": STR, "to": STR, "weight": NUM})},
+        "objective_weights": {"type": "object", "additionalProperties": WEIGHT},
+        "edge_weights": {"type": "array", "maxItems": 1000,
+                         "items": _obj({"from": STR, "to": STR, "weight": EDGE_WEIGHT}, extra=False)},
         "kpi_values": {"type": "object", "additionalProperties": NUM},
-        "initiatives": {"type": "array", "items": _obj({"key": STR, "title": STR, "effort": NUM, "impact": STR},
-                                                      ["key"])},
-        "as_of": {"type": "string", "format": "date"}}},
+        "initiatives": {"type": "array", "maxItems": 1000, "items": _obj(
+            {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 1000},
+             "effort": {"type": ["number", "null"], "minimum": -1e6, "maximum": 1e6},
+             "impact": {"type": "string", "maxLength": 1000}}, ["key"], extra=False)},
+        "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
 }
 
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
-    ("limit", {"type": "integer", "minimum": 0, "maximum": 500}), ("offset", {"type": "integer", "minimum": 0}),
+    ("limit", {"type": "integer", "minimum": 0, "maximum": 500, "default": 50,
+               "description": "Items per page; above 500 (the cap) is a 400."}),
+    ("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}),
     ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
     ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}))]
 
 
+def _error(desc: str) -> dict:
+    return {"description": desc, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+# Every operation can answer these (the Error schema); 405 carries `Allow`.
+ERRORS = {
+    "400": _error("Bad request: a parameter or the body is not usable, or the Host is not served "
+                  "([service] allowed_hosts); the message names what"),
+    "404": _error("No such resource"),
+    "409": _error("The goal graph cannot be scored (a cycle, an unknown id); the message names the problems"),
+    "413": _error("The request body is larger than the limit (1 MiB)"),
+    "500": _error("An unexpected error (logged); never an answer to bad input"),
+}
+
+
 def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
-    return {status: {"description": desc, "content": {"application/json": {"schema": _ref(schema)}}},
-            "400": {"description": "Bad request", "content": {"application/json": {"schema": _ref("Error")}}}}
+    return {status: {"description": desc, "content": {"application/json": {"schema": _ref(schema)}}}, **ERRORS}
 
 
 def spec() -> dict:
@@ -95,15 +117,19 @@ def spec() -> dict:
             "/healthz": {"get": {"summary": "Liveness and the last sync's time", "responses": _ok("Health")}},
             "/api/v1/roadmap": {"get": {"summary": "The ranked roadmap, paged", "parameters": PAGING,
                                         "responses": _ok("Roadmap")}},
-            "/api/v1/roadmap.csv": {"get": {"summary": "The ranking as CSV", "responses": {
-                "200": {"description": "CSV", "content": {"text/csv": {"schema": STR}}}}}},
+            "/api/v1/roadmap.csv": {"get": {"summary": "The ranking as CSV (text cells that a spreadsheet would "
+                                                       "run as a formula start with an apostrophe)",
+                                            "parameters": [p for p in PAGING if p["name"] not in ("limit", "offset")],
+                                            "responses": {"200": {"description": "CSV", "content": {
+                                                "text/csv": {"schema": STR}}}, **ERRORS}}},
             "/api/v1/initiatives/{key}": {"get": {
                 "summary": "One initiative with its explanation",
                 "parameters": [{"name": "key", "in": "path", "required": True, "schema": STR}],
-                "responses": {**_ok("Explanation"), "404": {"description": "Unknown key", "content": {
-                    "application/json": {"schema": _ref("Error")}}}}}},
+                "responses": _ok("Explanation")}},
             "/api/v1/kpis": {"get": {"summary": "KPIs with current value, progress and urgency",
-                                     "parameters": [{"name": "history", "in": "query", "schema": STR}],
+                                     "parameters": [{"name": "history", "in": "query", "schema": STR},
+                                                    {"name": "as_of", "in": "query",
+                                                     "schema": {"type": "string", "format": "date"}}],
                                      "responses": _ok("Kpis")}},
             "/api/v1/objectives": {"get": {"summary": "Objectives and their weights", "responses": _ok("Objectives")}},
             "/api/v1/graph": {"get": {"summary": "The goal graph", "responses": _ok("Graph")}},
@@ -111,14 +137,17 @@ def spec() -> dict:
                                           "responses": _ok("Alignment")}},
             "/api/v1/what-if": {"post": {
                 "summary": "The ranking under changed weights, values or extra initiatives; stores nothing",
+                "description": "At most 1000 extra initiatives and 1000 edge changes (a 400 names the limit); "
+                               "a body above 1 MiB is a 413. `?method` and `?as_of` apply (the body's as_of wins).",
                 "parameters": PAGING,
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("WhatIf")}}},
                 "responses": _ok("Roadmap")}},
             "/api/v1/sync": {"post": {"summary": "Start a sync (needs the API token when one is set)",
                                       "security": [{"bearer": []}],
-                                      "responses": {**_ok("SyncJob", "202", "Started"), "401": {
-                                          "description": "Token missing or wrong",
-                                          "content": {"application/json": {"schema": _ref("Error")}}}}}},
+                                      "responses": {**_ok("SyncJob", "202", "Started"),
+                                                    "401": _error("Token missing or wrong"),
+                                                    "403": _error("No token configured and the client is not "
+                                                                  "loopback, or a page of another origin")}}},
             "/api/v1/sync/{id}": {"get": {"summary": "A sync's status",
                                           "parameters": [{"name": "id", "in": "path", "required": True,
                                                           "schema": STR}],
@@ -134,7 +163,7 @@ def spec() -> dict:
                                       "content": {"application/json": {"schema": {"type": "object"}}}},
                               **{c: {"description": d, "content": {"application/json": {"schema": _ref("Error")}}}
                                  for c, d in (("401", "Signature missing or wrong"), ("409", "No Jira connector"),
-                                              ("413", "Body above 1 MiB"), ("503", "No webhook secret set"))}}}},
+                                              ("413", "Body above 1 MiB"), ("404", "Webhooks are off: no webhook secret set"))}}}},
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},

@@ -36,7 +36,7 @@ def _secret() -> bytes:
     var = workspace().settings.service.webhook_secret_env
     value = os.environ.get(var) if var else None
     if not value:
-        raise ApiError(503, "webhooks-off",
+        raise ApiError(404, "webhooks-off",
                        "Jira webhooks are off: set [service] webhook_secret_env to the name of an environment "
                        "variable and export the webhook's secret in it" if not var else
                        f"Jira webhooks are off: the environment variable {var} "
@@ -47,8 +47,10 @@ def _secret() -> bytes:
 def _raw_body() -> bytes:
     if (request.content_length or 0) > MAX_BODY:
         raise ApiError(413, "too-large", f"a webhook body may hold at most {MAX_BODY} bytes")
-    raw = request.stream.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
+    # A chunked body has no length: read up to the limit, then one byte more (the app's own
+    # MAX_CONTENT_LENGTH stream stops at the limit, or raises 413 itself, past it).
+    raw = request.stream.read(MAX_BODY)
+    if len(raw) == MAX_BODY and request.stream.read(1):
         raise ApiError(413, "too-large", f"a webhook body may hold at most {MAX_BODY} bytes")
     return raw
 
