@@ -93,11 +93,27 @@ def _public(row: dict) -> dict:
             "items": row["item_count"], "full": bool(row["is_full"])}
 
 
-def listing(ws: Workspace) -> dict:
+_listings: dict = {}
+_listings_lock = threading.Lock()
+
+
+def listing(ws: Workspace, *, reuse: bool = False) -> dict:
     """Every snapshot, oldest first, each with `verified` (its bytes still give its hash
-    and it is chained to the one before), and the problems found, in words."""
+    and it is chained to the one before), and the problems found, in words. With `reuse`
+    (the web), a check is reused while the rows and the stored byte counts are the same;
+    a diff always checks the two snapshots it compares."""
     store = ws.store
     known = store_snapshots.rows(store)
+    if reuse:
+        key = (store.url, tuple(r["hash"] for r in known), tuple(store_snapshots.sizes(store).items()))
+        with _listings_lock:
+            hit = _listings.get(store.url)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        out = listing(ws)
+        with _listings_lock:
+            _listings[store.url] = (key, out)
+        return out
     blobs = store_snapshots.manifests(store)
     bad: set[int] = set()
     problems: list[str] = []

@@ -22,7 +22,7 @@ def _diff(ws, from_ref: str | None, to_ref: str | None):
 
 @changes_bp.get("/api/v1/snapshots")
 def snapshots():
-    return jsonify(changes.listing(workspace()))
+    return jsonify(changes.listing(workspace(), reuse=True))
 
 
 @changes_bp.post("/api/v1/snapshots")
@@ -59,7 +59,7 @@ def diff():
 @changes_bp.get("/changes")
 def page():
     ws = workspace()
-    listing = changes.listing(ws)
+    listing = changes.listing(ws, reuse=True)
     known = listing["snapshots"]
     default = changes.default_from(ws)
     from_ref = request.args.get("from") or (default["name"] or default["hash"] if default else None)
