@@ -105,6 +105,10 @@ def test_named_snapshot_and_a_duplicate_name(three_syncs):
         changes.save(ws, "week-48")
     res = CliRunner().invoke(main, ["snapshot", "save", "week-48"])
     assert res.exit_code == 2 and "a snapshot named 'week-48' exists already" in res.output
+    res = CliRunner().invoke(main, ["snapshot", "save", "sync-99"])
+    assert res.exit_code == 2 and "'sync-99' is kept for the snapshot a sync saves" in res.output
+    res = CliRunner().invoke(main, ["snapshot", "save", "q3"])
+    assert res.exit_code == 0 and res.output.startswith("saved snapshot q3: 5 items, hash ")
 
 
 def _edit_item(db: str, key: str, old: bytes, new: bytes) -> None:

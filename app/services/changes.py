@@ -60,6 +60,8 @@ def save(ws: Workspace, name: str, *, run_id: int | None = None) -> dict:
     name = name.strip()
     if not name or len(name) > 255 or re.search(r"\s", name):
         raise ValueError("a snapshot name is 1 to 255 characters without spaces")
+    if run_id is None and re.fullmatch(r"sync-\d+", name):
+        raise ValueError(f"'{name}' is kept for the snapshot a sync saves; choose another name")
     version = ws.store.data_version()
     snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version})
     row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=_now())
