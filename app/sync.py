@@ -193,6 +193,12 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         _syncing.clear()
     if _stop.is_set():
         raise Interrupted("stopped by SIGTERM")
+    published = [r for r in reports.values() if r.status in ("ok", "partial")]
+    if published:   # one snapshot per published sync; a failure is reported, never fails the sync
+        from app.services.changes import auto_save
+        saved = auto_save(ws)
+        if saved and "error" in saved:
+            published[-1].skipped.append(("snapshot", saved["error"]))
     return [reports[n] for n in names]
 
 

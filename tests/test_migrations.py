@@ -41,7 +41,9 @@ V4 = _plus(V3, jobs=["id", "kind", "status", "scope", "hint", "requested_at", "s
            schedule=["name", "slot", "job_id", "created_at"],
            webhook_deliveries=["id", "job_id", "received_at"],
            workers=["id", "started_at", "seen_at"])
-EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4}   # one entry per released version; a new migration adds one
+V5 = _plus(V4, snapshots=["hash", "prev_hash", "name", "created_at", "run_id", "item_count", "manifest", "is_full"],
+           snapshot_items=["hash", "blob"])
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:

@@ -7,8 +7,8 @@ Never edit a released migration: append a new one, and change `schema` to match.
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String, Table, Text,
-                        UniqueConstraint, text)
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String, Table,
+                        Text, UniqueConstraint, text)
 
 _V1_FACTORS = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 
@@ -114,5 +114,19 @@ def m004_jobs(conn) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs]
+def m005_snapshots(conn) -> None:
+    """Snapshots (issue 15): each a zlib manifest chained by hash to the one before, and
+    the item versions they share, stored once (scoring.snapshot)."""
+    md = MetaData()
+    Table("snapshots", md, Column("hash", String(64), primary_key=True),
+          Column("prev_hash", String(64), nullable=False, unique=True),
+          Column("name", String(255), unique=True), Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("run_id", Integer), Column("item_count", Integer, nullable=False, default=0),
+          Column("manifest", LargeBinary, nullable=False), Column("is_full", Boolean, nullable=False))
+    Table("snapshot_items", md, Column("hash", String(64), primary_key=True),
+          Column("blob", LargeBinary, nullable=False))
+    md.create_all(conn)
+
+
+MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -6,7 +6,7 @@ compares the two).
 """
 from __future__ import annotations
 
-from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, MetaData, String,
+from sqlalchemy import (Boolean, Column, Date, DateTime, Float, Index, Integer, LargeBinary, MetaData, String,
                         Table, Text, UniqueConstraint)
 
 from scoring.model import FACTOR_NAMES
@@ -164,4 +164,20 @@ workers = Table(
     Column("id", String(255), primary_key=True),           # host:pid:nonce
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("seen_at", DateTime(timezone=True), nullable=False),
+)
+snapshots = Table(
+    "snapshots", metadata,
+    Column("hash", String(64), primary_key=True),          # sha256(prev_hash + content), scoring.snapshot
+    Column("prev_hash", String(64), nullable=False, unique=True),   # "" for the first: one chain, no forks
+    Column("name", String(255), unique=True),              # "sync-42" or a saved name
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", Integer),                             # the newest published run when it was saved
+    Column("item_count", Integer, nullable=False, default=0),
+    Column("manifest", LargeBinary, nullable=False),       # zlib JSON: full, or a delta on the one before
+    Column("is_full", Boolean, nullable=False),
+)
+snapshot_items = Table(
+    "snapshot_items", metadata,
+    Column("hash", String(64), primary_key=True),          # sha256 of the item's canonical bytes
+    Column("blob", LargeBinary, nullable=False),           # the bytes, zlib with a preset dictionary
 )

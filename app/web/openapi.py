@@ -78,6 +78,16 @@ SCHEMAS = {
     "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
+    "Snapshot": _obj({"name": {"type": ["string", "null"]}, "hash": STR, "prev_hash": {"type": ["string", "null"]},
+                      "created_at": STR, "run_id": {"type": ["integer", "null"]}, "items": {"type": "integer"},
+                      "full": {"type": "boolean"}, "verified": {"type": "boolean"}}, ["name", "hash", "created_at",
+                                                                                       "items"]),
+    "Snapshots": _obj({"snapshots": {"type": "array", "items": _ref("Snapshot")}, "verified": {"type": "boolean"},
+                       "problems": {"type": "array", "items": STR}}),
+    "Diff": _obj({"from": STR, "to": STR, "items": {"type": "array", "items": _obj({
+        "key": STR, "rank_from": {"type": ["integer", "null"]}, "rank_to": {"type": ["integer", "null"]},
+        "score_from": NUM_OR_NULL, "score_to": NUM_OR_NULL, "change": {"type": "object", "additionalProperties": NUM},
+        "status": {"enum": ["moved", "added", "removed", "unchanged"]}})}}),
 }
 
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
@@ -101,6 +111,10 @@ ERRORS = {
     "413": _error("The request body is larger than the limit (1 MiB)"),
     "500": _error("An unexpected error (logged); never an answer to bad input"),
 }
+
+
+# A write endpoint with no token configured answers only loopback clients and same-origin pages.
+WRITE_REFUSED = _error("No token configured and the client is not loopback, or a page of another origin")
 
 
 def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
@@ -146,12 +160,29 @@ def spec() -> dict:
                                       "security": [{"bearer": []}],
                                       "responses": {**_ok("SyncJob", "202", "Started"),
                                                     "401": _error("Token missing or wrong"),
-                                                    "403": _error("No token configured and the client is not "
-                                                                  "loopback, or a page of another origin")}}},
+                                                    "403": WRITE_REFUSED}}},
             "/api/v1/sync/{id}": {"get": {"summary": "A sync's status",
                                           "parameters": [{"name": "id", "in": "path", "required": True,
                                                           "schema": STR}],
                                           "responses": _ok("SyncJob")}},
+            "/api/v1/snapshots": {
+                "get": {"summary": "Every snapshot, oldest first, and whether each verifies against its hash",
+                        "responses": _ok("Snapshots")},
+                "post": {"summary": "Save the current data as a named snapshot (needs the API token when one is set)",
+                         "security": [{"bearer": []}],
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
+                             {"name": STR})}}},
+                         "responses": {**_ok("Snapshot", "201", "Saved"), **{c: {"description": d, "content": {
+                             "application/json": {"schema": _ref("Error")}}} for c, d in (
+                             ("401", "Token missing or wrong"), ("409", "The name is taken"))}, "403": WRITE_REFUSED}}},
+            "/api/v1/diff": {"get": {
+                "summary": "What moved between two snapshots and why (per group of inputs; parts sum to the change)",
+                "parameters": [{"name": "from", "in": "query", "required": False, "schema": STR,
+                                "description": "name, sync-N or hash prefix; default: the one before the last sync"},
+                               {"name": "to", "in": "query", "required": False, "schema": STR,
+                                "description": "as from; default: now (the current data)"}],
+                "responses": {**_ok("Diff"), "409": {"description": "A snapshot was tampered with", "content": {
+                    "application/json": {"schema": _ref("Error")}}}}}},
             "/api/v1/webhooks/jira": {"post": {
                 "summary": "A Jira webhook delivery, signed with HMAC-SHA256 of the raw body; queues a sync",
                 "parameters": [{"name": n, "in": "header", "required": False, "schema": STR}

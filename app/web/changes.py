@@ -1,0 +1,82 @@
+"""What moved, and why, on the web (issue 15): the page `/changes` (a chooser of two
+snapshots, the movers with their reasons, added, removed, the cut line) and the API
+`GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+
+from app.services import changes
+from app.web.state import ApiError, graph_error, int_arg, require_token, workspace
+from scoring.graph import GraphError
+
+changes_bp = Blueprint("changes", __name__, template_folder="templates")
+
+
+def _diff(ws, from_ref: str | None, to_ref: str | None):
+    """The diff of two snapshots; every request re-checks both against their hashes."""
+    try:
+        return changes.diff(ws, from_ref, to_ref)
+    except GraphError as exc:
+        raise graph_error(exc) from None
+
+
+@changes_bp.get("/api/v1/snapshots")
+def snapshots():
+    return jsonify(changes.listing(workspace(), reuse=True))
+
+
+@changes_bp.post("/api/v1/snapshots")
+def save_snapshot():
+    require_token()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)')
+    try:
+        row = changes.save(workspace(), body["name"])
+    except changes.DuplicateName as exc:
+        raise ApiError(409, "duplicate-name", str(exc)) from None
+    except GraphError as exc:
+        raise graph_error(exc) from None
+    except ValueError as exc:
+        raise ApiError(400, "bad-request", str(exc)) from None
+    return jsonify(row), 201
+
+
+@changes_bp.get("/api/v1/diff")
+def diff():
+    ws = workspace()
+    from_ref = request.args.get("from") or None
+    to_ref = request.args.get("to") or None
+    try:
+        d = _diff(ws, from_ref, to_ref)
+    except changes.UnknownSnapshot as exc:
+        raise ApiError(400, "unknown-snapshot", str(exc)) from None
+    except changes.TamperedSnapshot as exc:
+        raise ApiError(409, "snapshot-tampered", str(exc)) from None
+    return jsonify(changes.diff_json(d))
+
+
+@changes_bp.get("/changes")
+def page():
+    ws = workspace()
+    listing = changes.listing(ws, reuse=True)
+    known = listing["snapshots"]
+    default = changes.default_from(ws)
+    from_ref = request.args.get("from") or (default["name"] or default["hash"] if default else None)
+    to_ref = request.args.get("to") or changes.NOW
+    cut = int_arg("cut", changes.CUT, 1, 1000)
+    error, summary, status = None, None, 200
+    if from_ref is None:
+        error = "No snapshots yet: a sync saves one, or run `roadmap snapshot save NAME`."
+    else:
+        try:
+            summary = changes.summary(_diff(ws, from_ref, to_ref), cut=cut)
+        except (changes.UnknownSnapshot, changes.TamperedSnapshot) as exc:
+            error, status = str(exc), 400
+        except ApiError as exc:
+            error, status = exc.message, exc.status
+    options = [{"value": r["name"] or r["hash"][:12],
+                "label": f"{r['name'] or r['hash'][:12]} · {r['created_at'][:16].replace('T', ' ')}"
+                         + ("" if r["verified"] else " · TAMPERED")} for r in reversed(known)]
+    return render_template("changes.html", options=options, from_ref=from_ref or "", to_ref=to_ref, cut=cut,
+                           s=summary, error=error, problems=listing["problems"]), status
