@@ -11,6 +11,8 @@ import json
 import sqlite3
 import zlib
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -250,3 +252,20 @@ def test_changes_page_shows_the_movers_with_reasons(three_syncs):
     assert "<script" not in html and "style=" not in html
     bad = create_app(workspace=three_syncs).test_client().get("/changes?from=%3Cb%3Enope")
     assert bad.status_code == 400 and "&lt;b&gt;nope" in bad.get_data(as_text=True)
+
+
+def test_the_roadmap_page_moved_column_compares_with_the_snapshot_before_the_last_sync(workspace_dir, monkeypatch):
+    from app import create_app
+    ws = _ws(workspace_dir, monkeypatch)
+    sync(ws)
+    page = create_app(workspace=ws).test_client().get("/").get_data(as_text=True)
+    assert "▲" not in page and "▼" not in page               # one sync: nothing moved since its snapshot
+    (workspace_dir / "initiatives.csv").write_text(A_EFFORT_8)
+    sync(ws)
+    html = create_app(workspace=ws).test_client().get("/").get_data(as_text=True)
+    # A: 1.95 at effort 2 -> 0.4875 at effort 8, #1 -> #3; C and B move up one each
+    def moved(key):
+        return re.search(rf'<tr data-key="{key}".*?<td class="n moved"[^>]*>(.*?)</td>', html, re.S).group(1)
+    assert moved("A") == '<span class="down" title="was #1">▼ 2</span>'
+    assert moved("C") == '<span class="up" title="was #2">▲ 1</span>'
+    assert moved("B") == '<span class="up" title="was #3">▲ 1</span>'

@@ -53,6 +53,7 @@ class View:
         self.group = self.args.get("group", "") == "objective"
         self.error = None
         self.before: dict[str, int] = {}
+        self.since: dict[str, int | None] = {}     # rank in the snapshot before the last sync
         self.scenario = None
         r = self.base
         try:
@@ -68,6 +69,9 @@ class View:
         except (ScenarioError, WhatIfError) as exc:
             self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
         self.r = r
+        if self.scenario is None and self.method == ws.settings.scoring.method:
+            from app.services.changes import moved
+            self.since = moved(ws, r)     # the "Moved" column: since the snapshot before the last sync
         try:
             among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)
         except ValueError as exc:
@@ -98,10 +102,14 @@ class View:
         return out
 
     def moved(self, key: str, rank: int | None):
-        if self.scenario is None:
+        """Rank change against the scenario's baseline, else since the last sync's snapshot."""
+        if self.scenario is None and not self.since:
             return None
-        was = self.before.get(key)
+        was = self.was(key)
         return "new" if was is None or rank is None else was - rank
+
+    def was(self, key: str) -> int | None:
+        return self.before.get(key) if self.scenario is not None else self.since.get(key)
 
     def comparison(self) -> list[dict]:
         """Top-N value per objective: the baseline's first N items against the scenario's,
@@ -155,7 +163,7 @@ def _roadmap_context(view: View) -> dict:
         top, share = view.top.get(i, (None, 0.0))
         it["group"], it["share"] = top, share
         it["moved"] = view.moved(it["key"], it["rank"])
-        it["was"] = view.before.get(it["key"])
+        it["was"] = view.was(it["key"])
     statuses = services.statuses(workspace(), view.base)
     ws = workspace()
     pct = _kpi_percent(ws)
@@ -172,7 +180,7 @@ def _roadmap_context(view: View) -> dict:
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
-                fix=services.flag_fix, methods=METHODS, columns=[c for c in COLUMNS if c[0] != "moved" or view.scenario], group_info=group_info,
+                fix=services.flag_fix, methods=METHODS, columns=[c for c in COLUMNS if c[0] != "moved" or view.scenario or view.since], group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
                 csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
                 reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
