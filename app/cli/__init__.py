@@ -341,3 +341,4 @@ if __name__ == "__main__":
     main()
 
 from app.cli import worker as _worker  # noqa: E402,F401  (registers `roadmap worker`)
+from app.cli import plan as _plan, risk as _risk  # noqa: E402,F401  (registers `roadmap plan`, `roadmap risk`)
