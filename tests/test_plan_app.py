@@ -134,6 +134,18 @@ def test_json_on_stdout_is_clean_in_a_real_process(tmp_path, run):
     assert json.loads(out.stdout)["value"] == pytest.approx(7.8)
 
 
+def test_what_the_c_solver_prints_while_solving_never_reaches_stdout():
+    # HiGHS writes some messages with C's printf to fd 1 (seen: "HighsMipSolverData::
+    # transformNewIntegerFeasibleSolution tmpSolver.run();"); stand in for it with printf
+    code = ("import ctypes, sys\nfrom app.cli.plan import quiet_fd1\nlibc = ctypes.CDLL(None)\n"
+            "with quiet_fd1():\n    libc.printf(b'solver noise\\n')\nprint('{\"clean\": true}')\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == '{"clean": true}\n'
+
+
 def test_config_errors_are_located(tmp_path):
     bad = ('[planning]\nperiods = ["Q1", "Q2"]\n[[planning.teams]]\nid = "core"\ncapacity = [1, 2, 3]\n'
            '[[planning.teams]]\nid = "core"\ncapacity = -1\n')

@@ -13,7 +13,9 @@ from app.cli import UserError, _date, as_of_option, config_option, main, user_er
 @contextlib.contextmanager
 def quiet_fd1():
     """While solving, the C solver's own stdout (fd 1) goes to /dev/null, so that nothing
-    it might print corrupts `--format json`; Python's own output is untouched."""
+    it prints corrupts `--format json` (HiGHS does print, e.g. "HighsMipSolverData::
+    transformNewIntegerFeasibleSolution tmpSolver.run();", seen under bench/plan.py). C's
+    stdio buffer is flushed before fd 1 is restored, so its text cannot land late."""
     try:
         fd = sys.__stdout__.fileno() if sys.__stdout__ else 1
         saved = os.dup(fd)
@@ -26,8 +28,17 @@ def quiet_fd1():
             os.dup2(null.fileno(), fd)
         yield
     finally:
+        _flush_c_stdio()
         os.dup2(saved, fd)
         os.close(saved)
+
+
+def _flush_c_stdio() -> None:
+    try:
+        import ctypes
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
 
 
 def _fmt(v: float) -> str:
