@@ -42,6 +42,7 @@ class PlanRequest:
     first_periods: int | None = None       # CLI --periods P: the first P periods
     mandatory: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    explain: bool = True                   # False: skip `enters_if` (the re-solves), for marks
 
 
 @dataclass
@@ -161,7 +162,8 @@ def build_input(ws: Workspace, r: Ranking, req: PlanRequest, fields: PlanFields 
                     effort=np.asarray(r.effort, float), order=np.asarray(r.ranked),
                     team=team, done=np.asarray(r.backlog.done, bool), blocked_by=blocked,
                     mandatory=mandatory, teams=teams, periods=periods, capacity=cap,
-                    value_of_time=cfg.value_of_time, solver_seconds=cfg.solver_seconds)
+                    value_of_time=cfg.value_of_time, solver_seconds=cfg.solver_seconds,
+                    explain_top=10 if req.explain else 0)
     return inp, lanes
 
 
@@ -248,8 +250,15 @@ def _remember(key, value) -> None:
 
 def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None = None) -> dict[str, str]:
     """{key: period} of the configured plan (cached); {} when no capacity is configured or
-    the mandatory items cannot all be planned. Cheap to call from a page."""
+    the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
+    full plan when /plan or the API computed it, else solves without `enters_if`."""
+    full = (id(ws.settings), ws.store.data_version(), ws.as_of(as_of), PlanRequest())
+    with _lock:
+        hit = _cache.get(full)
+    if isinstance(hit, dict):
+        return {p["key"]: p["period"] for p in hit["planned"]}
     try:
-        return {p["key"]: p["period"] for p in plan(ws, as_of=as_of, base=base)["planned"]}
+        d = plan(ws, as_of=as_of, base=base, request=PlanRequest(explain=False))
+        return {p["key"]: p["period"] for p in d["planned"]}
     except (PlanNotConfigured, PlanRefused):
         return {}
