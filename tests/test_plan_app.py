@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.config import ConfigError, load_settings
+from tests.test_web import check
 from tests.conftest import EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,6 +175,7 @@ def client(tmp_path, run):
 
 def test_api_plan_get_and_post(client):
     d = client.get("/api/v1/plan").get_json()
+    check("Plan", d)
     assert planned(d) == {"A": "Q1", "B": "Q1"} and d["value"] == pytest.approx(7.8)
     # capacity 5 with B mandatory: B (4) + C (1) = 5.525 beats B + D; A no longer fits
     d = client.get("/api/v1/plan?cap.core=5").get_json()
@@ -191,6 +193,7 @@ def test_api_plan_refusals(client):
     r = client.post("/api/v1/plan", json={"capacity": {"core": 3}})
     assert r.status_code == 422
     err = r.get_json()["error"]
+    check("PlanRefused", r.get_json())
     assert err["code"] == "infeasible" and err["items"] == ["B"]
     assert err["overflows"] == [{"team": "core", "period": "Q1"}]
     for body, where in (({"capacity": {"core": "x"}}, "capacity.core"), ({"capacity": {"ops": 1}}, "capacity.ops"),
@@ -214,3 +217,14 @@ def test_plan_page_shows_the_board_and_keeps_the_scenario(client):
     r = client.get("/plan?cap.core=3")
     assert r.status_code == 422 and "cannot all be planned" in r.get_data(as_text=True)
     assert client.get("/plan?cap.core=abc").status_code == 400
+
+
+def test_plan_page_without_teams_asks_for_a_capacity(tmp_path, run):
+    ws = make(tmp_path, "")
+    run(ws, "sync")
+    from app.web import build_app
+    c = build_app(str(ws / "roadmap.toml")).test_client()
+    html = c.get("/plan").get_data(as_text=True)
+    assert "no capacity to plan with" in html and 'name="cap.all" value=""' in html
+    html = c.get("/plan?cap.all=6&periods=1").get_data(as_text=True)
+    assert 'href="/initiatives/A"' in html and 'name="cap.all" value="6"' in html

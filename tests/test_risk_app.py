@@ -82,6 +82,8 @@ def test_api_risk_caps_draws_and_takes_the_seed(ws_dir):
     client = build_app(str(ws_dir() / "roadmap.toml")).test_client()
     r = client.get("/api/v1/risk?draws=1000&seed=9")
     assert r.status_code == 200 and (r.get_json()["draws"], r.get_json()["seed"]) == (1000, 9)
+    from tests.test_web import check
+    check("Risk", r.get_json())
     assert r.get_json() == client.get("/api/v1/risk?draws=1000&seed=9").get_json()
     assert client.get("/api/v1/risk?draws=50001").status_code == 400
     assert client.get("/api/v1/risk?draws=abc").status_code == 400

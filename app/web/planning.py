@@ -178,7 +178,8 @@ def plan_page():
     else:
         cfg = ws.settings.planning
         given = dict(request.args)
-        teams = [(t.id, given.get(f"cap.{t.id}", _cap_text(cfg.capacity_of(t)))) for t in cfg.teams]
+        teams = [(t.id, given.get(f"cap.{t.id}", _cap_text(cfg.capacity_of(t)))) for t in cfg.teams] \
+            or [("all", given.get("cap.all", ""))]     # no teams configured: one capacity for all
     load = {(r["team"], r["period"]): r for r in (d or {}).get("load", [])}
     cells = {}
     for p in (d or {}).get("planned", []):
