@@ -57,7 +57,7 @@ def plan_table(d: dict) -> str:
             lines.append("")
             lines.append(f"{p} / {t}: load {_fmt(row['effort'])} of {_fmt(row['capacity'])}")
             for x in items:
-                lines.append(f"  {x['key']:<12} {x['title'][:40]:<40} effort {_fmt(x['effort']):>6}  "
+                lines.append(f"  {x['key']:<12} {(x['title'] or '')[:40]:<40}  effort {_fmt(x['effort']):>6}  "
                              f"value {x['value']:.3f}")
     if d["excluded"]:
         lines += ["", "not planned:"]

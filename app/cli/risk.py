@@ -22,7 +22,7 @@ def risk_table(d: dict) -> str:
     if not shown:
         lines.append("  (no estimate to refine)")
     for x in shown:
-        lines.append(f"  {x['key']:<12} {x['kpi']:<16} line {x['line']:<3} value of information {x['voi']:.4f}")
+        lines.append(f"  {x['key']:<12} {x['kpi']:<20} line {x['line']:<3} value of information {x['voi']:.4f}")
     return "\n".join(lines)
 
 
