@@ -18,7 +18,7 @@ def test_changing_a_capacity_resolves_the_plan_and_updates_the_url(page, server)
     growth = board.locator("tbody tr").first
     assert growth.locator(".load span").first.inner_text() == "11 / 11"
     before = growth.locator("a.card").count()
-    assert before > 0 and page.locator("a.card[href='/initiatives/FN-156']").count() == 1   # a must-have
+    assert before > 0 and page.locator("a.card.must[href='/initiatives/FN-156']").count() == 1   # a must-have
     assert "against greedy" in page.locator("#plan-summary").inner_text()
     shot(page, "plan")
     field = page.locator("input[name='cap.growth']")

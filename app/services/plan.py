@@ -73,6 +73,12 @@ def plan_fields(ws: Workspace) -> PlanFields:
     return out
 
 
+def mandatory_keys(ws: Workspace) -> set[str]:
+    """The items that must be planned: the `mandatory` field or the [planning] label."""
+    f, label = plan_fields(ws), ws.settings.planning.mandatory_label
+    return {k for k, m in f.mandatory.items() if m or label in f.labels.get(k, ())}
+
+
 def _periods(ws: Workspace, req: PlanRequest) -> list[str]:
     periods = list(ws.settings.planning.periods)
     if req.periods:

@@ -184,7 +184,8 @@ def plan_page():
     cells = {}
     for p in (d or {}).get("planned", []):
         cells.setdefault((p["team"], p["period"]), []).append(p)
-    return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load,
+    must = plans.mandatory_keys(ws) if d is not None else set()
+    return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load, must=must,
                            cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods)), status
 
 
