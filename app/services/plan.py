@@ -197,8 +197,13 @@ class PlanRefused(ValueError):
                 "overflows": [{"team": t, "period": p} for t, p in self.overflows]}
 
 
-_cache: dict = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
+
+
+def _cache(ws: Workspace) -> dict:
+    """This workspace's own cache (a fresh workspace, e.g. per CLI run or test, starts empty)."""
+    with _lock:
+        return ws.__dict__.setdefault("_plan_cache", {})
 
 
 def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = PlanRequest(),
@@ -208,9 +213,9 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     as_of = ws.as_of(as_of)
     key = None
     if not whatif:
-        key = (id(ws.settings), ws.store.data_version(), as_of, request)
+        key = (ws.store.data_version(), as_of, request)
         with _lock:
-            hit = _cache.get(key)
+            hit = _cache(ws).get(key)
         if hit is not None:
             if isinstance(hit, PlanRefused):
                 raise hit
@@ -226,7 +231,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
         if key is not None:
-            _remember(key, refused)
+            _remember(ws, key, refused)
         raise refused from None
     rows = out["planned"] + out["excluded"]
     texts = {i: r.backlog.text(i) for i in range(len(r.backlog)) if r.backlog.text(i)} if r.backlog.texts else {}
@@ -243,24 +248,25 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
                                                                  if k not in ("key", "title")}}
                       for p in out["planned"]]
     if key is not None:
-        _remember(key, out)
+        _remember(ws, key, out)
     return out
 
 
-def _remember(key, value) -> None:
+def _remember(ws: Workspace, key, value) -> None:
     with _lock:
-        if len(_cache) > 64:
-            _cache.clear()
-        _cache[key] = value
+        cache = _cache(ws)
+        if len(cache) > 64:
+            cache.clear()
+        cache[key] = value
 
 
 def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None = None) -> dict[str, str]:
     """{key: period} of the configured plan (cached); {} when no capacity is configured or
     the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
-    full = (id(ws.settings), ws.store.data_version(), ws.as_of(as_of), PlanRequest())
+    full = (ws.store.data_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
-        hit = _cache.get(full)
+        hit = _cache(ws).get(full)
     if isinstance(hit, dict):
         return {p["key"]: p["period"] for p in hit["planned"]}
     try:

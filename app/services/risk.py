@@ -66,8 +66,13 @@ def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int) ->
         capacity=total_capacity(ws), top=top, draws=draws, seed=seed)
 
 
-_cache: dict = {}
-_lock = threading.Lock()
+_lock = threading.RLock()
+
+
+def _cache(ws: Workspace) -> dict:
+    """This workspace's own cache (a fresh workspace, e.g. per CLI run or test, starts empty)."""
+    with _lock:
+        return ws.__dict__.setdefault("_risk_cache", {})
 
 
 def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = None, seed: int | None = None,
@@ -80,18 +85,19 @@ def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = Non
         raise ValueError(f"draws must be from 1 to {max_draws:,}")
     if seed < 0 or top < 1:
         raise ValueError("seed must be >= 0 and top >= 1")
-    key = (id(ws.settings), ws.store.data_version(), as_of, draws, seed, top)
+    key = (ws.store.data_version(), as_of, draws, seed, top)
     with _lock:
-        hit = _cache.get(key)
+        hit = _cache(ws).get(key)
     if hit is not None:
         return hit
     r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
         else rank(ws, as_of=as_of, method="kpi-impact")
     result = analyse_risk(risk_input(ws, r, draws=draws, seed=seed, top=top))
     with _lock:
-        if len(_cache) > 16:
-            _cache.clear()
-        _cache[key] = result
+        cache = _cache(ws)
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = result
     return result
 
 
