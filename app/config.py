@@ -78,6 +78,39 @@ class AlignmentSettings(_Section):
     allocation_tolerance: float = Field(default=0.15, ge=0, le=1)
 
 
+class PlanningTeam(_Section):
+    id: str = Field(min_length=1)
+    capacity: float | list[float]   # effort per period, or one entry per period
+
+    @field_validator("capacity")
+    @classmethod
+    def _capacity(cls, v: float | list[float]) -> float | list[float]:
+        for x in (v if isinstance(v, list) else [v]):
+            if not (x == x and abs(x) != float("inf")) or x < 0:
+                raise ValueError("capacity must be a finite number >= 0 (or a list of them, one per period)")
+        return v
+
+
+class PlanningSettings(_Section):
+    """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity."""
+    periods: list[str] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"], min_length=1, max_length=24)
+    value_of_time: Literal["linear", "none"] = "linear"
+    mandatory_label: str = "must"
+    solver_seconds: float = Field(default=5.0, gt=0, le=600, allow_inf_nan=False)
+    teams: list[PlanningTeam] = Field(default_factory=list)
+
+    def capacity_of(self, team: PlanningTeam) -> list[float]:
+        c = team.capacity
+        return [float(x) for x in c] if isinstance(c, list) else [float(c)] * len(self.periods)
+
+
+class UncertaintySettings(_Section):
+    """[uncertainty] (SCORING.md "Uncertainty")."""
+    draws: int = Field(default=10_000, ge=1, le=1_000_000)
+    seed: int = Field(default=1, ge=0)
+    top: int = Field(default=10, ge=1)
+
+
 class Source(BaseModel):
     """A KPI's `source`: the connector that feeds it plus that connector's own keys."""
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -92,6 +125,8 @@ class Settings(_Section):
     service: ServiceSettings = ServiceSettings()
     scoring: ScoringSettings = ScoringSettings()
     alignment: AlignmentSettings = AlignmentSettings()
+    planning: PlanningSettings = PlanningSettings()
+    uncertainty: UncertaintySettings = UncertaintySettings()
     objectives: list[Objective] = Field(default_factory=list)
     kpis: list[KpiSettings] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
@@ -188,6 +223,18 @@ def _duplicates(settings: Settings) -> list[str]:
             problems.append(f"edges[{n}]: repeats edges[{pairs[(e.source, e.target)]}] "
                             f"({e.source} -> {e.target}); merge them into one edge")
         pairs.setdefault((e.source, e.target), n)
+    teams: dict[str, int] = {}
+    periods = settings.planning.periods
+    if len(set(periods)) != len(periods):
+        problems.append("planning.periods: a period name is repeated; names must be unique")
+    for n, t in enumerate(settings.planning.teams):
+        if t.id in teams:
+            problems.append(f"planning.teams[{n}].id: '{t.id}' is already used by planning.teams[{teams[t.id]}]; "
+                            "ids must be unique")
+        teams.setdefault(t.id, n)
+        if isinstance(t.capacity, list) and len(t.capacity) != len(periods):
+            problems.append(f"planning.teams[{n}].capacity: has {len(t.capacity)} entries for "
+                            f"{len(periods)} periods; give one per period or a single number")
     if settings.objectives and not any(o.weight > 0 for o in settings.objectives):
         problems.append("objectives: every weight is 0; give at least one objective a weight above 0")
     return problems

@@ -61,6 +61,22 @@ class Edge(_Strict):
     source: str = Field(alias="from", min_length=1)
     target: str = Field(alias="to", min_length=1)
     weight: float = Field(ge=-MAX_EDGE_WEIGHT, le=MAX_EDGE_WEIGHT, allow_inf_nan=False)
+    # a 90 % interval [low, high] for the weight, read only by the uncertainty analysis
+    weight_range: tuple[float, float] | None = None
+
+    @field_validator("weight_range")
+    @classmethod
+    def _range(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is None:
+            return v
+        low, high = v
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise ValueError("both ends must be finite numbers")
+        if low > high:
+            raise ValueError(f"low {low:g} is above high {high:g}; write [low, high]")
+        if max(abs(low), abs(high)) > MAX_EDGE_WEIGHT:
+            raise ValueError(f"must lie from -{MAX_EDGE_WEIGHT:g} to {MAX_EDGE_WEIGHT:g}")
+        return v
 
 
 # How a link's `low`/`high` are written: relative lifts (""), percentage points ("pp",

@@ -356,4 +356,4 @@ if __name__ == "__main__":
     main()
 
 from app.cli import worker as _worker  # noqa: E402,F401  (registers `roadmap worker`)
-from app.cli import changes as _changes  # noqa: E402,F401  (registers `roadmap snapshot` and `roadmap diff`)
+from app.cli import changes as _changes, plan as _plan, risk as _risk  # noqa: E402,F401  (registers their commands)

@@ -132,6 +132,19 @@ INITIATIVES = [
 
 CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
 
+# The plan's columns (roadmap.toml [planning]): each item's team by the KPI it moves first,
+# a few blockers, and two must-haves (label "must": admin 2FA and the accessibility fixes).
+TEAM_OF_KPI = {"growth": ("activation", "trial_conversion", "signups", "referral_share", "mrr", "cac",
+                          "blog_pageviews", "kpi:trial_conversion"),
+               "platform": ("integrations_live", "partner_mrr", "lead_time", "defect_rate", "tech-debt", "")}
+BLOCKED_BY = {"FN-111": "FN-101", "FN-113": "FN-106", "FN-128": "FN-130", "FN-135": "FN-131", "FN-141": "FN-113"}
+MUST = ("FN-146", "FN-156")
+
+
+def team_of(impact: str, labels: str) -> str:
+    first = impact.split()[0] if impact else (labels.split() or [""])[0]
+    return next((t for t, kpis in TEAM_OF_KPI.items() if first in kpis), "customer")
+
 
 def write(rng_seed: int = 20261120) -> None:
     rng = np.random.default_rng(rng_seed)
@@ -141,10 +154,13 @@ def write(rng_seed: int = 20261120) -> None:
         w.writerows(observations(rng))
     with (HERE / "initiatives.csv").open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["key", "title", "status", "status_category", "effort", "confidence", "impact", "labels", "url"])
+        w.writerow(["key", "title", "status", "status_category", "effort", "confidence", "impact", "labels", "url",
+                    "team", "blocked_by"])
         for key, title, status, effort, conf, impact, labels in INITIATIVES:
-            w.writerow([key, title, status, CATEGORY[status], effort, conf, impact, labels,
-                        f"https://fieldnote.atlassian.net/browse/{key}"])
+            tags = " ".join(x for x in (labels, "must" if key in MUST else "") if x)
+            w.writerow([key, title, status, CATEGORY[status], effort, conf, impact, tags,
+                        f"https://fieldnote.atlassian.net/browse/{key}", team_of(impact, labels),
+                        BLOCKED_BY.get(key, "")])
 
 
 if __name__ == "__main__":

@@ -59,7 +59,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web import metrics, sync_api, webhooks
     app.register_blueprint(sync_api.sync_api)
     app.register_blueprint(webhooks.webhooks)
-    from app.web.changes import changes_bp; app.register_blueprint(changes_bp)  # noqa: E702 (issue 15)
+    from app.web.changes import changes_bp
+    from app.web.planning import planning
+    app.register_blueprint(changes_bp)
+    app.register_blueprint(planning)
     metrics.install(app)
     configure_logs(workspace.settings)
 

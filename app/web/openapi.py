@@ -122,7 +122,8 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    return {
+    from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
+    return _with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -198,4 +199,14 @@ def spec() -> dict:
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }
+    }, OPENAPI_PATHS, OPENAPI_SCHEMAS)
+
+
+def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
+    """The plan's and the risk analysis's parts (app/web/planning.py) merged in."""
+    for ops in paths.values():
+        for op in ops.values():
+            op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors
+    doc["paths"].update(paths)
+    doc["components"]["schemas"] = {**doc["components"]["schemas"], **schemas}
+    return doc

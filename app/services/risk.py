@@ -1,0 +1,117 @@
+"""The uncertainty analysis as a use case (SCORING.md "Uncertainty", `roadmap risk`,
+/api/v1/risk): the kernel's `RiskInput` from the KPI-impact ranking (links with their line
+within the item, direction, converted low/high and confidence; each KPI's urgency from the
+ranking's states, in `graph.kpi_order`; edges with their `weight_range`; the normalised
+objective weights) and the decision's size (the plan's total capacity when `[planning]`
+has teams, else the top N). Results are cached by data version, as_of, settings and
+draws/seed/top.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import numpy as np
+
+from app.services import Workspace, ranking as rank
+from scoring.ranking import Ranking
+from scoring.uncertainty import RiskInput, RiskResult, analyse_risk
+
+MAX_DRAWS = 50_000
+
+
+def total_capacity(ws: Workspace) -> float | None:
+    """The plan's capacity over every team and period, None without configured teams."""
+    cfg = ws.settings.planning
+    if not cfg.teams:
+        return None
+    return float(sum(sum(cfg.capacity_of(t)) for t in cfg.teams))
+
+
+def link_lines(r: Ranking) -> np.ndarray:
+    """Each link's 1-based line within its item, in source order."""
+    item = r.backlog.link_item
+    order = np.argsort(item, kind="stable")
+    starts = np.searchsorted(item[order], np.arange(len(r.backlog) + 1))
+    line = np.empty(len(item), dtype=np.int64)
+    line[order] = np.arange(len(item)) - starts[item[order]] + 1
+    return line
+
+
+def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int) -> RiskInput:
+    g = r.graph
+    kidx = {k: n for n, k in enumerate(g.kpi_order)}
+    oidx = {o.id: n for n, o in enumerate(g.objectives)}
+    known = r.link_kpi_index >= 0
+    link_kpi = np.where(known, r.link_kpi_index, 0)
+    sign = np.array([g.kpi(k).sign for k in g.kpi_order] + [1.0], dtype=float)
+    low = np.where(known, r.link_low, np.nan)
+    high = np.where(known, r.link_high, np.nan)
+    edges = list(g.edges)
+    w = np.array([r.weights[o.id] for o in g.objectives], dtype=float)
+    return RiskInput(
+        keys=list(r.backlog.keys), effort=np.asarray(r.effort, float), eligible=~np.asarray(r.backlog.done),
+        kpis=list(g.kpi_order), urgency=[r.states[k].urgency for k in g.kpi_order],
+        objective_weight=w / w.sum() if w.sum() > 0 else w,
+        link_initiative=r.backlog.link_item, link_kpi=link_kpi,
+        link_direction=sign[np.where(known, r.link_kpi_index, -1)],
+        link_low=low, link_high=high, link_confidence=np.clip(np.nan_to_num(r.link_confidence), 0, 1),
+        link_line=link_lines(r),
+        edge_child=[kidx[e.source] for e in edges],
+        edge_parent=[oidx[e.target] if e.target in oidx else kidx[e.target] for e in edges],
+        edge_to_objective=[e.target in oidx for e in edges],
+        edge_weight=[e.weight for e in edges],
+        edge_low=[e.weight_range[0] if e.weight_range else np.nan for e in edges],
+        edge_high=[e.weight_range[1] if e.weight_range else np.nan for e in edges],
+        capacity=total_capacity(ws), top=top, draws=draws, seed=seed)
+
+
+_lock = threading.RLock()
+
+
+def _cache(ws: Workspace) -> dict:
+    """This workspace's own cache (a fresh workspace, e.g. per CLI run or test, starts empty)."""
+    with _lock:
+        return ws.__dict__.setdefault("_risk_cache", {})
+
+
+def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = None, seed: int | None = None,
+            top: int | None = None, base: Ranking | None = None, max_draws: int = MAX_DRAWS) -> RiskResult:
+    """The kernel's result for the workspace (cached); ValueError for bad numbers."""
+    u = ws.settings.uncertainty
+    as_of = ws.as_of(as_of)
+    draws, seed, top = u.draws if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
+    if not 1 <= draws <= max_draws:
+        raise ValueError(f"draws must be from 1 to {max_draws:,}")
+    if seed < 0 or top < 1:
+        raise ValueError("seed must be >= 0 and top >= 1")
+    key = (ws.store.data_version(), as_of, draws, seed, top)
+    with _lock:
+        hit = _cache(ws).get(key)
+    if hit is not None:
+        return hit
+    r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
+        else rank(ws, as_of=as_of, method="kpi-impact")
+    result = analyse_risk(risk_input(ws, r, draws=draws, seed=seed, top=top))
+    with _lock:
+        cache = _cache(ws)
+        if len(cache) > 16:
+            cache.clear()
+        cache[key] = result
+    return result
+
+
+def risk(ws: Workspace, **kw) -> dict:
+    """`risk --format json`: {"as_of", "draws", "seed", "items", "refine_first"}."""
+    as_of = ws.as_of(kw.pop("as_of", None))
+    return {"as_of": as_of.isoformat(), **analyse(ws, as_of=as_of, **kw).as_dict()}
+
+
+def risk_summary(ws: Workspace, *, as_of: date | None = None, refine: int = 10, base: Ranking | None = None) -> dict:
+    """For pages: {"p_in_plan": {key: p}, "refine_first": [{key, kpi, line, voi}] (the first
+    `refine`), "spread": {key: {p5, p50, p95}} of the impact}. Cached with the analysis."""
+    res = analyse(ws, as_of=as_of, base=base)
+    items = res.items()
+    return {"p_in_plan": {it["key"]: it["p_in_plan"] for it in items},
+            "refine_first": res.refine_first()[:refine],
+            "spread": {it["key"]: it["impact"] for it in items}}
