@@ -23,11 +23,11 @@ from datetime import date, timedelta
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from scoring.attribution import attribute  # noqa: E402
+from scoring.changes.attribution import attribute  # noqa: E402
 from scoring.model import Edge, Initiative, Kpi, Link, Objective  # noqa: E402
 from scoring.progress import Current  # noqa: E402
 from scoring.ranking import ScoringParams  # noqa: E402
-from scoring.snapshot import decode, encode, rescore, seal, snapshot_of, verify_stored  # noqa: E402
+from scoring.changes.snapshot import decode, encode, rescore, seal, snapshot_of, verify_stored  # noqa: E402
 
 AS_OF = date(2026, 7, 2)
 

@@ -7,7 +7,7 @@ this one run.
   and of the database itself, per day and per year (a full manifest every 30 snapshots,
   so every 30-day cycle grows the database alike: year = first + 365/30 cycles);
 - round trip: two stored N-item snapshots (default 10,000) where every group of inputs
-  changed, loaded back from the store and diffed (`scoring.attribution.attribute`),
+  changed, loaded back from the store and diffed (`scoring.changes.attribution.attribute`),
   against the issue's goal of 1 s for the diff; and `listing`-style verification.
 
 Run: python3 bench/snapshots.py [--backlog M] [--days D] [--items N] [--url URL]
@@ -28,8 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from app.store import Store  # noqa: E402
 from app.store import snapshots as ss  # noqa: E402
 from bench.diff import AS_OF, changed_everything, workspace  # noqa: E402
-from scoring import snapshot as sn  # noqa: E402
-from scoring.attribution import attribute  # noqa: E402
+from scoring.changes import snapshot as sn  # noqa: E402
+from scoring.changes.attribution import attribute  # noqa: E402
 from scoring.ranking import ScoringParams  # noqa: E402
 
 MB = 1024 * 1024

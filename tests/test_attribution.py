@@ -8,11 +8,11 @@ from datetime import date, timedelta
 
 import pytest
 
-from scoring.attribution import GROUPS, attribute
+from scoring.changes.attribution import GROUPS, attribute
 from scoring.model import Edge, Initiative, Kpi, Link, Objective
 from scoring.progress import Current
 from scoring.ranking import ScoringParams
-from scoring.snapshot import rescore, seal, snapshot_of
+from scoring.changes.snapshot import rescore, seal, snapshot_of
 from tests.conftest import AS_OF
 
 
@@ -317,7 +317,7 @@ def test_overtaking_lists_match_their_definition():
     """On random rank permutations: the nearest 5 that overtook each item (behind it in A,
     ahead in B) and that it overtook, against a direct reading of the definition."""
     import numpy as np
-    from scoring.attribution import _counts, _overtaking
+    from scoring.changes.attribution import _counts, _overtaking
     rng = np.random.default_rng(0)
     for n in (1, 2, 3, 17, 300):
         a = rng.permutation(n)

@@ -22,7 +22,7 @@ from app.config import load_settings
 from app.services import Workspace, changes, ranking
 from app.store import snapshots as store_snapshots
 from app.sync import sync
-from scoring import snapshot as sn
+from scoring.changes import snapshot as sn
 from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS
 from tests.test_web import check
 

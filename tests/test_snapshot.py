@@ -11,7 +11,7 @@ import pytest
 from scoring.model import Initiative, Link
 from scoring.progress import Current
 from scoring.ranking import ScoringParams
-from scoring.snapshot import (canonical, compress, decode, decompress, encode, header, item_bytes, item_hash,
+from scoring.changes.snapshot import (canonical, compress, decode, decompress, encode, header, item_bytes, item_hash,
                               rescore, seal, snapshot_of, verify)
 from tests.conftest import AS_OF
 
@@ -53,7 +53,7 @@ def test_canonical_encoding_sorts_keys_and_keeps_floats_exact():
 
 
 def test_hash_is_sha256_of_previous_hash_and_content(example):
-    from scoring.snapshot import content
+    from scoring.changes.snapshot import content
     assert example.hash == hashlib.sha256(b"" + content(example)).hexdigest()
     nxt = seal(example, prev_hash=example.hash)
     assert nxt.hash == hashlib.sha256(example.hash.encode() + content(example)).hexdigest()
@@ -171,7 +171,7 @@ def test_decode_names_missing_items(example):
 
 
 def test_verify_stored_checks_manifests_and_each_item_once_without_decoding(example):
-    from scoring.snapshot import verify_stored
+    from scoring.changes.snapshot import verify_stored
     first = encode(example)
     manifests, items = store_of(first)
     second = encode(seal(example, example.hash), first[0], manifests.__getitem__)

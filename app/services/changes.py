@@ -15,8 +15,8 @@ from datetime import datetime, timezone
 from app.services import Workspace, currents
 from app.store import snapshots as store_snapshots
 from app.store.snapshots import DuplicateName
-from scoring import snapshot as sn
-from scoring.attribution import Diff, attribute
+from scoring.changes import snapshot as sn
+from scoring.changes.attribution import Diff, attribute
 from scoring.model import Kpi
 
 log = logging.getLogger("roadmap.changes")

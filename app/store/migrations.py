@@ -116,7 +116,7 @@ def m004_jobs(conn) -> None:
 
 def m005_snapshots(conn) -> None:
     """Snapshots (issue 15): each a zlib manifest chained by hash to the one before, and
-    the item versions they share, stored once (scoring.snapshot)."""
+    the item versions they share, stored once (scoring.changes.snapshot)."""
     md = MetaData()
     Table("snapshots", md, Column("hash", String(64), primary_key=True),
           Column("prev_hash", String(64), nullable=False, unique=True),

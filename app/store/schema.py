@@ -167,7 +167,7 @@ workers = Table(
 )
 snapshots = Table(
     "snapshots", metadata,
-    Column("hash", String(64), primary_key=True),          # sha256(prev_hash + content), scoring.snapshot
+    Column("hash", String(64), primary_key=True),          # sha256(prev_hash + content), scoring.changes.snapshot
     Column("prev_hash", String(64), nullable=False, unique=True),   # "" for the first: one chain, no forks
     Column("name", String(255), unique=True),              # "sync-42" or a saved name
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -1,4 +1,4 @@
-"""Snapshots in the store (issue 15): the chain of sealed snapshots (scoring.snapshot) as
+"""Snapshots in the store (issue 15): the chain of sealed snapshots (scoring.changes.snapshot) as
 manifests plus the item versions they share, each stored once; and the initiatives as
 full models, which is what a snapshot freezes.
 
@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.store import schema as s
-from scoring import snapshot as sn
+from scoring.changes import snapshot as sn
 from scoring.model import FACTOR_NAMES, LINK_UNITS, Initiative, Link
 
 _BATCH = 500

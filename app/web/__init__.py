@@ -56,7 +56,7 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(pages)
     from app.logs import configure as configure_logs
-    from app.web import metrics, sync_api, webhooks
+    from app.web.operations import metrics, sync as sync_api, webhooks
     app.register_blueprint(sync_api.sync_api)
     app.register_blueprint(webhooks.webhooks)
     from app.web.changes import changes_bp

@@ -23,7 +23,7 @@ from flask import Blueprint, jsonify, request
 from app.logs import log
 from app.store import jobs as q
 from app.web.state import ApiError, workspace
-from app.web.sync_api import job_json, runner
+from app.web.operations.sync import job_json, runner
 
 webhooks = Blueprint("webhooks", __name__)
 logger = logging.getLogger("roadmap.webhooks")

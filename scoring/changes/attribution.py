@@ -37,8 +37,8 @@ from scoring.graph import GoalGraph
 from scoring.impact import round10
 from scoring.model import Backlog, Kpi, Objective
 from scoring.ranking import Ranking, rank_backlog
-from scoring.snapshot import Snapshot, rescore
-from scoring import reasons
+from scoring.changes.snapshot import Snapshot, rescore
+from scoring.changes import reasons
 
 GROUPS = ("kpi-values", "estimates", "effort", "objective-weights", "edges", "targets", "parameters")
 

@@ -10,7 +10,7 @@ import networkx as nx
 
 from scoring.model import Initiative, Link
 from scoring.ranking import Ranking
-from scoring.snapshot import Snapshot
+from scoring.changes.snapshot import Snapshot
 
 SHOWN_PARTS = 3        # groups named per reason
 SHOWN_DETAILS = 2      # details named per group
