@@ -179,7 +179,7 @@ def _roadmap_context(view: View) -> dict:
                         "count": sum(1 for i in view.among.tolist() if view.top[i][0] is None)}
     marks, risk = _plan_and_risk(view, items, page)
     columns = [c for c in COLUMNS if (c[0] != "moved" or view.scenario or view.since)
-               and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or risk)]
+               and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
     return dict(marks=marks, risk=risk, plan_url=url_for("planning.plan_page"), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,

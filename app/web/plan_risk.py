@@ -18,6 +18,9 @@ from scoring.ranking import Ranking
 log = logging.getLogger("app.web")
 
 REFINE_SHOWN = 5      # the roadmap page's "Refine these estimates first" list
+# Items x draws a page may analyse while the reader waits (the demo's 61 x 10,000 takes about
+# 0.1 s); bench/web.py's 10,000 x 10,000 took 60 s cold, so a page that size leaves risk out.
+RISK_BUDGET = 3_000_000
 
 
 def cut_rank(r: Ranking, capacity: float) -> int:
@@ -64,6 +67,15 @@ def mc_error(p: float, draws: int) -> str:
     return f"± {100 * se:.1f} percentage points (Monte Carlo standard error over {draws:,} draws)"
 
 
+def too_big(ws: Workspace, r: Ranking) -> str | None:
+    """Why a page leaves the risk out (the analysis would keep the reader waiting), or None."""
+    n, draws = len(r.backlog), ws.settings.uncertainty.draws
+    if n * draws <= RISK_BUDGET:
+        return None
+    return (f"P(in plan) and the estimates to refine first are left out of this page for a backlog this size "
+            f"({n:,} items × {draws:,} draws): `roadmap risk` or /api/v1/risk computes them.")
+
+
 def summary(ws: Workspace, r: Ranking) -> dict | None:
     """risk_summary for the ranking's date, plus the number of draws; None when it fails."""
     try:
@@ -75,19 +87,23 @@ def summary(ws: Workspace, r: Ranking) -> dict | None:
 
 
 def risk_for_roadmap(ws: Workspace, r: Ranking) -> dict | None:
-    """P(in plan) per key (text and error) and the first REFINE_SHOWN estimates worth refining."""
+    """P(in plan) per key (text and error), the first REFINE_SHOWN estimates worth refining,
+    and a note when the backlog is too big to analyse here."""
+    note = too_big(ws, r)
+    if note:
+        return {"p": {}, "refine": [], "note": note}
     s = summary(ws, r)
     if s is None:
         return None
     kpis = {k.id: k.name or k.id for k in ws.settings.kpis}
     refine = [{**x, "kpi_name": kpis.get(x["kpi"], x["kpi"])} for x in s["refine_first"] if x["voi"] > 0]
     return {"p": {k: {"text": percent(p), "error": mc_error(p, s["draws"])} for k, p in s["p_in_plan"].items()},
-            "refine": refine[:REFINE_SHOWN], "draws": s["draws"]}
+            "refine": refine[:REFINE_SHOWN], "draws": s["draws"], "note": None}
 
 
 def risk_for_item(ws: Workspace, r: Ranking, key: str) -> dict | None:
     """The item's impact spread and P(in plan) for the initiative page; None without them."""
-    s = summary(ws, r)
+    s = None if too_big(ws, r) else summary(ws, r)
     if s is None or key not in s["spread"]:
         return None
     p = s["p_in_plan"].get(key)
