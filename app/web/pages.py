@@ -11,7 +11,7 @@ import numpy as np
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
-from app.web import charts
+from app.web import charts, plan_risk
 from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
 from app.web.state import cache, ranking, workspace
 from app.whatif import WhatIfError, what_if
@@ -27,7 +27,8 @@ FLAGS = ["effort-defaulted", "unestimated-link", "unknown-kpi", "unreadable-impa
          "unreadable-effort", "no-base", "missing-factor"]
 # The ranking table's columns, in order; a new column is one entry here and one branch in
 # templates/_rows.html's `cell` macro.
-COLUMNS = [("rank", "#", "n"), ("item", "Initiative", ""), ("status", "Status", ""), ("score", "Score", "n"),
+COLUMNS = [("rank", "#", "n"), ("item", "Initiative", ""), ("status", "Status", ""), ("plan", "Plan", ""),
+           ("p_in_plan", "P(in plan)", "n"), ("score", "Score", "n"),
            ("impact", "Impact by objective", ""), ("effort", "Effort", "n"), ("flags", "Flags", ""),
            ("moved", "Moved", "n")]
 
@@ -176,14 +177,36 @@ def _roadmap_context(view: View) -> dict:
                   for o in r.graph.objectives}
     group_info[None] = {"name": "Serves no objective", "share": None,
                         "count": sum(1 for i in view.among.tolist() if view.top[i][0] is None)}
-    return dict(r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
+    marks, risk = _plan_and_risk(view, items, page)
+    columns = [c for c in COLUMNS if (c[0] != "moved" or view.scenario or view.since)
+               and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
+    return dict(marks=marks, risk=risk, plan_url=url_for("planning.plan_page"), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
-                fix=services.flag_fix, methods=METHODS, columns=[c for c in COLUMNS if c[0] != "moved" or view.scenario or view.since], group_info=group_info,
+                fix=services.flag_fix, methods=METHODS, columns=columns, group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
                 csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
                 reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
+
+
+def _plan_and_risk(view: View, items: list[dict], page: int) -> tuple[dict, dict | None]:
+    """The plan's marks and cut line (configured method, no scenario) and the risk's
+    P(in plan) and refine-first list (kpi-impact, no scenario); each empty when not shown."""
+    ws, r = workspace(), view.r
+    marks, risk = {}, None
+    if view.scenario is None and view.method == ws.settings.scoring.method:
+        marks, cut = plan_risk.plan_marks(ws, r)
+        rank_of = np.zeros(len(r.backlog), dtype=np.int64)
+        rank_of[r.ranked] = np.arange(1, len(r.ranked) + 1)
+        after = page * PAGE_SIZE
+        nxt = int(rank_of[view.among[after]]) if after < len(view.among) else None
+        flags = plan_risk.cut_after([it["rank"] for it in items], nxt, None if view.group else cut)
+        for it, f in zip(items, flags):
+            it["cut_after"] = f
+    if view.scenario is None and view.method == "kpi-impact":
+        risk = plan_risk.risk_for_roadmap(ws, r)
+    return marks, risk
 
 
 def _with_query(path: str, qs: str) -> str:
@@ -251,7 +274,10 @@ def initiative(key: str):
     if item is None:
         abort(404, f"no initiative with key '{key}'")
     link, kpis, objectives = _links()
-    return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives)
+    ws = workspace()
+    risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
+    return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
+                           risk=risk)
 
 
 @pages.get("/kpis")
