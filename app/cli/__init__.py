@@ -352,8 +352,5 @@ def demo(port, no_serve, directory) -> None:
     serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)
 
 
-if __name__ == "__main__":
-    main()
-
-from app.cli import worker as _worker  # noqa: E402,F401  (registers `roadmap worker`)
-from app.cli import changes as _changes, plan as _plan, risk as _risk  # noqa: E402,F401  (registers their commands)
+# Each feature's commands live in a module of their own and register on `main` when imported.
+from app.cli import changes, plan, risk, worker  # noqa: E402,F401

@@ -1,5 +1,6 @@
-"""The web: the application factory, blueprints (pages, api), templates, static files,
-charts and the OpenAPI document. Shared state lives in `app.web.state`.
+"""The web: the application factory and its blueprints (pages, api, planning, changes, and
+operations/: sync queue, webhooks, metrics), templates, static files, charts and the
+OpenAPI document. Shared state lives in `app.web.state`.
 
 Every request is checked here (so `gunicorn 'app:create_app()'` gets it too): its `Host`
 against `[service] allowed_hosts`, its body size. Errors answer JSON under /api/ and an
@@ -15,7 +16,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from app.config import Settings, load_settings
 from app.services import Workspace
-from app.web.state import ApiError, RankingCache, cache, check_host
+from app.web.state import ApiError, RankingCache, check_host
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
@@ -51,18 +52,14 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     app.config["JSON_SORT_KEYS"] = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.json.sort_keys = False
-    from app.web.api import api
-    from app.web.pages import pages
-    app.register_blueprint(api)
-    app.register_blueprint(pages)
     from app.logs import configure as configure_logs
-    from app.web.operations import metrics, sync as sync_api, webhooks
-    app.register_blueprint(sync_api.sync_api)
-    app.register_blueprint(webhooks.webhooks)
+    from app.web.api import api
     from app.web.changes import changes_bp
+    from app.web.operations import metrics, sync as sync_api, webhooks
+    from app.web.pages import pages
     from app.web.planning import planning
-    app.register_blueprint(changes_bp)
-    app.register_blueprint(planning)
+    for blueprint in (api, pages, planning, changes_bp, sync_api.sync_api, webhooks.webhooks):
+        app.register_blueprint(blueprint)
     metrics.install(app)
     configure_logs(workspace.settings)
 
