@@ -7,7 +7,6 @@ others and never touches what the last good sync published.
 from __future__ import annotations
 
 import json
-import math
 import signal
 import threading
 import time
@@ -22,6 +21,7 @@ from app.services import Workspace
 from app.store import RemovalRefused, StagedInitiative, SyncBusy
 from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
 from scoring.notation import parse_impact
+from scoring.numbers import finite_number
 
 Progress = Callable[[str, int, int | None], None]
 
@@ -108,8 +108,9 @@ class Run:
         self._check_stop()
         clean: dict[date, float] = {}
         for day, value in rows:
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-                clean[day] = float(value)
+            number = finite_number(value, text=False)
+            if number is not None:
+                clean[day] = number
             else:
                 self.skip(f"{kpi} {day}", f"value {value!r} is not a finite number")
         self.ws.store.stage_observations(self.run_id, kpi, clean)

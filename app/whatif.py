@@ -8,7 +8,6 @@ request never reloads the store.
 """
 from __future__ import annotations
 
-import math
 from datetime import date
 from typing import Annotated, Any
 
@@ -20,6 +19,7 @@ from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT, Backlog, Edge, 
 from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
+from scoring.numbers import finite_number
 
 MAX_EXTRA = 1000          # extra initiatives in one request
 MAX_TEXT = 1000           # characters in a title or impact text
@@ -31,9 +31,10 @@ class WhatIfError(ValueError):
 
 
 def _finite(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+    number = finite_number(v, text=False)
+    if number is None:
         raise ValueError("must be a finite number")
-    return float(v)
+    return number
 
 
 def _weight(v: Any) -> float:

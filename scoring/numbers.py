@@ -11,12 +11,19 @@ from __future__ import annotations
 import math
 
 
-def finite_number(v: object) -> float | None:
-    """`v` as a float when it is a finite number (or a numeric string); None for
-    booleans, NaN, infinities, empty or non-numeric values."""
+def finite_number(v: object, *, text: bool = True) -> float | None:
+    """`v` as a float when it is a finite number (or, with `text`, a numeric string); None
+    for booleans, NaN, infinities, empty or non-numeric values. A JSON body's numbers are
+    read with `text=False`: "2.5" there is a mistake, not a number.
+
+    >>> finite_number("2.5", text=False), finite_number(2, text=False)
+    (None, 2.0)
+    """
     if v is None or isinstance(v, bool):
         return None
     if isinstance(v, str):
+        if not text:
+            return None
         v = v.strip()
         if not v:
             return None

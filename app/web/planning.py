@@ -5,7 +5,6 @@ parts are here too (`OPENAPI_SCHEMAS`, `OPENAPI_PATHS`), merged by app/web/opena
 from __future__ import annotations
 
 import json
-import math
 
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,6 +15,7 @@ from app.services import risk as risks
 from app.web.state import ApiError, as_of_arg, cache, graph_error, int_arg, workspace
 from app.whatif import WhatIfError
 from scoring.graph import GraphError
+from scoring.numbers import finite_number
 
 planning = Blueprint("planning", __name__, template_folder="templates")
 
@@ -46,7 +46,7 @@ def _cap_values(where: str, raw) -> tuple[float, ...]:
                 v = float(v.strip())
             except ValueError:
                 raise plans.PlanOverrideError(f"{where}: '{v}' is not a number") from None
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        if finite_number(v, text=False) is None or v < 0:
             raise plans.PlanOverrideError(f"{where}: must be numbers >= 0")
         out.append(float(v))
     if not out:
