@@ -137,7 +137,7 @@ class Deployment:
         self.webs.append((f"http://127.0.0.1:{port}", proc))
 
     def start_worker(self, n: int, config: str = "roadmap.toml") -> subprocess.Popen:
-        proc = self._spawn(["-m", "app.cli", "worker", "--config", str(self.tmp / config), "--lease", "2",
+        proc = self._spawn(["-m", "app.cli", "worker", "--config", str(self.tmp / config), "--lease", "6",
                             "--poll", "0.2"], f"worker{n}")
         self.workers.append(proc)
         return proc
@@ -219,7 +219,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     start = slot_of(both, 1)[1] + 1                                   # the first interval both workers saw whole
     window = [slot_of(start + k, 1)[0] for k in range(30)]
     until(lambda: d.rows("SELECT count(*) FROM schedule s JOIN jobs j ON j.id = s.job_id WHERE s.slot = :last "
-                         "AND j.status IN ('ok', 'failed')", last=window[-1])[0][0] == 1, 45,
+                         "AND j.status IN ('ok', 'failed')", last=window[-1])[0][0] == 1, 90,
           "the 30th interval's sync did not end")
     slots = d.rows("SELECT s.slot, j.status, j.attempts, j.kind FROM schedule s JOIN jobs j ON j.id = s.job_id "
                    "WHERE s.slot >= :a AND s.slot <= :b ORDER BY s.slot", a=window[0], b=window[-1])
@@ -232,7 +232,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     # -- SIGTERM: each worker ends the sync in hand and stops; two unscheduled ones take over ----
     for w in (w1, w2):
         w.terminate()
-    assert [w1.wait(timeout=20), w2.wait(timeout=20)] == [0, 0]
+    assert [w1.wait(timeout=60), w2.wait(timeout=60)] == [0, 0]
     assert d.rows("SELECT count(*) FROM jobs WHERE status = 'running'")[0][0] == 0
     w3, w4 = d.start_worker(3, "unscheduled.toml"), d.start_worker(4, "unscheduled.toml")
     until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, 30, "the new workers did not start")
@@ -241,8 +241,8 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     d.jira.hold()
     queued = requests.post(d.webs[2][0] + "/api/v1/sync", timeout=10)
     assert queued.status_code == 202
-    until(d.jira.held.is_set, 10, "no sync reached Jira")
-    job_id, holder = until(lambda: d.rows("SELECT id, worker FROM jobs WHERE status = 'running'"), 5,
+    until(d.jira.held.is_set, 30, "no sync reached Jira")
+    job_id, holder = until(lambda: d.rows("SELECT id, worker FROM jobs WHERE status = 'running'"), 15,
                            "no running job")[0]
     victim = {w3.pid: w3, w4.pid: w4}[int(holder.split(":")[1])]
     survivor = w4 if victim is w3 else w3
@@ -250,9 +250,9 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     victim.wait(timeout=10)
     d.jira.release()
     done = until(lambda: d.rows("SELECT status, attempts, worker FROM jobs WHERE id = :j AND status <> 'running'",
-                                j=job_id), 20, "the killed worker's job was not retried")[0]
+                                j=job_id), 40, "the killed worker's job was not retried")[0]
     assert (done.status, done.attempts, int(done.worker.split(":")[1])) == ("ok", 2, survivor.pid)
-    until(lambda: d.rows("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")[0][0] == 0, 20,
+    until(lambda: d.rows("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")[0][0] == 0, 40,
           "the queue did not drain")
     monkeypatch.setenv("ROADMAP_DATABASE", f"sqlite:///{tmp_path / 'clean.db'}")
     monkeypatch.setenv("JIRA_API_TOKEN", "jira-token")
@@ -275,7 +275,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert d.rows("SELECT count(*) FROM webhook_deliveries WHERE id = 'delivery-forged'")[0][0] == 0
     assert d.rows("SELECT count(*) FROM jobs WHERE hint LIKE '%ROAD-2%'")[0][0] == 0
     url = job["status_url"]
-    until(lambda: requests.get(d.webs[0][0] + url, timeout=5).json()["status"] == "ok", 15, "webhook sync")
+    until(lambda: requests.get(d.webs[0][0] + url, timeout=5).json()["status"] == "ok", 45, "webhook sync")
     states = [requests.get(base + url, timeout=5).json() for base, _ in d.webs]
     assert states[0] == states[1] == states[2] and states[0]["kind"] == "webhook"
     after = [ranking(base) for base, _ in d.webs]                  # each replica's next request after the publish
