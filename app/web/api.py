@@ -7,10 +7,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from app import render, services
 from app.web.openapi import spec
-from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, graph_error, int_arg, method_arg,
+from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)
 from app.whatif import WhatIfBody, WhatIfError, what_if
-from scoring.graph import GraphError
 
 api = Blueprint("api", __name__)
 
@@ -58,10 +57,7 @@ def ranking_rows() -> list[dict]:
 
 @api.get("/api/v1/initiatives/<key>")
 def initiative(key: str):
-    try:
-        item = services.explain(workspace(), key, with_done=ranking(include_done=True))
-    except GraphError as exc:
-        raise graph_error(exc) from None
+    item = services.explain(workspace(), key, with_done=ranking(include_done=True))
     if item is None:
         raise ApiError(404, "not-found", f"no initiative with key '{key}'")
     return jsonify(item)

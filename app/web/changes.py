@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, render_template, request
 
 from app.services import changes
-from app.web.state import ApiError, graph_error, int_arg, require_token, workspace
+from app.web.state import ApiError, int_arg, require_token, workspace
 from scoring.graph import GraphError
 
 changes_bp = Blueprint("changes", __name__, template_folder="templates")
@@ -14,10 +14,7 @@ changes_bp = Blueprint("changes", __name__, template_folder="templates")
 
 def _diff(ws, from_ref: str | None, to_ref: str | None):
     """The diff of two snapshots; every request re-checks both against their hashes."""
-    try:
-        return changes.diff(ws, from_ref, to_ref)
-    except GraphError as exc:
-        raise graph_error(exc) from None
+    return changes.diff(ws, from_ref, to_ref)
 
 
 @changes_bp.get("/api/v1/snapshots")
@@ -35,8 +32,8 @@ def save_snapshot():
         row = changes.save(workspace(), body["name"])
     except changes.DuplicateName as exc:
         raise ApiError(409, "duplicate-name", str(exc)) from None
-    except GraphError as exc:
-        raise graph_error(exc) from None
+    except GraphError:
+        raise                 # a 409 from create_app's handler, not the ValueError below
     except ValueError as exc:
         raise ApiError(400, "bad-request", str(exc)) from None
     return jsonify(row), 201

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
-from app.web.state import ApiError, as_of_arg, cache, graph_error, int_arg, workspace
+from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from app.whatif import WhatIfError
 from scoring.graph import GraphError
 from scoring.numbers import finite_number
@@ -67,8 +67,6 @@ def _solve(req: plans.PlanRequest, whatif: dict | None = None, as_of=None) -> di
     try:
         base = cache().get(as_of) if not whatif else None
         return plans.plan(ws, as_of=as_of, request=req, whatif=whatif, base=base)
-    except GraphError as exc:
-        raise graph_error(exc) from None
     except plans.PlanNotConfigured as exc:
         raise ApiError(409, "plan-not-configured", str(exc)) from None
     except (plans.PlanOverrideError, WhatIfError) as exc:
@@ -145,8 +143,8 @@ def risk_get():
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
     try:
         return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
-    except GraphError as exc:
-        raise graph_error(exc) from None
+    except GraphError:
+        raise                 # a 409 from create_app's handler, not the ValueError below
     except ValueError as exc:
         raise ApiError(400, "bad-request", str(exc)) from None
 
