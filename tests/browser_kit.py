@@ -28,11 +28,20 @@ def shot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"), full_page=full)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def serve(ws):
+    """`ws` served on a loopback port in a thread: yields its base URL, then stops it."""
     from werkzeug.serving import make_server
 
     from app import create_app
+    srv = make_server("127.0.0.1", 0, create_app(workspace=ws), threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
     from app.config import load_settings
     from app.services import Workspace
     from app.sync import sync
@@ -40,11 +49,7 @@ def server(tmp_path_factory):
     cfg = build_demo(tmp_path_factory.mktemp("demo"))
     ws = Workspace(load_settings(cfg))
     sync(ws)
-    srv = make_server("127.0.0.1", 0, create_app(workspace=ws), threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    yield from serve(ws)
 
 
 @pytest.fixture(scope="module")

@@ -4,20 +4,15 @@ them; the page shows A's fall with its reason, links it, and fits a 390 px phone
 Screenshots at 1440 and 390 px land in test-artifacts/ (gitignored)."""
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from tests.browser_kit import _page, shot
+from tests.browser_kit import _page, serve, shot
 from tests.browser_kit import browser  # noqa: F401  (fixture)
 from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
 
 
 @pytest.fixture(scope="module")
 def two_syncs(tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    from app import create_app
     from app.config import load_settings
     from app.services import Workspace
     from app.sync import sync
@@ -32,11 +27,7 @@ def two_syncs(tmp_path_factory):
     (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES.replace("A,Guided onboarding,To Do,new,2,",
                                                                    "A,Guided onboarding,To Do,new,8,"))
     sync(ws)
-    srv = make_server("127.0.0.1", 0, create_app(workspace=ws), threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    yield from serve(ws)
 
 
 def test_changes_page_shows_the_mover_and_its_reason(browser, two_syncs):  # noqa: F811
