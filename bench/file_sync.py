@@ -81,7 +81,7 @@ def measure(tmp: Path, mode: str, kind: str, kpis: int) -> None:
     else:
         from app.config import load_settings
         from app.services import Workspace
-        from app.sync import sync
+        from app.services.sync import sync
         ws = Workspace(load_settings(tmp / "roadmap.toml"))
         ws.store
         before = rss_mib()

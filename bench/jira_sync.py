@@ -96,7 +96,7 @@ def main() -> None:
 def run(port: int, count: int) -> None:
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     tmp = Path(tempfile.mkdtemp(prefix="roadmap-jira-bench-"))
     (tmp / "roadmap.toml").write_text(f"""
 [[objectives]]

@@ -103,7 +103,7 @@ def main() -> None:
 def measure(port: int, kpis: int, latency_ms: float) -> None:
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     from connectors.base import registry
     tmp = Path(tempfile.mkdtemp(prefix="roadmap-kpi-bench-"))
     ws = Workspace(load_settings(config(tmp, port, kpis)))

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 def build(n: int) -> Path:
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     from app.workspaces import build_demo
     tmp = Path(tempfile.mkdtemp(prefix="roadmap-web-bench-"))
     cfg = build_demo(tmp)

@@ -44,7 +44,7 @@ def serve(ws):
 def server(tmp_path_factory):
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     from app.workspaces import build_demo
     cfg = build_demo(tmp_path_factory.mktemp("demo"))
     ws = Workspace(load_settings(cfg))

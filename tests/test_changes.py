@@ -21,7 +21,7 @@ from app.cli import main
 from app.config import load_settings
 from app.services import Workspace, changes, ranking
 from app.store import snapshots as store_snapshots
-from app.sync import sync
+from app.services.sync import sync
 from scoring.changes import snapshot as sn
 from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS
 from tests.test_web import check

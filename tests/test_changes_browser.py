@@ -15,7 +15,7 @@ from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS, EXAMPLE_TO
 def two_syncs(tmp_path_factory):
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     d = tmp_path_factory.mktemp("changes")
     (d / "roadmap.toml").write_text(EXAMPLE_TOML.replace('path = "', f'path = "{d}/'))
     (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)

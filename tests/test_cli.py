@@ -214,9 +214,9 @@ def test_help_and_init_do_not_import_the_heavy_libraries(tmp_path):
 
 
 def test_the_cli_method_choices_are_the_registered_scorers():
-    from app import cli
+    from app.cli.main import METHODS as CLI_METHODS
     from scoring.ranking import METHODS
-    assert tuple(cli.METHODS) == tuple(METHODS)
+    assert tuple(CLI_METHODS) == tuple(METHODS)
 
 
 def test_connectors_lists_built_ins_and_broken_plugins(monkeypatch):

@@ -130,7 +130,7 @@ def test_frameworks_use_the_same_median_default(graph):
 def test_absolute_estimates_survive_sync_and_rank_from_the_store(workspace_dir, db_url, monkeypatch):
     from app.config import load_settings
     from app.services import Workspace, explain, ranking
-    from app.sync import sync
+    from app.services.sync import sync
     monkeypatch.setenv("ROADMAP_DATABASE", db_url)
     with (workspace_dir / "initiatives.csv").open("a") as fh:
         fh.write("P,Points,To Do,new,1,1,activation +2pp,,\nQ,Score points,To Do,new,1,1,nps +13pt,,\n")

@@ -8,7 +8,7 @@ import pytest
 
 from app.config import load_settings
 from app.services import Workspace, items, ranking
-from app.sync import sync
+from app.services.sync import sync
 
 
 def run(ws_dir, **kw):

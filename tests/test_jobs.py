@@ -11,10 +11,10 @@ import pytest
 
 from app import create_app
 from app.config import load_settings
-from app.jobs import Worker, parse_every, slot_of
+from app.worker import Worker, parse_every, slot_of
 from app.services import Workspace
 from app.store import Store
-from app.store import jobs as q
+from app.store import queue as q
 
 
 @pytest.fixture

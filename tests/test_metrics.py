@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from werkzeug.datastructures import MultiDict
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 from app.web import charts
 from app.web.graph_layout import Box, cap_rows, layout
 from app.web.scenario import ScenarioError, query, read_scenario, without_scenario

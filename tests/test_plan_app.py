@@ -184,7 +184,7 @@ def test_api_plan_get_and_post(client):
     assert r.status_code == 200 and planned(r.get_json()) == {"B": "Q1"}
     ex = next(x for x in r.get_json()["excluded"] if x["key"] == "C")
     assert ex["reason"] == "excluded"
-    # what-if keys go through app.whatif: with revenue at 0, B (a must-have) is still planned
+    # what-if keys go through app.services.whatif: with revenue at 0, B (a must-have) is still planned
     r = client.post("/api/v1/plan", json={"capacity": {"core": 5}, "objective_weights": {"revenue": 0}})
     assert r.status_code == 200 and "B" in planned(r.get_json())
 

@@ -61,7 +61,7 @@ def test_plugins_register_by_class_or_callable_beside_the_builtins(installed_plu
 def test_a_plugin_connector_syncs_through_the_real_pipeline(installed_plugin, workspace_dir):
     from app.config import load_settings
     from app.services import Workspace, ranking
-    from app.sync import sync
+    from app.services.sync import sync
     toml = (workspace_dir / "roadmap.toml").read_text()
     toml = toml.replace('[connectors.backlog]\ntype = "csv"\npath = "initiatives.csv"\nholds = "initiatives"',
                         '[connectors.backlog]\ntype = "echo"\ntitles = ["First", "Second"]')

@@ -133,7 +133,7 @@ def test_window_aggregates_leave_out_days_without_data():
 def test_store_currents_aggregate_the_configured_window_and_kpis_shows_it(workspace_dir):
     from app.config import load_settings
     from app.services import Workspace, kpis
-    from app.sync import sync
+    from app.services.sync import sync
     d, v = seasonal()
     with (workspace_dir / "observations.csv").open("a") as fh:
         fh.writelines(f"signups,{day},{val}\n" for day, val in zip(d.astype(str), v))

@@ -32,9 +32,9 @@ from sqlalchemy import create_engine, text
 
 from app import services
 from app.config import load_settings
-from app.jobs import slot_of
+from app.worker import slot_of
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 from tests.jira_standin import JiraStandIn, make_issue
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -98,7 +98,7 @@ def test_on_the_demo_plan_beats_greedy_and_the_drawn_impacts_average_to_the_rank
     the must-haves FN-146 and FN-156 planned; the risk's mean impacts within Monte Carlo
     error (4.5 standard errors over 61 items) of the ranking's."""
     from app.services import plan as plans
-    from app.sync import sync
+    from app.services.sync import sync
     from app.workspaces import build_demo
     ws = Workspace(load_settings(build_demo(tmp_path / "demo")))
     sync(ws)

@@ -14,7 +14,7 @@ from app.config import load_settings
 from app.services import Workspace, ranking
 from app.services import plan as plans
 from app.services import risk as risks
-from app.sync import sync
+from app.services.sync import sync
 from app.workspaces import build_demo
 
 # app/demo/roadmap.toml's [planning]: growth 11 x 4 periods, customer 18+21+21+21, platform 13 x 4

@@ -15,7 +15,7 @@ import pytest
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 from app.web.openapi import spec
 
 

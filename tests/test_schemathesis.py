@@ -13,7 +13,7 @@ from schemathesis.checks import (content_type_conformance, negative_data_rejecti
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 
 # No 500, every status documented, content type / body / headers as documented, and
 # schema-violating input refused. (Schema-valid but unknown names, an objective that does
@@ -31,8 +31,8 @@ def _app(workspace_dir, monkeypatch, token: str | None):
     if token:
         ws.settings.service.api_token_env = "ROADMAP_TEST_API_TOKEN"
         monkeypatch.setenv("ROADMAP_TEST_API_TOKEN", token)
-    import app.sync
-    monkeypatch.setattr(app.sync, "sync", lambda *a, **k: [])   # a fuzzed POST /sync starts no real pull
+    import app.services.sync
+    monkeypatch.setattr(app.services.sync, "sync", lambda *a, **k: [])   # a fuzzed POST /sync starts no real pull
     return create_app(workspace=ws)
 
 

@@ -13,7 +13,7 @@ from app import create_app
 from app.config import load_settings
 from app.web.openapi import spec
 from app.services import Workspace
-from app.sync import sync
+from app.services.sync import sync
 
 EVIL = "<script>alert(1)</script>"
 

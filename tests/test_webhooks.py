@@ -21,7 +21,7 @@ import pytest
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.store import jobs as q
+from app.store import queue as q
 
 SECRET = "It's a Secret to Everybody"
 CONFIG = """

@@ -113,7 +113,7 @@ def test_worked_example_through_the_api(workspace_dir, monkeypatch):
     from app import create_app
     from app.config import load_settings
     from app.services import Workspace
-    from app.sync import sync
+    from app.services.sync import sync
     monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
     ws = Workspace(load_settings(workspace_dir / "roadmap.toml"))
     sync(ws)

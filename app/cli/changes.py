@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from app.cli import UserError, config_option, main, user_errors, workspace
+from app.cli.main import UserError, config_option, main, user_errors, workspace
 
 
 @main.group()

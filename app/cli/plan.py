@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from app.cli import UserError, _date, as_of_option, config_option, main, user_errors, workspace
+from app.cli.main import UserError, _date, as_of_option, config_option, main, user_errors, workspace
 
 
 @contextlib.contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from app.cli import _date, as_of_option, config_option, main, user_errors, workspace
+from app.cli.main import _date, as_of_option, config_option, main, user_errors, workspace
 
 REFINE_SHOWN = 10
 

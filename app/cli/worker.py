@@ -7,7 +7,7 @@ import signal
 
 import click
 
-from app.cli import config_option, main, user_errors, workspace
+from app.cli.main import config_option, main, user_errors, workspace
 
 
 @main.command()
@@ -20,7 +20,7 @@ from app.cli import config_option, main, user_errors, workspace
 @user_errors
 def worker(config, once, lease, poll) -> None:
     """Run queued and scheduled syncs, one at a time across every worker and replica."""
-    from app.jobs import Worker
+    from app.worker import Worker
     from app.logs import configure
     ws = workspace(config)
     configure(ws.settings)

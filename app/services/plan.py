@@ -221,7 +221,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
                 raise hit
             return hit
     if whatif:
-        from app.whatif import what_if
+        from app.services.whatif import what_if
         r, _ = what_if(ws, {**whatif, "as_of": as_of.isoformat()}, baseline=base)
     else:
         r = base if base is not None and base.params.as_of == as_of else rank(ws, as_of=as_of)

@@ -9,7 +9,7 @@ from app import render, services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)
-from app.whatif import WhatIfBody, WhatIfError, what_if
+from app.services.whatif import WhatIfBody, WhatIfError, what_if
 
 api = Blueprint("api", __name__)
 

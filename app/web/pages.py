@@ -14,7 +14,7 @@ from app import render, services
 from app.web import charts, plan_risk
 from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
 from app.web.state import cache, ranking, workspace
-from app.whatif import WhatIfError, what_if
+from app.services.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
 from scoring.ranking import METHODS
 

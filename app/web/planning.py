@@ -13,7 +13,7 @@ from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
-from app.whatif import WhatIfError
+from app.services.whatif import WhatIfError
 from scoring.graph import GraphError
 from scoring.numbers import finite_number
 
@@ -24,7 +24,7 @@ Capacity = float | list[float]
 
 
 class PlanBody(BaseModel):
-    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.whatif)."""
+    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.services.whatif)."""
     model_config = ConfigDict(extra="forbid")
     capacity: dict[str, float | list[float]] = Field(default_factory=dict)
     periods: list[str] = Field(default_factory=list, max_length=24)

@@ -22,7 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client import exposition
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from app.store import jobs as q
+from app.store import queue as q
 from app.web.state import workspace
 
 metrics = Blueprint("metrics", __name__)

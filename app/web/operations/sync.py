@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from app.jobs import WebRunner
-from app.store import jobs as q
+from app.worker import WebRunner
+from app.store import queue as q
 from app.web.state import ApiError, require_token, workspace
 
 sync_api = Blueprint("sync_api", __name__)

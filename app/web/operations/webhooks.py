@@ -21,7 +21,7 @@ import os
 from flask import Blueprint, jsonify, request
 
 from app.logs import log
-from app.store import jobs as q
+from app.store import queue as q
 from app.web.state import ApiError, workspace
 from app.web.operations.sync import job_json, runner
 

@@ -24,7 +24,7 @@ import uuid
 from datetime import datetime, timezone
 
 from app.logs import log, redact, secret_values
-from app.store import jobs as q
+from app.store import queue as q
 
 logger = logging.getLogger("roadmap.jobs")
 UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -61,7 +61,7 @@ def worker_id(prefix: str = "") -> str:
 def run_job(ws, job: dict, worker: str, lease: float) -> str:
     """Run a claimed job's sync, renewing its lease meanwhile; record and return its status.
     Interrupted (Ctrl+C, a second SIGTERM): the job goes back to the queue, then re-raises."""
-    from app.sync import sync
+    from app.services.sync import sync
     store = ws.store
     stop = threading.Event()
 
