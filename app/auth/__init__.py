@@ -14,7 +14,9 @@ ROLES = ("viewer", "estimator", "planner", "admin")
 
 
 def role_at_least(role: str | None, needed: str) -> bool:
-    """>>> role_at_least("planner", "estimator"), role_at_least("viewer", "estimator")
+    """Whether `role` is `needed` or above.
+
+    >>> role_at_least("planner", "estimator"), role_at_least("viewer", "estimator")
     (True, False)
     """
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
