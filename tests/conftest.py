@@ -52,6 +52,15 @@ def example_initiatives() -> list[Initiative]:
 import os  # noqa: E402
 
 PG_URL = os.environ.get("ROADMAP_TEST_POSTGRES_URL")
+IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def missing(reason: str) -> None:
+    """A service the tests need is absent: skip on a workstation, but FAIL in CI (`CI=true`),
+    so a CI run cannot go green by silently skipping the PostgreSQL or browser tests."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: a missing service fails the run)", pytrace=False)
+    pytest.skip(reason)
 
 
 def _fresh_postgres(url: str) -> str:
@@ -69,7 +78,7 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'roadmap.db'}"
     if not PG_URL:
-        pytest.skip("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL (.ci/run does when one answers on 127.0.0.1:5432)")
+        missing("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL (.ci/run does when one answers on 127.0.0.1:5432)")
     return _fresh_postgres(PG_URL)
 
 
