@@ -1,4 +1,7 @@
-"""Shared fixtures: the worked example of SCORING.md as plain data and as a workspace."""
+"""Shared fixtures: the worked example (docs/model.md, "Worked example") as plain data and as
+a workspace (`workspace_dir`, synced: `ws`), the web's test `client`, the CLI's `runner`,
+the databases (`db_url`: SQLite, and PostgreSQL where one is configured) and one
+`wait_until(predicate, timeout)` for what another thread or process does."""
 from __future__ import annotations
 
 from datetime import date
@@ -187,3 +190,45 @@ def workspace_dir(tmp_path):
     (tmp_path / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)
     (tmp_path / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
     return tmp_path
+
+
+@pytest.fixture
+def ws(workspace_dir, monkeypatch):
+    """The worked example synced into its own SQLite database."""
+    from app.config import load_settings
+    from app.services import Workspace
+    from app.services.sync import sync
+    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+    w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
+    sync(w)
+    return w
+
+
+@pytest.fixture
+def client(ws):
+    """Flask's test client on `ws`."""
+    from app import create_app
+    return create_app(workspace=ws).test_client()
+
+
+@pytest.fixture
+def runner(monkeypatch):
+    """click's runner for `roadmap` commands: `runner.invoke(main, [...])`."""
+    from click.testing import CliRunner
+    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
+    return CliRunner()
+
+
+def wait_until(predicate, timeout: float = 30.0, interval: float = 0.01):
+    """Poll `predicate` until it is true (returns its value); fails the test after `timeout`
+    seconds. For what another thread or process does: never a timed assertion."""
+    import time
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up after {timeout:g} s waiting for {getattr(predicate, '__name__', predicate)}")
+        time.sleep(interval)
