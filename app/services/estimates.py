@@ -74,6 +74,14 @@ def as_dict(e) -> dict:
             "written": f"{lift * scale:+g}{'%' if e.unit == '' else e.unit}"}
 
 
+PUBLIC = ("id", "by", "kpi", "lift", "range", "confidence", "source")
+
+
+def public(d: dict) -> dict:
+    """An estimate as the API shows it."""
+    return {k: d.get(k) for k in PUBLIC}
+
+
 def _tracker_rows(ws, key: str) -> list[dict]:
     """The tracker's estimates of one item, with who made them (the store's links)."""
     from sqlalchemy import select
@@ -106,8 +114,7 @@ def listing(ws, key: str, person: Person) -> dict:
         d = as_dict(e)
         d["source"] = "web" if e.source == "web" else "cli"
         shown.append(d)
-    out = [{k: v for k, v in d.items() if k in ("id", "by", "kpi", "lift", "range", "confidence", "source")}
-           for d in _tracker_rows(ws, key) + shown]
+    out = [public(d) for d in _tracker_rows(ws, key) + shown]
     return {"key": key, "round": "open" if open_round else "revealed", "estimates": out}
 
 
