@@ -22,7 +22,7 @@ LEVELS = {"cycle": "error", "unknown-node": "error",
 CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
          "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
          "unestimated-link", "too-many-kpis", "allocation-drift", "initiative-unreadable",
-         "effort-defaulted", "estimators-disagree")
+         "effort-defaulted", "discuss")
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,9 @@ def allocation(ranking: Ranking) -> list[dict]:
 
 
 def disagreement_findings(flags: dict[str, list[dict]]) -> list[Finding]:
-    """`estimators-disagree` per disputed link that can change the plan (the `discuss`
-    flags: docs/model.md "Who estimated")."""
-    return [Finding("estimators-disagree", key,
+    """`discuss` per disputed link that can change the plan (the `discuss:<kpi>`
+    flags: docs/model.md "Several estimators")."""
+    return [Finding("discuss", key,
                     f"initiative {key}: the estimators disagree on '{f['kpi']}' (D = {f['disagreement']:.2f}), "
                     f"and it can change the plan (refining it is worth {f['voi']:.3g} impact points): "
                     "discuss this estimate")

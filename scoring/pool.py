@@ -1,4 +1,4 @@
-"""Several estimators on one link, pooled as a mixture (docs/model.md "Who estimated").
+"""Several estimators on one link, pooled as a mixture (docs/model.md "Several estimators").
 
 A link `(i, k)` may carry one estimate per person (the raters `r = 1..R`). The ranking
 uses the mean of their expected effects, `(1/R) Σ_r ℓ_r c_r` (a linear opinion pool), so

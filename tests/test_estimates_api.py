@@ -1,4 +1,4 @@
-"""The estimates API and its blind rounds (docs/http.md "Estimates"): an estimator sees
+"""The estimates API and its blind rounds (docs/http.md "JSON API"): an estimator sees
 only their own (and the tracker's) until a planner reveals the round, the ranking counts
 blind estimates only once revealed, and only its author deletes an estimate. Who asks is
 set the way the sign-in sets it, on `flask.g.person`."""

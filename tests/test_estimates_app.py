@@ -1,6 +1,6 @@
 """Several estimators as a user meets them: `roadmap estimate`, the pooled link in `score
 --format json`, `discuss` where a dispute can change the plan, estimates surviving a sync,
-frozen in snapshots and attributed by `diff` (docs/cli.md "estimate")."""
+frozen in snapshots and attributed by `diff` (docs/cli.md "Commands")."""
 from __future__ import annotations
 
 import json
@@ -79,7 +79,7 @@ def test_discuss_flags_a_dispute_at_the_plans_line_not_a_single_estimator_link(c
     # A and B sit on the line too and are worth refining, but have one estimator each
     assert not any(f.startswith("discuss") for k in "ABD" for f in items[k]["flags"])
     res = cli("check", "--format", "json")
-    found = [f for f in json.loads(res.output)["findings"] if f["code"] == "estimators-disagree"]
+    found = [f for f in json.loads(res.output)["findings"] if f["code"] == "discuss"]
     assert [(f["subject"], f["level"]) for f in found] == [("C", "warning")]
     assert "discuss this estimate" in found[0]["message"]
     res = cli("risk", "--format", "json")

@@ -1,7 +1,7 @@
 """`roadmap push --estimates` against the fake Jira Cloud (tests/jira_fake.py, real-shaped
 v3 payloads): the stored estimates are written into the impact field as lines with `by`,
 a person's stored estimate replaces their own line, no other line is ever deleted, and a
-second push writes nothing (docs/cli.md "push")."""
+second push writes nothing (docs/cli.md "Commands")."""
 from __future__ import annotations
 
 import responses

@@ -1,6 +1,6 @@
 """Several estimators per link: who estimated (`by NAME`, the initiative's estimator), a
 person's later line replacing their earlier one, and the linear pool of the raters'
-ℓ·c, with values computed by hand (docs/model.md "Who estimated")."""
+ℓ·c, with values computed by hand (docs/model.md "Several estimators")."""
 from __future__ import annotations
 
 import pytest
@@ -130,3 +130,15 @@ def test_one_rater_per_link_draws_exactly_as_before():
     a, b = analyse_risk(RiskInput(**base)), analyse_risk(RiskInput(**base, link_pool=[0, 1]))
     assert a.simulation.impact_percentiles.tolist() == b.simulation.impact_percentiles.tolist()
     assert a.voi.tolist() == b.voi.tolist()
+
+
+def test_the_docs_example_alice_and_bob(flat):
+    """docs/model.md "Several estimators": alice +10% @80%, bob +2% @50%: the pool is
+    (0.08 + 0.01) / 2 = 0.045 and D = (0.08 - 0.01) / 0.045 = 1.56."""
+    r = rank(flat, "act +10% @80% by alice; act +2% @50% by bob")
+    assert r.impact[0] == pytest.approx(4.5, abs=1e-12)
+    (link,) = r.item(0)["links"]
+    assert link["expected"] == 0.045 and round(link["disagreement"], 2) == 1.56
+    assert link["lift"] * link["confidence"] == pytest.approx(0.045)
+    assert link["estimators"] == [{"by": "alice", "lift": 0.1, "range": None, "confidence": 0.8},
+                                  {"by": "bob", "lift": 0.02, "range": None, "confidence": 0.5}]

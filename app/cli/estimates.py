@@ -1,6 +1,6 @@
 """`roadmap estimate KEY LINE --by NAME`: add or replace a person's estimate on an item,
 kept in the store and merged with the tracker's lines as another estimator (docs/cli.md
-"estimate", docs/model.md "Who estimated")."""
+"estimate", docs/model.md "Several estimators")."""
 from __future__ import annotations
 
 import click

@@ -1,5 +1,5 @@
-"""Several estimators per item as a use case (docs/model.md "Who estimated", docs/cli.md
-`roadmap estimate`, docs/http.md "Estimates"): adding, listing, deleting and revealing the
+"""Several estimators per item as a use case (docs/model.md "Several estimators", docs/cli.md
+`roadmap estimate`, docs/http.md "JSON API"): adding, listing, deleting and revealing the
 estimates kept in the store, merging the counted ones into the ranking's backlog, and the
 `discuss` flags of the disputed links that can change the plan.
 

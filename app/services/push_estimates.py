@@ -1,5 +1,5 @@
 """`roadmap push --estimates`: write the estimates kept in the store back to the tracker's
-impact field as lines with `by` (docs/cli.md "push"), so the tracker holds every person's
+impact field as lines with `by` (docs/cli.md "Commands"), so the tracker holds every person's
 estimate. A person's stored estimate replaces their own line for that KPI; every other
 line is kept as written: a push never deletes a person's line.
 

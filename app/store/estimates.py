@@ -1,6 +1,6 @@
 """Estimates added outside the tracker (`roadmap estimate`, the estimates API), kept in
 the store so that syncs never touch them, and the blind rounds of the web's estimates
-(docs/http.md "Estimates").
+(docs/http.md "JSON API").
 
 One row per item, KPI and person (compared case-insensitively): a person's later
 estimate replaces theirs. A web estimate is `blind` until its item's round is revealed.

@@ -1,4 +1,4 @@
-"""The estimates API (docs/http.md "Estimates"): an item's estimates by person, adding
+"""The estimates API (docs/http.md "JSON API"): an item's estimates by person, adding
 and deleting one's own, and revealing a blind round. Who asks is `current_person()`; the
 rules (who sees and may change what) live in app/services/estimates.py."""
 from __future__ import annotations

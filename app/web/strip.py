@@ -1,6 +1,6 @@
 """Server-side SVG strips of several people's estimates of one link, side by side: each
 estimator's expected effect ℓ·c as a dot (its range times c as a line), the pooled value
-as a diamond, and the zero line (docs/model.md "Who estimated"). Every name is escaped;
+as a diamond, and the zero line (docs/model.md "Several estimators"). Every name is escaped;
 the same numbers are in the strip's text, so it reads without the picture too."""
 from __future__ import annotations
 

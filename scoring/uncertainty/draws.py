@@ -89,7 +89,7 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
 def effects(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
     """[size, links]: whether each link's effect happens in each draw. With several raters
     on a link, each draw first picks one of them uniformly, then draws its Bernoulli c_r
-    (docs/model.md "Who estimated"); the picked rater's lift is then the link's."""
+    (docs/model.md "Several estimators"); the picked rater's lift is then the link's."""
     if p.link_group is None:
         return rng.random((size, p.link_item.size)) < p.link_confidence
     happens = rng.random((size, p.link_item.size)) < p.rater_confidence

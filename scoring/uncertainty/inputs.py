@@ -12,7 +12,7 @@ Conventions (the caller, `app.services`, builds these from the model):
   the KPI's d_k (+1 up, -1 down); `line` is the link's 1-based line within its item.
 - An edge's `low`/`high` are its `weight_range` (NaN when it has none).
 - `link_pool` (optional) names the pooled link of each row: rows sharing a number are
-  several estimators' estimates of one link (docs/model.md "Who estimated"). Each counts
+  several estimators' estimates of one link (docs/model.md "Several estimators"). Each counts
   1/R in the expected impact, and each draw picks one of them uniformly.
 """
 from __future__ import annotations
