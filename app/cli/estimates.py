@@ -13,11 +13,9 @@ from app.cli.main import UserError, config_option, main, user_errors, workspace
 @click.argument("key")
 @click.argument("line")
 @click.option("--by", "by", default=None, help="Who estimated (a name or e-mail; else `by NAME` in LINE).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
 @user_errors
-def estimate(config, key, line, by, fmt) -> None:
+def estimate(config, key, line, by) -> None:
     """Add or replace NAME's estimate on KEY, e.g. `roadmap estimate ROAD-3 "nps +3% @60%" --by alice`."""
-    from app import render
     from app.services import estimates
     from scoring.errors import RoadmapError
     ws = workspace(config)
@@ -25,9 +23,4 @@ def estimate(config, key, line, by, fmt) -> None:
         e = estimates.add(ws, key, line, by=by or "", source="cli")
     except RoadmapError as exc:
         raise UserError(str(exc), exit_code=exc.exit_code) from None
-    if fmt == "json":
-        click.echo(render.to_json(e))
-    else:
-        click.echo(f"{key}: {e['by']}'s estimate {e['kpi']} {e['written']}"
-                   + (f" @{100 * e['confidence']:g}%" if e["confidence"] is not None else "")
-                   + " stored (it counts in the ranking as another estimator)")
+    click.echo(f"{key}: {e['by']}'s estimate '{e['line']}' stored (pooled with the other estimators')")
