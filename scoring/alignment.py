@@ -22,7 +22,7 @@ LEVELS = {"cycle": "error", "unknown-node": "error",
 CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
          "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
          "unestimated-link", "too-many-kpis", "allocation-drift", "initiative-unreadable",
-         "effort-defaulted")
+         "effort-defaulted", "kpi-outlier")
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,27 @@ def kpi_findings(kpis: list[Kpi], states: dict[str, KpiState], rules: AlignmentR
         if st.status == "off-track":
             out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {_pct(st.progress)} of its way to target "
                                f"against {_pct(st.expected_progress)} expected by {rules.as_of}"))
+    return out
+
+
+def outlier_findings(kpis: list[Kpi], histories: dict[str, list[tuple[date, float]]],
+                     as_of: date) -> list[Finding]:
+    """`kpi-outlier`: a value in a mean- or sum-aggregated KPI's current window more than
+    5 median absolute deviations from the window's median (one day pulls the current
+    value, and with it the urgency); the fix suggests `aggregate = "median"`."""
+    from scoring.windows import OUTLIER_MADS, window_outliers
+    out = []
+    for k in kpis:
+        if k.aggregate not in ("mean", "sum") or k.window_days < 3 or k.id not in histories:
+            continue
+        hist = histories[k.id]
+        found = window_outliers([d for d, _ in hist], [v for _, v in hist], k.window_days, as_of)
+        for day, value, dist in found:
+            out.append(Finding("kpi-outlier", k.id, (
+                f"KPI '{k.id}' has {value:g} on {day}, more than {OUTLIER_MADS:g} median absolute deviations "
+                f"from the median of its {k.window_days}-day window, so it alone pulls the {k.aggregate} "
+                f"(and the urgency); check that day at the source, or set aggregate = \"median\" for "
+                f"'{k.id}' in roadmap.toml")))
     return out
 
 

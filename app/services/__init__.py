@@ -112,9 +112,17 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
         findings += al.data_quality_findings(r)
         alloc = al.allocation(r)
         findings += al.allocation_findings(alloc, rules)
+    findings += al.outlier_findings(list(s.kpis), kpi_histories(ws, params.as_of), params.as_of)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.level], al.CODES.index(f.code), f.subject))
     return {"as_of": params.as_of.isoformat(), "findings": [f.as_dict() for f in findings], "allocation": alloc}
+
+
+def kpi_histories(ws: Workspace, as_of: date) -> dict[str, list[tuple[date, float]]]:
+    """The observations up to `as_of` of the KPIs whose current value aggregates a window
+    (mean or sum over 3 days or more): what the outlier guard reads."""
+    return {k.id: ws.store.history(k.id, until=as_of) for k in ws.settings.kpis
+            if k.aggregate in ("mean", "sum") and k.window_days >= 3}
 
 
 FLAG_FIXES = {

@@ -290,9 +290,16 @@ def _kpis_page():
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
+    from scoring.windows import window_outliers
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
-        chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
-                             label=k["name"], current=_current(k))
+        hist = ws.store.history(k["id"])
+        odd = []
+        if cfg.aggregate in ("mean", "sum") and cfg.window_days >= 3:
+            odd = [(d, v) for d, v, _ in window_outliers([d for d, _ in hist], [v for _, v in hist],
+                                                         cfg.window_days, as_of)]
+        chart = charts.trend(hist, cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
+                             label=k["name"], current=_current(k), outliers=odd)
+        k = {**k, "outliers": odd, "aggregate": cfg.aggregate}
         window = k.get("window") or _window_text(cfg)
         rows.append({**k, "chart": chart, "window": window, "movers": _movers(k["id"])})
     return render_template("kpis.html", kpis=rows, as_of=data["as_of"], fmt=render)
