@@ -181,3 +181,13 @@ snapshot_items = Table(
     Column("hash", String(64), primary_key=True),          # sha256 of the item's canonical bytes
     Column("blob", LargeBinary, nullable=False),           # the bytes, zlib with a preset dictionary
 )
+# -- saved scenarios (migration m010_scenarios) -------------------------------------------
+scenarios = Table(
+    "scenarios", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("page", String(32), nullable=False),             # roadmap | plan
+    Column("query", Text, nullable=False, default=""),      # the page's URL query string (its scenario)
+    Column("saved_by", String(255), nullable=False),        # the person's name (app.auth.current_person)
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
