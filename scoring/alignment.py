@@ -51,6 +51,20 @@ def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
 
 
+def pct_pair(a: float, b: float) -> tuple[str, str]:
+    """Two shares as percentages with as many decimals (up to 2) as it takes for unequal
+    values to read differently: 0.4162 vs 0.42 is "41.6%" vs "42.0%", never "42%" vs "42%".
+
+    >>> pct_pair(0.4162, 0.42), pct_pair(0.30, 0.50)
+    (('41.6%', '42.0%'), ('30%', '50%'))
+    """
+    for digits in (0, 1, 2):
+        x, y = f"{100 * a:.{digits}f}%", f"{100 * b:.{digits}f}%"
+        if x != y or a == b:
+            return x, y
+    return x, y
+
+
 def suggested_estimate(kpi: Kpi | None, kpi_id: str) -> str:
     """An impact line that improves the KPI: `activation +5% @50%`, `churn -5% @50%`."""
     sign = "-" if kpi is not None and kpi.direction == "down" else "+"
@@ -126,8 +140,9 @@ def kpi_findings(kpis: list[Kpi], states: dict[str, KpiState], rules: AlignmentR
             out.append(Finding("kpi-stale", k.id, f"KPI '{k.id}' was last observed on {st.current_date}, {age} days "
                                f"before {rules.as_of} (stale after {rules.stale_days}); check its source"))
         if st.status == "off-track":
-            out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {_pct(st.progress)} of its way to target "
-                               f"against {_pct(st.expected_progress)} expected by {rules.as_of}"))
+            now, due = pct_pair(st.progress, st.expected_progress)
+            out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {now} of its way to target "
+                               f"against {due} expected by {rules.as_of}"))
     return out
 
 

@@ -126,7 +126,7 @@ def kpi_histories(ws: Workspace, as_of: date) -> dict[str, list[tuple[date, floa
 
 
 FLAG_FIXES = {
-    "effort-defaulted": "no effort was given, so the default effort was used (shown as 2.0*); set the effort field",
+    "effort-defaulted": "no effort was given, so the default effort was used{shown}; set the effort field",
     "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{e}'",
     "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
     "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%', a range '-5%..-2%' "
@@ -140,10 +140,13 @@ FLAG_FIXES = {
 }
 
 
-def flag_fix(flag: str, graph: GoalGraph | None = None) -> str:
+def flag_fix(flag: str, graph: GoalGraph | None = None, effort: float | None = None) -> str:
+    """The fix of a flag in words; `effort` is the item's effort as used, so an
+    effort-defaulted item's text names the value it actually shows (`shown as 5.0*`)."""
     code, _, detail = flag.partition(":")
     kpi = graph.kpi(detail) if graph is not None and detail in graph.kpi_order else None
-    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail))
+    shown = f" (shown as {effort:.1f}*)" if effort is not None else ""
+    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail), shown=shown)
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
@@ -160,7 +163,7 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
         not_done = r.ranked[~r.backlog.done[r.ranked]]
         item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
         item["total"] = len(not_done)
-    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph)} for f in item["flags"]]
+    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph, item.get("effort"))} for f in item["flags"]]
     item["forecasts"] = ex.forecasts(r, i)
     item["paths"] = ex.paths(r, i)
     item["urgency_means"] = ex.URGENCY_MEANS
