@@ -123,3 +123,24 @@ def test_exact_zeros_keep_the_sum_and_the_shapley_kernel_is_its_own_module():
     assert np.allclose(out.sum(axis=0), parts.sum(axis=0), rtol=0, atol=1e-15)
     # two groups: S(∅)=1, S(a)=3, S(b)=2, S(ab)=6 -> φ_a = (2 + 4)/2 = 3, φ_b = (1 + 3)/2 = 2
     assert shapley(np.array([[1.0], [3.0], [2.0], [6.0]]), 2)[:, 0].tolist() == [3.0, 2.0]
+
+
+def test_edits_carry_the_estimator_and_two_raters_on_one_link_are_told_apart():
+    kpis, objectives, edges, currents, items = backlog()
+    base = items[0]
+    ln = base.links[0]
+    a_item = base.model_copy(update={"links": (ln.model_copy(update={"by": "alice"}),
+                                               ln.model_copy(update={"by": "Bob", "low": 0.02, "high": 0.02}))})
+    b_item = base.model_copy(update={"links": (ln.model_copy(update={"by": "alice", "low": 0.3, "high": 0.3}),
+                                               ln.model_copy(update={"by": "Bob", "low": 0.02, "high": 0.02}))})
+    c_item = items[1].model_copy(update={"estimator": "carol"})
+    c_new = c_item.model_copy(update={"confidence": 0.9})
+    a = seal(snapshot_of([a_item, c_item] + items[2:], objectives, kpis, edges, currents, ScoringParams(as_of=AS_OF)))
+    b = seal(snapshot_of([b_item, c_new] + items[2:], objectives, kpis, edges, currents, ScoringParams(as_of=AS_OF)),
+             a.hash)
+    got = [(e.key, e.field, e.by) for e in edits_between(a, b)]
+    assert got == [(base.key, f"link:{ln.kpi}", "alice"), (items[1].key, "confidence", "carol")]
+    s = summary(attribute(a, b))
+    assert {g["key"]: g["people"] for g in s["edits"]} == {base.key: ["alice"], items[1].key: ["carol"]}
+    assert any("(by alice)" in e["text"] for g in s["edits"] for e in g["edits"])
+    assert s["people"] == [("alice", 1), ("carol", 1)]

@@ -89,6 +89,8 @@ def diff(from_ref, to_ref, fmt, cut, limit, config) -> None:
     for g in s["edits"]:
         texts = "; ".join(e["text"] for e in g["edits"])
         click.echo(f"  {g['key']}" + (f" ({g['move']})" if g["move"] else "") + f": {texts}")
+    if s["people"]:
+        click.echo("  by person: " + ", ".join(f"{who} ({n})" for who, n in s["people"]))
     if s["edits"]:
         click.echo(f"drift: {s['drift_only']} item(s) moved without an edit of their own")
     for title, key in (("moved up", "up"), ("moved down", "down"), ("added", "added"), ("removed", "removed"),

@@ -220,6 +220,15 @@ def edit_lines(d: Diff) -> list[dict]:
                                                   g["rank_from"] or big, g["key"]))
 
 
+def _by_person(d: Diff) -> list[tuple[str, int]]:
+    """(person, edits) for the edits that name who made them, most first."""
+    counts: dict[str, int] = {}
+    for e in d.edits:
+        if e.by:
+            counts[e.by] = counts.get(e.by, 0) + 1
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0].lower()))
+
+
 def _edit_text(e) -> str:
     def v(x):
         if x is None:
@@ -256,6 +265,7 @@ def summary(d: Diff, *, cut: int = CUT, shown: int = SHOWN) -> dict:
             "entered": [line(c) for c in entered], "left": [line(c) for c in left],
             "moved": sum(c.status == "moved" for c in d.items),
             "edits": [dict(g, move=rank_move(g)) for g in edit_lines(d)],
+            "people": _by_person(d),
             "edited": sum(c.edited for c in d.items),
             "drift_only": sum(c.status == "moved" and not c.edited for c in d.items)}
 
