@@ -197,6 +197,8 @@ STATUS_TEXT = {"off-track": "⚠ behind plan", "on-track": "on track", "met": "�
 
 
 ROW_CAP = 7          # KPIs per row: seven boxes fit a 1440 px screen; wider rows wrap to the next
+FIT_WIDTH = 1360     # the drawing's width that fits a 1440 px page; a wider one tries fewer boxes per row
+NARROWER_CAPS = (5, 3)
 
 
 def goal_graph(data: dict, link=lambda node: None) -> Markup:
@@ -209,9 +211,18 @@ def goal_graph(data: dict, link=lambda node: None) -> Markup:
     nodes = {n["id"]: n for n in data["nodes"]}
     edges = [(e["from"], e["to"]) for e in data["edges"]]
     texts = [f'{e["weight"]:g}'.replace("-", "−") for e in data["edges"]]
-    rows = cap_rows({n["id"]: n["layer"] for n in data["nodes"]}, edges, ROW_CAP)
-    lay = layout(rows, edges, {n: box_w for n in nodes},
-                 label_size=lambda e: (len(texts[e]) * 6.6 + 8, 15))
+    layers = {n["id"]: n["layer"] for n in data["nodes"]}
+
+    def laid(cap: int):
+        return layout(cap_rows(layers, edges, cap), edges, {n: box_w for n in nodes},
+                      label_size=lambda e: (len(texts[e]) * 6.6 + 8, 15))
+    lay = laid(ROW_CAP)
+    for cap in NARROWER_CAPS:          # a big graph: wrap into more, narrower rows while that helps
+        if lay.width <= FIT_WIDTH:
+            break
+        other = laid(cap)
+        if other.width < lay.width:
+            lay = other
     out = []
     for e, route in zip(data["edges"], lay.routes):
         a, b = nodes[e["from"]], nodes[e["to"]]

@@ -184,7 +184,7 @@ def _roadmap_context(view: View) -> dict:
                and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
     from app.web.scenarios import saved_for
     here = query(request.args, page=None)
-    return dict(k_pct=pct, kpi_units={k.id: k.unit for k in r.graph.kpis}, saved=saved_for("roadmap"), save_page="roadmap", save_query=here,
+    return dict(k_pct=pct, kpi_units={k.id: k.unit for k in r.graph.kpis}, saved=saved_for("roadmap"), saved_open=view.scenario is not None, save_page="roadmap", save_query=here,
                 back=_with_query(url_for("pages.roadmap"), here), marks=marks, risk=risk, plan_url=_with_query(url_for("planning.plan_page"), _scenario_only(request.args) if view.scenario else ""), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,

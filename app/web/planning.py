@@ -197,7 +197,7 @@ def plan_page():
     here = query(request.args, page=None)
     return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load, must=must,
                            cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods),
-                           ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis}, saved=saved_for("plan"), save_page="plan", save_query=here,
+                           ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis}, saved=saved_for("plan"), saved_open=bool(request.args), save_page="plan", save_query=here,
                            back=url_for("planning.plan_page") + (f"?{here}" if here else ""),
                            roadmap_url=url_for("pages.roadmap") + (f"?{query(request.args, page=None)}" if keep else "")
                            ), status
