@@ -44,7 +44,10 @@ SCHEMAS = {
                   "contributions"]),
     "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": list(METHODS)},
                      "total": {"type": "integer"}, "offset": {"type": "integer"},
-                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")}}),
+                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")},
+                     "warnings": {"type": "array", "items": STR,
+                                  "description": "what-if only: KPI values more than 10x off the current one"}},
+                    ["as_of", "method", "total", "offset", "limit", "items"]),
     "Explanation": {"allOf": [_ref("Item"), _obj({
         "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
                                                         "current": NUM_OR_NULL, "forecast": NUM_OR_NULL})},
@@ -88,10 +91,12 @@ SCHEMAS = {
                                                                                        "items"]),
     "Snapshots": _obj({"snapshots": {"type": "array", "items": _ref("Snapshot")}, "verified": {"type": "boolean"},
                        "problems": {"type": "array", "items": STR}}),
-    "Diff": _obj({"from": STR, "to": STR, "items": {"type": "array", "items": _obj({
+    "Diff": _obj({"from": STR, "to": STR, "edits": {"type": "array", "items": _obj({
+        "key": STR, "group": STR, "field": STR, "from": {}, "to": {}, "by": {"type": ["string", "null"]}})},
+        "items": {"type": "array", "items": _obj({
         "key": STR, "rank_from": {"type": ["integer", "null"]}, "rank_to": {"type": ["integer", "null"]},
         "score_from": NUM_OR_NULL, "score_to": NUM_OR_NULL, "change": {"type": "object", "additionalProperties": NUM},
-        "status": {"enum": ["moved", "added", "removed", "unchanged"]}})}}),
+        "status": {"enum": ["moved", "added", "removed", "unchanged"]}, "edited": {"type": "boolean"}})}}),
 }
 
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
@@ -128,6 +133,7 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 def spec() -> dict:
     from app.web import estimates
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
+    from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     return _with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
@@ -204,7 +210,7 @@ def spec() -> dict:
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
+    }, {**OPENAPI_PATHS, **SCENARIO_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS}), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
