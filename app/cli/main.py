@@ -55,7 +55,10 @@ def _as_user_error(exc: Exception) -> UserError | None:
 
     from app.config import ConfigError
     from app.store import StoreError
+    from scoring.errors import RoadmapError
     from scoring.graph import GraphError
+    if isinstance(exc, RoadmapError):
+        return UserError(_redact(str(exc)), exit_code=exc.exit_code)
     if isinstance(exc, GraphError):
         return UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems))
     if isinstance(exc, (ConfigError, StoreError, ValueError)):

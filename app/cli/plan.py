@@ -91,7 +91,8 @@ def plan(config, as_of, capacity, periods, fmt) -> None:
     ws = workspace(config)
     req = plans.PlanRequest(every_team=capacity, first_periods=periods)
     try:
-        with quiet_fd1():
+        from app.services import budget
+        with quiet_fd1(), budget.unbounded():     # the command line waits by choice ([planning] solver_seconds)
             d = plans.plan(ws, as_of=_date(as_of), request=req)
     except plans.PlanRefused as exc:
         if fmt == "json":

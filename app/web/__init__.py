@@ -78,7 +78,12 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
         return error_response(413, "too-large", f"the request body is larger than the limit of {MAX_BODY} bytes "
                                                 f"({MAX_BODY // 2**20} MiB)")
 
+    from scoring.errors import RoadmapError
     from scoring.graph import GraphError
+
+    @app.errorhandler(RoadmapError)
+    def roadmap_error(exc: RoadmapError):
+        return error_response(exc.status, exc.code, exc.message, headers=exc.headers.items())
 
     @app.errorhandler(GraphError)
     def graph_invalid(exc: GraphError):

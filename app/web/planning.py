@@ -139,7 +139,7 @@ def risk_get():
     raw = request.args.get("draws")
     if raw and raw.isdigit() and int(raw) > risks.MAX_DRAWS:
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
-    draws = int_arg("draws", min(u.draws, risks.MAX_DRAWS), 1)
+    draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
     try:
         return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
