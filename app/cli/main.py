@@ -150,8 +150,13 @@ class _Bar:
 
 
 def _report(reports, seconds: float) -> int:
+    chain_broken = False
     for r in reports:
         for where, why in r.skipped[:20]:
+            if where == "snapshot" and why.startswith("snapshot chain broken"):
+                chain_broken = True          # said once, as itself (app/services/chain.py)
+                click.echo(_redact(f"roadmap: {why}; no snapshot saved"), err=True)
+                continue
             click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
@@ -168,7 +173,7 @@ def _report(reports, seconds: float) -> int:
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
                f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
                + "".join(f", {n} {name}" for name, n in figures.items()) + f" in {seconds:.1f} s")
-    return 3 if failed else 0
+    return 3 if failed else 1 if chain_broken else 0
 
 
 @main.command()

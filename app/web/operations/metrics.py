@@ -87,6 +87,21 @@ class StoreCollector:
         version = GaugeMetricFamily("roadmap_data_version", "The published sync run the ranking reads")
         version.add_metric([], f["data_version"])
         yield from (runs, failures, age, stamp, items, obs, jobs, version)
+        yield from snapshot_chain(self.ws.store)
+
+
+def snapshot_chain(store):
+    """The snapshot chain's head (as a label, so a rewritten or deleted head shows as a new
+    series) and whether the last sync found the chain whole (app/services/chain.py)."""
+    from app.services import chain
+    st = chain.status(store)
+    ok = GaugeMetricFamily("roadmap_snapshot_chain_ok", "1 while the snapshot chain verifies as the last sync saw it")
+    ok.add_metric([], 1 if st["ok"] else 0)
+    head = GaugeMetricFamily("roadmap_snapshot_head", "The snapshot chain's head hash (1 for the current head)",
+                             labels=["hash", "recorded"])
+    if st["head"] or st["recorded_head"]:
+        head.add_metric([st["head"], st["recorded_head"]], 1)
+    return ok, head
 
 
 class _Requests:
