@@ -48,6 +48,7 @@ class StoreCollector:
     def collect(self):
         up = GaugeMetricFamily("roadmap_store_up", "1 when the store answered this scrape")
         try:
+            q.expire_lost(self.ws.store)        # a dead worker's job and runs are not counted running
             f = q.figures(self.ws.store)
         except Exception:  # noqa: BLE001 - a scrape still answers, saying the store did not
             up.add_metric([], 0)
