@@ -13,6 +13,7 @@ Two kinds of figures:
 """
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from datetime import datetime, timezone
@@ -23,7 +24,9 @@ from prometheus_client import exposition
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.store import queue as q
+from app.web.state import _is_loopback as is_loopback
 from app.web.state import workspace
+from scoring.errors import Forbidden, Unauthorized
 
 metrics = Blueprint("metrics", __name__)
 # the text format every Prometheus server reads (prometheus-client >= 0.22 labels its output 1.0.0,
@@ -118,8 +121,25 @@ class _Requests:
             yield from _PROCESS.collect()
 
 
+def allow_scrape() -> None:
+    """`[service] metrics_token_env` naming a set variable: its bearer token is needed
+    (compared in constant time); unset: loopback clients only (docs/http.md, "/metrics")."""
+    var = workspace().settings.service.metrics_token_env
+    token = os.environ.get(var) if var else None
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+            raise Unauthorized("/metrics needs the metrics token: send 'Authorization: Bearer <token>' "
+                               "([service] metrics_token_env)", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return
+    if not is_loopback(request.remote_addr):
+        raise Forbidden("/metrics answers only this machine (loopback) while no metrics token is set; "
+                        "set [service] metrics_token_env and export that variable to scrape it from elsewhere")
+
+
 @metrics.get("/metrics")
 def scrape():
+    allow_scrape()
     registry = CollectorRegistry()
     registry.register(_Requests())
     registry.register(StoreCollector(workspace()))
