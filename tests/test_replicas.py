@@ -177,7 +177,7 @@ def ranking(base: str) -> list[tuple]:
 
 def webhook(base: str, key: str, delivery: str, *, secret: str = SECRET) -> requests.Response:
     # the shape of Atlassian's documented issue event (see tests/test_webhooks.py)
-    raw = json.dumps({"timestamp": 1782906930000, "webhookEvent": "jira:issue_updated",
+    raw = json.dumps({"timestamp": int(time.time() * 1000), "webhookEvent": "jira:issue_updated",
                       "issue_event_type_name": "issue_generic", "issue": {"id": "10001", "key": key, "fields": {}},
                       "changelog": {"id": "10105", "items": [{"field": "Impact", "fieldtype": "custom",
                                                               "fieldId": "customfield_10040"}]}}).encode()

@@ -68,23 +68,25 @@ def _merge(a: str, b: str) -> str:
 
 def enqueue(store, kind: str, *, scope: list[str] | None = None, hint: list[str] = (),
             join_running: bool = False, slot: tuple[str, str] | None = None,
-            delivery: str | None = None) -> tuple[dict | None, str]:
+            delivery: str | tuple[str, ...] | None = None) -> tuple[dict | None, str]:
     """Queue a sync, or join the one already queued (widening its scope and hint).
 
     `join_running`: a running sync answers the request too (the API's "a sync already
     running is returned"); a webhook or a schedule slot queues behind it instead, since the
     running one may have read the changed issue before the change. `slot` = (name, slot):
     insert-if-absent; the first caller runs it, the rest get "duplicate". `delivery`: a
-    webhook delivery id; a repeat gets "duplicate". Returns (job, "queued" | "joined" |
-    "duplicate")."""
+    webhook delivery id (or several: the id and the body's hash), a repeat of any of them
+    within DELIVERIES_KEPT gets "duplicate". Returns (job, "queued" | "joined" | "duplicate")."""
     j = s.jobs
     scope_text = " ".join(scope or [])
     hint = [h for h in dict.fromkeys(hint)][:MAX_HINT]
     stamp = now()
+    ids = list(dict.fromkeys([delivery] if isinstance(delivery, str) else delivery or ()))
     with locked(store) as c:
-        if delivery is not None:
-            seen = c.execute(select(s.webhook_deliveries.c.job_id)
-                             .where(s.webhook_deliveries.c.id == delivery)).first()
+        if ids:
+            wd = s.webhook_deliveries
+            seen = c.execute(select(wd.c.job_id).where(wd.c.id.in_(ids), wd.c.received_at >= stamp - DELIVERIES_KEPT)
+                             .limit(1)).first()
             if seen is not None:
                 return _get(c, seen.job_id), "duplicate"
         if slot is not None:
@@ -107,9 +109,10 @@ def enqueue(store, kind: str, *, scope: list[str] | None = None, hint: list[str]
                                                 requested_at=stamp, attempts=0, result="[]", message="")
                                ).inserted_primary_key[0]
             how = "queued"
-        if delivery is not None:
+        if ids:
             c.execute(delete(s.webhook_deliveries).where(s.webhook_deliveries.c.received_at < stamp - DELIVERIES_KEPT))
-            c.execute(insert(s.webhook_deliveries).values(id=delivery, job_id=job_id, received_at=stamp))
+            c.execute(delete(s.webhook_deliveries).where(s.webhook_deliveries.c.id.in_(ids)))
+            c.execute(insert(s.webhook_deliveries), [{"id": i, "job_id": job_id, "received_at": stamp} for i in ids])
         if slot is not None:
             c.execute(insert(s.schedule).values(name=slot[0], slot=slot[1], job_id=job_id, created_at=stamp))
         return _get(c, job_id), how
