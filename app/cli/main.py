@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from app.terminal import safe, safe_lines   # plain `re`: cheap to import
+
 # Heavy modules (numpy, scipy, SQLAlchemy, networkx, pydantic) are imported inside the
 # commands that use them, so `roadmap --help` and `roadmap init` start fast.
 METHODS = ("kpi-impact", "rice", "ice", "wsjf")   # checked against scoring's registry by a test
@@ -28,7 +30,7 @@ class UserError(click.ClickException):
         self.exit_code = exit_code
 
     def show(self, file=None) -> None:
-        click.echo(f"roadmap: {_redact(self.format_message())}", err=True)
+        click.echo(safe_lines(f"roadmap: {_redact(self.format_message())}"), err=True)
 
 
 _loaded: list = []     # the settings this command loaded, so every error path can redact their secrets
@@ -155,15 +157,15 @@ def _report(reports, seconds: float) -> int:
         for where, why in r.skipped[:20]:
             if where == "snapshot" and why.startswith("snapshot chain broken"):
                 chain_broken = True          # said once, as itself (app/services/chain.py)
-                click.echo(_redact(f"roadmap: {why}; no snapshot saved"), err=True)
+                click.echo(safe(_redact(f"roadmap: {why}; no snapshot saved")), err=True)
                 continue
-            click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: skipped {where}: {why}")), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             what = "" if subject == r.connector else f" {subject}"
-            click.echo(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})")), err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:
@@ -288,11 +290,11 @@ def push(config, dry_run) -> None:
     bar.clear()
     for r in reports:
         for c in r.changes if dry_run else ():
-            click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
+            click.echo(safe(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}"))
         for m in r.messages:
-            click.echo(_redact(f"{r.connector}: FAILED {m}"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED {m}")), err=True)
         for note in r.notes:
-            click.echo(f"{r.connector}: {note}", err=True)
+            click.echo(safe(f"{r.connector}: {note}"), err=True)
         click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
                    f"{r.failed} failed in {r.seconds:.1f} s")
     if any(r.failed for r in reports):

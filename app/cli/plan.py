@@ -73,7 +73,8 @@ def plan_table(d: dict) -> str:
                 if bits:
                     why += "; enters if " + " or ".join(bits)
             lines.append(f"  {x['key']:<12} impact {x['impact']:.3f} effort {_fmt(x['effort'])}: {why}")
-    return "\n".join(lines)
+    from app.terminal import safe
+    return "\n".join(safe(line) for line in lines)
 
 
 @main.command()

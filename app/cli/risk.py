@@ -23,7 +23,8 @@ def risk_table(d: dict) -> str:
         lines.append("  (no estimate to refine)")
     for x in shown:
         lines.append(f"  {x['key']:<12} {x['kpi']:<20} line {x['line']:<3} value of information {x['voi']:.4f}")
-    return "\n".join(lines)
+    from app.terminal import safe
+    return "\n".join(safe(line) for line in lines)
 
 
 @main.command()
