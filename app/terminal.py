@@ -12,7 +12,7 @@ the same but keeps line breaks, for text the CLI builds of several lines (errors
 >>> safe("Pay\\x1b]0;pwned\\x07 now\\u202e")
 'Pay\\\\x1b]0;pwned\\\\x07 now\\\\u202e'
 >>> safe_lines("two\\nlines\\r")
-'two\\nlines\\\\r'
+'two\\nlines\\\\x0d'
 >>> safe("Café – 10 % ✓")
 'Café – 10 % ✓'
 """
