@@ -26,7 +26,11 @@ def _ref(name: str) -> dict:
 SCHEMAS = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
     "Link": _obj({"kpi": STR, "lift": NUM_OR_NULL, "confidence": NUM,
-                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}},
+                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2},
+                  "by": STR, "expected": NUM, "disagreement": NUM,     # several estimators: the pool
+                  "estimators": {"type": "array", "items": _obj({"by": STR, "lift": NUM, "confidence": NUM,
+                                                                 "range": {"type": ["array", "null"], "items": NUM}},
+                                                                ["by", "lift", "confidence"])}},
                  ["kpi", "lift", "confidence"]),
     "Contribution": _obj({"kpi": STR, "objective": STR, "impact": NUM}),
     "Item": _obj({"rank": {"type": ["integer", "null"]}, "key": STR, "title": STR, "status": STR, "url": STR,
@@ -135,8 +139,9 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
+    from app.web import estimates
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
-    return _with_plan({
+    return _with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -216,7 +221,7 @@ def spec() -> dict:
                            "description": "The API token ([service] api_token_env) for writes. While no token is "
                                           "set, writes need no credential but are answered only for loopback "
                                           "clients (the empty alternative of each write's `security`)."}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS)
+    }, OPENAPI_PATHS, OPENAPI_SCHEMAS), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
