@@ -44,6 +44,16 @@ V4 = _plus(V3, jobs=["id", "kind", "status", "scope", "hint", "requested_at", "s
 V5 = _plus(V4, snapshots=["hash", "prev_hash", "name", "created_at", "run_id", "item_count", "manifest", "is_full"],
            snapshot_items=["hash", "blob"])
 EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5}   # one entry per released version; a new migration adds one
+# m007_outcomes: launch and done dates; one row per launched estimate (app/services/outcomes.py)
+_OUTCOMES_STEP = migrations.MIGRATIONS.index(migrations.m007_outcomes) + 1
+V_OUTCOMES = _plus(EXPECTED[_OUTCOMES_STEP - 1], initiatives=["launched_on", "done_on"],
+                   staged_initiatives=["launched_on", "done_on"],
+                   outcomes=["key", "kpi", "estimator", "launched_on", "snapshot", "low", "high", "confidence",
+                             "expected", "verdict", "reason", "realised", "realised_low", "realised_high", "se",
+                             "observed", "expected_level", "placebos", "group_keys", "group_expected",
+                             "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at",
+                             "active"])
+EXPECTED[_OUTCOMES_STEP] = V_OUTCOMES
 
 
 def _columns(engine) -> dict:

@@ -129,6 +129,7 @@ FLAG_FIXES = {
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
     "missing-factor": "the factor {d} is missing, so it counts as 0; fill it in the tracker or the file",
+    "unreadable-date": "the date in {d} cannot be read; write it as YYYY-MM-DD",
 }
 
 

@@ -54,7 +54,7 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
                mandatory=bool(rec.mandatory),
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
-               external_id=rec.external_id or None)
+               external_id=rec.external_id or None, launched_on=rec.launched_on, done_on=rec.done_on)
     row.update(rec.factors)
     return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit) for l in parsed.links])
 

@@ -33,7 +33,7 @@ def initiatives(store) -> list[Initiative]:
     it, ln, refs = s.initiatives, s.links, s.kpi_refs
     cols = [it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category, it.c.effort, it.c.confidence,
             it.c.url, it.c.parent, it.c.labels, it.c.blocked_by, it.c.flags, it.c.team, it.c.mandatory,
-            *[it.c[f] for f in FACTOR_NAMES]]
+            *[it.c[f] for f in FACTOR_NAMES], it.c.launched_on, it.c.done_on]
     links: dict[int, list] = {}
     with store.engine.connect() as c:
         names = dict(c.execute(select(refs.c.code, refs.c.name)).all())
@@ -45,12 +45,13 @@ def initiatives(store) -> list[Initiative]:
         rows = c.execute(select(*cols).where(it.c.active).order_by(it.c.key)).all()
     out = []
     for r in rows:
-        factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:]) if v is not None}
+        factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:14 + len(FACTOR_NAMES)]) if v is not None}
         out.append(Initiative(key=r.key, title=r.title, status=r.status, status_category=r.status_category,
                               effort=r.effort, confidence=r.confidence, links=tuple(links.get(r.id, ())),
                               flags=tuple(r.flags.split()), url=r.url, parent=r.parent,
                               labels=tuple(r.labels.split()), blocked_by=tuple(r.blocked_by.split()),
-                              team=r.team, mandatory=bool(r.mandatory), factors=factors))
+                              team=r.team, mandatory=bool(r.mandatory), factors=factors,
+                              launched_on=r.launched_on, done_on=r.done_on))
     return out
 
 
