@@ -200,7 +200,18 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         saved = auto_save(ws)
         if saved and "error" in saved:
             published[-1].skipped.append(("snapshot", saved["error"]))
+        _refresh_outcomes(ws, published[-1])
     return [reports[n] for n in names]
+
+
+def _refresh_outcomes(ws: Workspace, report: ConnectorReport) -> None:
+    """Measure what the new data changes (links in their post window, new launches); a
+    failure is reported with the sync, never fails it (docs/model.md, "Outcomes")."""
+    from app.services.outcomes import refresh
+    try:
+        refresh(ws)
+    except Exception as exc:  # noqa: BLE001 - measuring outcomes must never undo a published sync
+        report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", ws.settings)[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,

@@ -27,9 +27,10 @@ class DuplicateName(ValueError):
 
 # -- the initiatives as models ----------------------------------------------------------
 
-def initiatives(store) -> list[Initiative]:
+def initiatives(store, where=None) -> list[Initiative]:
     """Every active initiative (done ones too) as the model the scoring reads, with its
-    links, factors and source flags: what a snapshot holds."""
+    links, factors and source flags: what a snapshot holds. `where`: an extra condition
+    on the initiatives table (the launched ones, say)."""
     it, ln, refs = s.initiatives, s.links, s.kpi_refs
     cols = [it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category, it.c.effort, it.c.confidence,
             it.c.url, it.c.parent, it.c.labels, it.c.blocked_by, it.c.flags, it.c.team, it.c.mandatory,
@@ -37,12 +38,13 @@ def initiatives(store) -> list[Initiative]:
     links: dict[int, list] = {}
     with store.engine.connect() as c:
         names = dict(c.execute(select(refs.c.code, refs.c.name)).all())
+        active = it.c.active if where is None else (it.c.active & where)
         q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit)
-             .join(it, it.c.id == ln.c.item_id).where(it.c.active).order_by(ln.c.item_id, ln.c.position))
+             .join(it, it.c.id == ln.c.item_id).where(active).order_by(ln.c.item_id, ln.c.position))
         for item_id, code, low, high, conf, unit in c.execute(q):
             links.setdefault(item_id, []).append(Link(kpi=names[code], low=low, high=None if low is None else high,
                                                       confidence=conf, unit=LINK_UNITS[unit or 0]))
-        rows = c.execute(select(*cols).where(it.c.active).order_by(it.c.key)).all()
+        rows = c.execute(select(*cols).where(active).order_by(it.c.key)).all()
     out = []
     for r in rows:
         factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:14 + len(FACTOR_NAMES)]) if v is not None}

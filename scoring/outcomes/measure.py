@@ -70,9 +70,11 @@ class Measure:
 
 
 def day_numbers(days: Sequence[date] | np.ndarray) -> np.ndarray:
-    """Dates as integer days since 1970-01-01."""
+    """Dates (or datetime64, or integer day numbers already) as integer days since 1970-01-01."""
     if isinstance(days, np.ndarray) and np.issubdtype(days.dtype, np.datetime64):
         return days.astype("datetime64[D]").astype(np.int64)
+    if isinstance(days, np.ndarray) and np.issubdtype(days.dtype, np.integer):
+        return days.astype(np.int64)
     return np.array([(d - EPOCH).days for d in days], dtype=np.int64)
 
 
