@@ -34,16 +34,16 @@ def initiatives(store, where=None) -> list[Initiative]:
     it, ln, refs = s.initiatives, s.links, s.kpi_refs
     cols = [it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category, it.c.effort, it.c.confidence,
             it.c.url, it.c.parent, it.c.labels, it.c.blocked_by, it.c.flags, it.c.team, it.c.mandatory,
-            *[it.c[f] for f in FACTOR_NAMES], it.c.launched_on, it.c.done_on]
+            *[it.c[f] for f in FACTOR_NAMES], it.c.launched_on, it.c.done_on, it.c.estimator]
     links: dict[int, list] = {}
     with store.engine.connect() as c:
         names = dict(c.execute(select(refs.c.code, refs.c.name)).all())
         active = it.c.active if where is None else (it.c.active & where)
-        q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit)
+        q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit, ln.c.estimator)
              .join(it, it.c.id == ln.c.item_id).where(active).order_by(ln.c.item_id, ln.c.position))
-        for item_id, code, low, high, conf, unit in c.execute(q):
+        for item_id, code, low, high, conf, unit, by in c.execute(q):
             links.setdefault(item_id, []).append(Link(kpi=names[code], low=low, high=None if low is None else high,
-                                                      confidence=conf, unit=LINK_UNITS[unit or 0]))
+                                                      confidence=conf, unit=LINK_UNITS[unit or 0], by=by or None))
         rows = c.execute(select(*cols).where(active).order_by(it.c.key)).all()
     out = []
     for r in rows:
@@ -53,7 +53,7 @@ def initiatives(store, where=None) -> list[Initiative]:
                               flags=tuple(r.flags.split()), url=r.url, parent=r.parent,
                               labels=tuple(r.labels.split()), blocked_by=tuple(r.blocked_by.split()),
                               team=r.team, mandatory=bool(r.mandatory), factors=factors,
-                              launched_on=r.launched_on, done_on=r.done_on))
+                              launched_on=r.launched_on, done_on=r.done_on, estimator=r.estimator or None))
     return out
 
 
