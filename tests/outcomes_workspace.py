@@ -100,12 +100,11 @@ P,Planned item,To Do,new,1,activation +5% @50%,,
 
 
 def series(seed: int, level: float, lifts: list[tuple[date, float]], start: date = START, end: date = AS_OF):
-    rng = np.random.default_rng(seed)
-    n = (end - start).days + 1
+    n = (end - start).days + 1           # two generators: a longer series keeps the same start
     days = [start + timedelta(i) for i in range(n)]
-    walk = level * np.exp(np.cumsum(rng.normal(0, 0.002, n)))
+    walk = level * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.002, n)))
     dow = np.array([d.weekday() for d in days])
-    y = walk * SEASON[dow] * (1 + rng.normal(0, 0.03, n))
+    y = walk * SEASON[dow] * (1 + np.random.default_rng(seed + 1000).normal(0, 0.03, n))
     for when, lift in lifts:
         y[[d >= when for d in days]] *= 1 + lift
     return days, y
