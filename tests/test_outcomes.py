@@ -133,3 +133,52 @@ def test_cli_outcomes_and_calibration(ws):
     assert r.exit_code == 0 and set(json.loads(r.output)) == {"prior_sd", "team", "estimators"}
     r = CliRunner().invoke(main, ["calibration", "--config", cfg])
     assert r.exit_code == 0 and "alice" in r.output and "team" in r.output
+
+
+def test_calibrated_scoring_scales_each_estimate_by_its_estimators_factor(ws):
+    from app.services import ranking, items
+    cal = svc.calibration_model(ws)
+    plain = ranking(ws)
+    cal_r = ranking(ws, calibrated=True)
+    i = plain.index_of("P")
+    assert cal_r.impact[i] == pytest.approx(plain.impact[i] * cal.team.factor)
+    (p,) = [d for d in items(ws, cal_r) if d["key"] == "P"]
+    assert p["links"][0]["factor"] == pytest.approx(cal.team.factor)
+    assert p["links"][0]["factor_why"].startswith(f"×{cal.team.factor:.2f}: the team's 2 measured estimates")
+    r = CliRunner().invoke(main, ["score", "--config", str(ws.settings.path), "--calibrated", "--format", "json"])
+    d = json.loads(r.output)
+    assert d["calibrated"] is True and "factor" in d["items"][0]["links"][0]
+    r = CliRunner().invoke(main, ["score", "--config", str(ws.settings.path), "--format", "json"])
+    assert "calibrated" not in json.loads(r.output)
+    for cmd in (["plan", "--capacity", "3"], ["risk", "--draws", "200"]):
+        r = CliRunner().invoke(main, [*cmd, "--config", str(ws.settings.path), "--calibrated", "--format", "json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.output)["calibrated"] is True
+
+
+def test_api_outcomes_calibration_and_calibrated_roadmap(ws):
+    from app.web import build_app
+    client = build_app(workspace=ws).test_client()
+    d = client.get("/api/v1/outcomes").get_json()
+    assert len(d["links"]) == 8 and d["level"] == 0.9
+    assert client.get("/api/v1/outcomes?key=A").get_json()["links"][0]["verdict"] == "moved"
+    assert client.get("/api/v1/outcomes?key=NOPE").status_code == 404
+    assert client.get("/api/v1/outcomes?as_of=bad").status_code == 400
+    c = client.get("/api/v1/calibration").get_json()
+    assert c["estimators"][0]["estimator"] == "alice"           # no [auth]: the local admin sees all
+    r = client.get("/api/v1/roadmap?calibrated=1").get_json()
+    assert r["calibrated"] is True and "factor" in r["items"][0]["links"][0]
+    assert "calibrated" not in client.get("/api/v1/roadmap").get_json()
+    assert client.get("/api/v1/roadmap?calibrated=maybe").status_code == 400
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/outcomes", "/api/v1/calibration"} <= set(spec["paths"])
+
+
+def test_calibration_cards_only_for_that_person_planners_and_admins(ws, monkeypatch):
+    from app.auth import Person
+    from app.web import build_app, outcomes as web_outcomes
+    client = build_app(workspace=ws).test_client()
+    monkeypatch.setattr(web_outcomes, "current_person", lambda: Person("bob", "estimator"))
+    assert client.get("/api/v1/calibration").get_json()["estimators"] == []
+    monkeypatch.setattr(web_outcomes, "current_person", lambda: Person("alice", "viewer"))
+    assert [e["estimator"] for e in client.get("/api/v1/calibration").get_json()["estimators"]] == ["alice"]

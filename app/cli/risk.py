@@ -34,11 +34,17 @@ def risk_table(d: dict) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=None,
               help="The decision's size when no capacity is planned (default: [uncertainty] top).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--calibrated", is_flag=True, default=None,
+              help="Scale each estimate by its estimator's track record first (default: [calibration] apply).")
 @user_errors
-def risk(config, as_of, draws, seed, top, fmt) -> None:
+def risk(config, as_of, draws, seed, top, fmt, calibrated) -> None:
     """The uncertainty analysis: P(in plan), impact and rank spread, estimates to refine first."""
     from app import render
     from app.services import risk as risks
     ws = workspace(config)
+    if calibrated:
+        ws.settings.calibration.apply = True
     d = risks.risk(ws, as_of=_date(as_of), draws=draws, seed=seed, top=top, max_draws=1_000_000)
+    if ws.settings.calibration.apply:
+        d = {**d, "calibrated": True}
     click.echo(render.to_json(d) if fmt == "json" else risk_table(d))

@@ -56,9 +56,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.api import api
     from app.web.changes import changes_bp
     from app.web.operations import metrics, sync as sync_api, webhooks
+    from app.web.outcomes import outcomes_bp
     from app.web.pages import pages
     from app.web.planning import planning
-    for blueprint in (api, pages, planning, changes_bp, sync_api.sync_api, webhooks.webhooks):
+    for blueprint in (api, pages, planning, changes_bp, outcomes_bp, sync_api.sync_api, webhooks.webhooks):
         app.register_blueprint(blueprint)
     metrics.install(app)
     configure_logs(workspace.settings)

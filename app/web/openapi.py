@@ -95,7 +95,9 @@ PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in
                "description": "Items per page; above 500 (the cap) is a 400."}),
     ("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}),
     ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
-    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}))]
+    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}),
+    ("calibrated", {"enum": ["0", "1"], "description": "1: scale each estimate by its estimator's track record "
+                                                       "first (default: [calibration] apply)"}))]
 
 
 def _error(desc: str) -> dict:
@@ -122,8 +124,9 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
+    from app.web import outcomes
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
-    return _with_plan({
+    return _with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -199,11 +202,12 @@ def spec() -> dict:
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS)
+    }, OPENAPI_PATHS, OPENAPI_SCHEMAS), outcomes.OPENAPI_PATHS, outcomes.OPENAPI_SCHEMAS)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
-    """The plan's and the risk analysis's parts (app/web/planning.py) merged in."""
+    """The plan's and the risk analysis's parts (app/web/planning.py), and the outcomes'
+    (app/web/outcomes.py), merged in."""
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors
