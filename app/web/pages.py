@@ -276,8 +276,10 @@ def initiative(key: str):
     link, kpis, objectives = _links()
     ws = workspace()
     risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
+    row = ws.store.initiative(key) or {}
+    launched = row.get("launched_on") or (row.get("done_on") if row.get("status_category") == "done" else None)
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk)
+                           risk=risk, launched=launched)
 
 
 @pages.get("/kpis")
