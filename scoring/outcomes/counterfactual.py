@@ -37,9 +37,12 @@ def design(days: np.ndarray, origin: np.ndarray) -> np.ndarray:
     integer day numbers `days` (days since 1970-01-01, a Thursday), broadcast over
     `origin` when it is a column of pseudo-launches."""
     t = (days - origin) / 100.0
-    dow = (days + 3) % 7                      # 0 = Monday
-    cols = [np.ones_like(t), t] + [(dow == d).astype(float) * np.ones_like(t) for d in range(1, 7)]
-    return np.stack(cols, axis=-1)
+    dow = ((days + 3) % 7).astype(np.int64)   # 0 = Monday
+    out = np.zeros(t.shape + (N_COLUMNS + 1,))      # one spare column takes Monday's 1, then goes
+    np.put_along_axis(out, np.where(dow > 0, dow + 1, N_COLUMNS)[..., None], 1.0, axis=-1)
+    out[..., 0] = 1.0
+    out[..., 1] = t
+    return out[..., :N_COLUMNS]
 
 
 def measure_windows(day: np.ndarray, value: np.ndarray, launches: np.ndarray, *, pre_days: int,
@@ -61,20 +64,25 @@ def measure_windows(day: np.ndarray, value: np.ndarray, launches: np.ndarray, *,
     post = hit & (rel >= ramp_days)[None, :] & (rel < (ramp_days + lengths)[:, None])
     X = design(grid, launches[:, None].astype(float))                  # (P, L, K)
     Xp = X * pre[..., None]
-    xtx = np.einsum("plk,plj->pkj", Xp, Xp)
-    inv = np.linalg.pinv(xtx, hermitian=True)
-    beta = np.einsum("pkj,pj->pk", inv, np.einsum("plk,pl->pk", Xp, y * pre))
-    fitted = np.einsum("plk,pk->pl", X, beta)
+    Xt = Xp.swapaxes(1, 2)
+    xtx = Xt @ Xp
+    # one symmetric eigen-decomposition per window gives both the pseudo-inverse and the
+    # rank (a weekday never observed, say, leaves its column at 0)
+    w, V = np.linalg.eigh(xtx)
+    keep = w > (w[:, -1:] * 1e-10)
+    inv = (V * np.where(keep, 1.0 / np.where(keep, w, 1.0), 0.0)[:, None, :]) @ V.swapaxes(1, 2)
+    beta = inv @ (Xt @ (y * pre)[..., None])
+    fitted = (X @ beta)[..., 0]
     n_pre, n_post = pre.sum(1), post.sum(1)
     resid = np.where(pre, y - fitted, 0.0)
-    rank = np.linalg.matrix_rank(xtx, hermitian=True)
+    rank = keep.sum(1)
     dof = np.maximum(n_pre - rank, 1)
     sigma2 = (resid ** 2).sum(1) / dof
     safe_post = np.maximum(n_post, 1)
     y_post = (y * post).sum(1) / safe_post
     f_post = (fitted * post).sum(1) / safe_post
     a = (X * post[..., None]).sum(1) / safe_post[:, None]              # mean post design row
-    var_mean = sigma2 * (1.0 / safe_post + np.einsum("pk,pkj,pj->p", a, inv, a))
+    var_mean = sigma2 * (1.0 / safe_post + ((a[:, None, :] @ inv) @ a[..., None])[:, 0, 0])
     pre_mean = (y * pre).sum(1) / np.maximum(n_pre, 1)
     pre_sd = np.sqrt(((y - pre_mean[:, None]) ** 2 * pre).sum(1) / np.maximum(n_pre - 1, 1))
     with np.errstate(divide="ignore", invalid="ignore"):

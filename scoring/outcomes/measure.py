@@ -140,9 +140,11 @@ def measure(days, values, launch: date, expected: float | None, *, as_of: date,
     if post_end > as_of:
         return Measure("measuring", f"the {length}-day window after launch ends on {post_end.isoformat()}",
                        pre_observed=pre_observed, **base)
+    # the launch and its placebos in one batch: each placebo's windows end before the launch,
+    # so they read only data from before it
     placebo_launches = L - (length + p.ramp_days) - 7 * np.arange(p.placebos)
-    before = d < L
-    fits = measure_windows(d, v, np.array([L]), pre_days=p.pre_days, post_days=length, ramp_days=p.ramp_days)
+    fits = measure_windows(d, v, np.concatenate([[L], placebo_launches]), pre_days=p.pre_days, post_days=length,
+                           ramp_days=p.ramp_days)
     fit = fits[0]
     if fit.post_days < POST_SHARE * length:
         return Measure("measuring", f"only {fit.post_days} of the {length} days after launch are observed so far",
@@ -152,8 +154,7 @@ def measure(days, values, launch: date, expected: float | None, *, as_of: date,
                        "to 0 for a relative change", pre_observed=pre_observed, post_observed=fit.post_days, **base)
     effects = []
     if p.placebos:
-        for f in measure_windows(d[before], v[before], placebo_launches, pre_days=p.pre_days, post_days=length,
-                                 ramp_days=p.ramp_days):
+        for f in fits[1:]:
             if f.pre_days >= MIN_PRE_DAYS and f.post_days >= POST_SHARE * length and math.isfinite(f.lift) \
                     and abs(f.expected) > max(1e-12, NEAR_ZERO * f.pre_scale):
                 effects.append(f.lift)
