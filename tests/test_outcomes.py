@@ -182,3 +182,28 @@ def test_calibration_cards_only_for_that_person_planners_and_admins(ws, monkeypa
     assert client.get("/api/v1/calibration").get_json()["estimators"] == []
     monkeypatch.setattr(web_outcomes, "current_person", lambda: Person("alice", "viewer"))
     assert [e["estimator"] for e in client.get("/api/v1/calibration").get_json()["estimators"]] == ["alice"]
+
+
+def test_pages_name_the_calibration(ws):
+    from app.web import build_app
+    client = build_app(workspace=ws).test_client()
+    page = client.get("/?calibrated=1").get_data(as_text=True)
+    assert 'id="calibrated"' in page and 'id="calibrated"' not in client.get("/").get_data(as_text=True)
+    page = client.get("/initiatives/P?calibrated=1").get_data(as_text=True)
+    assert "the team&#39;s 2 measured estimates" in page
+    out = client.get("/outcomes").get_data(as_text=True)
+    assert "moved as estimated" in out and "too little history" in out
+
+
+def test_a_failing_measure_never_fails_the_sync(ws, monkeypatch):
+    from app.services import outcomes as o
+    from app.store import outcomes as so
+    before = so.rows(ws.store)
+
+    def boom(*a, **k):
+        raise RuntimeError("kaput")
+    monkeypatch.setattr(o, "refresh", boom)
+    reports = sync(ws)
+    assert all(r.status == "ok" for r in reports)
+    assert any(w == "outcomes" and "kaput" in why for r in reports for w, why in r.skipped)
+    assert len(so.rows(ws.store)) == len(before)                    # nothing stored was lost

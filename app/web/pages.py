@@ -13,7 +13,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from app import render, services
 from app.web import charts, plan_risk
 from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
-from app.web.state import cache, ranking, workspace
+from app.web.state import cache, calibrated_arg, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
 from scoring.ranking import METHODS
@@ -270,7 +270,7 @@ def _links():
 
 @pages.get("/initiatives/<key>")
 def initiative(key: str):
-    item = services.explain(workspace(), key, with_done=cache().get(include_done=True))
+    item = services.explain(workspace(), key, with_done=cache().get(include_done=True, calibrated=calibrated_arg()))
     if item is None:
         abort(404, f"no initiative with key '{key}'")
     link, kpis, objectives = _links()
