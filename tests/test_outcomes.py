@@ -207,3 +207,21 @@ def test_a_failing_measure_never_fails_the_sync(ws, monkeypatch):
     assert all(r.status == "ok" for r in reports)
     assert any(w == "outcomes" and "kaput" in why for r in reports for w, why in r.skipped)
     assert len(so.rows(ws.store)) == len(before)                    # nothing stored was lost
+
+
+def test_snapshots_freeze_the_factors_and_diff_names_calibration(ws):
+    from app.services import changes
+    from app.store import snapshots as snaps
+    ws.settings.calibration.apply = True
+    changes.save(ws, "calibrated-a")
+    row = snaps.resolve(ws.store, "calibrated-a")
+    frozen = snaps.load(ws.store, row["hash"]).meta["calibration"]
+    assert set(frozen) == {"factors", "default"} and "alice" in frozen["factors"]
+    ws.settings.calibration.prior_sd = 0.05          # a tighter prior: every factor moves toward 1
+    ws.__dict__.pop("_calibration", None)
+    d = changes.diff_json(changes.diff(ws, "calibrated-a", None))
+    moved = [i for i in d["items"] if i["status"] == "moved"]
+    assert moved
+    for i in moved:
+        assert set(k for k, v in i["change"].items() if v) == {"calibration"}
+        assert sum(i["change"].values()) == pytest.approx(i["score_to"] - i["score_from"], abs=1e-9)

@@ -34,3 +34,15 @@ def calibrate_backlog(backlog: Backlog, factor_of: Callable[[str], float]) -> tu
     per_code = np.array([float(factor_of(n)) for n in names], dtype=float)
     f = per_code[backlog.by_codes()] if len(backlog.link_item) else np.zeros(0)
     return dataclasses.replace(backlog, link_low=backlog.link_low * f, link_high=backlog.link_high * f), f
+
+
+def frozen(factors: dict[str, float], default: float) -> dict:
+    """The factors in force as a snapshot keeps them: {"factors": {estimator: b}, "default": b_T}."""
+    return {"factors": {k: round(float(v), 10) for k, v in sorted(factors.items())},
+            "default": round(float(default), 10)}
+
+
+def from_frozen(data: dict) -> Callable[[str], float]:
+    """The factor of an estimator from what a snapshot kept (the default for anyone else)."""
+    factors, default = dict(data.get("factors") or {}), float(data.get("default", 1.0))
+    return lambda estimator: float(factors.get(estimator, default))
