@@ -192,7 +192,7 @@ def test_pages_name_the_calibration(ws):
     page = client.get("/initiatives/P?calibrated=1").get_data(as_text=True)
     assert "the team&#39;s 2 measured estimates" in page
     out = client.get("/outcomes").get_data(as_text=True)
-    assert "moved as estimated" in out and "too little history" in out
+    assert "moved, by more than estimated" in out and "too little history" in out
 
 
 def test_a_failing_measure_never_fails_the_sync(ws, monkeypatch):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser_kit import AXE, _page, serve, shot
-from tests.browser_kit import browser  # noqa: F401  (fixture)
+from tests.browser_kit import browser, server  # noqa: F401  (fixtures)
 from tests import outcomes_workspace as ow
 
 
@@ -33,7 +33,7 @@ def test_outcomes_page_at_1440(browser, served):  # noqa: F811
     ctx, page = _page(browser, 1440, 900)
     page.goto(served + "/outcomes")
     a = page.locator("article#A")
-    assert "moved as estimated" in a.locator(".verdict").inner_text()
+    assert a.locator(".verdict").inner_text() == "moved, by more than estimated"      # +16 % on +10 %
     assert "estimated +10% @80 %" in a.locator(".nums").inner_text()
     assert page.locator("article#B .verdict").inner_text() == "no detectable move"
     assert page.locator("article#C .verdict").inner_text().startswith("no detectable move yet: measuring until")
@@ -75,4 +75,23 @@ def test_outcomes_page_fits_a_phone_and_is_axe_clean(browser, served):  # noqa: 
     page.goto(served + "/outcomes")
     page.locator("article#A details.around summary").click()
     assert _axe(page) == []
+    ctx.close()
+
+
+def test_the_demo_shows_the_loop(browser, server):  # noqa: F811
+    """`roadmap demo`'s workspace: launched items with outcomes, two estimators with
+    visibly different track records, one launch still measuring."""
+    ctx, page = _page(browser, 1440, 900)
+    page.goto(server + "/outcomes")
+    cards = dict(zip(page.locator(".card h3").all_inner_texts(), page.locator(".card .factor").all_inner_texts()))
+    assert cards == {"Team": "×0.96", "alice": "×0.37", "bob": "×1.55"}
+    assert "over-estimates" in page.locator(".card", has_text="alice").inner_text()
+    assert "under-estimates" in page.locator(".card", has_text="bob").inner_text()
+    assert page.locator("article#FN-168 .verdict").inner_text().startswith("no detectable move yet")
+    assert page.locator("article#FN-108 .verdict").inner_text() == "moved as estimated"
+    assert page.locator("article#FN-167 .verdict").inner_text() == "no detectable move"
+    assert page.locator("article#FN-166 .verdict").inner_text() == "moved, by less than estimated"
+    page.locator("article#FN-108 details.around summary").click()
+    shot(page, "outcomes-demo", full=True)
+    assert page.errors == []
     ctx.close()

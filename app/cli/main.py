@@ -354,6 +354,8 @@ def demo(port, no_serve, directory) -> None:
         sys.exit(status)
     click.echo()
     _print_ranking(ws)
+    from app.services.outcomes import outcomes_summary
+    click.echo(outcomes_summary(ws))
     if no_serve:
         return
     from app.web.serve import serve

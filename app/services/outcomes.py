@@ -272,3 +272,17 @@ def calibration(ws: Workspace, person=None, rows: list[dict] | None = None) -> d
     if person is not None:
         out["estimators"] = [e for e in out["estimators"] if visible_to(person, e["estimator"])]
     return out
+
+
+def outcomes_summary(ws: Workspace) -> str:
+    """One line on what launched initiatives did and whose estimates to trust (the demo's
+    first run, say)."""
+    rows = evaluate(ws).rows
+    if not rows:
+        return "outcomes: nothing launched with an estimate yet"
+    n = {v: sum(r["verdict"] == v for r in rows) for v in ("moved", "no-detectable-move", "measuring")}
+    cal = calibration_model(ws, rows=rows)
+    who = ", ".join(f"{e.estimator} x{e.factor:.2f}" for e in cal.estimators)
+    return (f"outcomes: {len({r['key'] for r in rows})} launched, {n['moved']} estimates moved their KPI, "
+            f"{n['no-detectable-move']} did not, {n['measuring']} still measuring; track records: "
+            f"{who or 'none yet'} (`roadmap outcomes`, `roadmap calibration`, /outcomes)")

@@ -15,6 +15,13 @@ def verdict_words(x: dict) -> tuple[str, str]:
     """(words, css class) for a link's verdict."""
     v, reason = x["verdict"], x.get("reason") or ""
     if v == "moved":
+        lift, r = x.get("lift"), x.get("realised")
+        if lift and r is not None:        # the estimate's range, else half to one and a half of it
+            lo, hi = sorted(x["range"]) if x.get("range") else sorted((0.5 * lift, 1.5 * lift))
+            if abs(r) < min(abs(lo), abs(hi)):
+                return "moved, by less than estimated", "good"
+            if abs(r) > max(abs(lo), abs(hi)):
+                return "moved, by more than estimated", "good"
         return "moved as estimated", "good"
     if v == "moved-wrong-way":
         return "moved the wrong way", "bad"
