@@ -25,8 +25,9 @@ def page_of(r, rows: bool = False) -> dict:
     limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0, MAX_OFFSET)
     among = selection(r)
     items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
+    extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
-            "offset": offset, "limit": limit, "items": items}
+            "offset": offset, "limit": limit, **extra, "items": items}
 
 
 @api.get("/healthz")

@@ -117,7 +117,9 @@ PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in
                "description": "Items per page; above 500 (the cap) is a 400."}),
     ("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}),
     ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
-    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}))]
+    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}),
+    ("calibrated", {"enum": ["0", "1"], "description": "1: scale each estimate by its estimator's track record "
+                                                       "first (default: [calibration] apply)"}))]
 
 
 def _error(desc: str) -> dict:
@@ -144,7 +146,7 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    from app.web import estimates
+    from app.web import estimates, outcomes
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     return _with_plan(_with_plan({
@@ -227,11 +229,13 @@ def spec() -> dict:
                            "description": "The API token ([service] api_token_env) for writes. While no token is "
                                           "set, writes need no credential but are answered only for loopback "
                                           "clients (the empty alternative of each write's `security`)."}}},
-    }, {**OPENAPI_PATHS, **SCENARIO_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS}), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
+    }, {**OPENAPI_PATHS, **SCENARIO_PATHS, **outcomes.OPENAPI_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS, **outcomes.OPENAPI_SCHEMAS}),
+        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
-    """The plan's and the risk analysis's parts (app/web/planning.py) merged in."""
+    """The plan's and the risk analysis's parts (app/web/planning.py), and the outcomes'
+    (app/web/outcomes.py), merged in."""
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors
