@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.config import load_settings
-from app.secrets import redact
+from app.secrets import redact, secret_values
 from app.services import Workspace
 from app.store import StagedInitiative, Store
 from app.store import schema as s
@@ -164,9 +164,9 @@ def test_secrets_a_source_echoes_are_redacted_everywhere(cli, workspace_dir, mon
     store = Workspace(settings).store
     for run in store.runs(5):
         assert "s3cret" not in run["message"] and basic not in run["message"]
-    assert redact("x s3cret-Tok/en+1 y", settings) == "x *** y"
+    assert redact("x s3cret-Tok/en+1 y", secret_values(settings)) == "x *** y"
     monkeypatch.delenv("ROADMAP_API_TOKEN")
-    assert redact("x s3cret-Tok/en+1 y", settings) == "x s3cret-Tok/en+1 y"    # nothing configured, nothing masked
+    assert redact("x s3cret-Tok/en+1 y", secret_values(settings)) == "x s3cret-Tok/en+1 y"    # nothing configured, nothing masked
 
 
 def test_redact_knows_two_part_basic_auth_and_database_passwords(workspace_dir, monkeypatch):
@@ -181,5 +181,5 @@ def test_redact_knows_two_part_basic_auth_and_database_passwords(workspace_dir, 
     settings = load_settings(workspace_dir / "roadmap.toml")
     pair = base64.b64encode(b"key-1234:sec-5678").decode()
     text = f"Basic {pair}; failed to connect as kpi with password pa55word"
-    assert redact(text, settings) == "Basic ***; failed to connect as kpi with password ***"
+    assert redact(text, secret_values(settings)) == "Basic ***; failed to connect as kpi with password ***"
 
