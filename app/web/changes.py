@@ -4,11 +4,18 @@ snapshots, the movers with their reasons, added, removed, the cut line) and the 
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from app.services import changes
 from app.web.state import ApiError, int_arg, require_token, workspace
 
 changes_bp = Blueprint("changes", __name__, template_folder="templates")
+
+
+class SnapshotBody(BaseModel):
+    """POST /api/v1/snapshots (its OpenAPI schema is generated from this model)."""
+    model_config = ConfigDict(strict=True)
+    name: str
 
 
 def _diff(ws, from_ref: str | None, to_ref: str | None):
@@ -24,10 +31,11 @@ def snapshots():
 @changes_bp.post("/api/v1/snapshots")
 def save_snapshot():
     require_token()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-        raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)')
-    row = changes.save(workspace(), body["name"])    # DuplicateName 409, a bad name 400
+    try:
+        body = SnapshotBody.model_validate(request.get_json(silent=True))
+    except ValidationError:
+        raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)') from None
+    row = changes.save(workspace(), body.name)    # DuplicateName 409, a bad name 400
     return jsonify(row), 201
 
 
