@@ -139,6 +139,23 @@ class Observation(_Strict):
     value: float = Field(allow_inf_nan=False)
 
 
+def person_key(name: str | None) -> str | None:
+    """How two estimators' names compare: case-insensitively, spaces collapsed."""
+    return " ".join(name.split()).casefold() if name else None
+
+
+def latest_per_person(links: list[Link], estimator: str | None = None) -> list[Link]:
+    """Each person's last estimate per KPI (a later line replaces an earlier one), in the
+    order written; a line without `by` is the initiative's `estimator`'s. Unestimated
+    links (labels) are left as they are."""
+    seen: dict[tuple[str, str | None], int] = {}
+    for n, ln in enumerate(links):
+        if ln.low is not None:
+            seen[(ln.kpi, person_key(ln.by or estimator))] = n
+    return [ln for n, ln in enumerate(links)
+            if ln.low is None or seen[(ln.kpi, person_key(ln.by or estimator))] == n]
+
+
 @dataclass
 class Backlog:
     """A backlog as columns of plain data. Link arrays are parallel; `link_item` indexes
@@ -204,7 +221,6 @@ class Backlog:
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
-        from scoring.notation import latest_per_person, person_key
         nan = float("nan")
         link_item, codes, low, high, conf, unit, by = [], [], [], [], [], [], []
         names: dict[str, int] = {}
