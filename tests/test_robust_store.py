@@ -7,9 +7,7 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from click.testing import CliRunner
 
-from app.cli import main
 from app.config import load_settings
 from app.secrets import redact, secret_values
 from app.services import Workspace
@@ -100,16 +98,10 @@ def test_one_sync_per_connector_at_a_time(db_url):
 
 
 @pytest.fixture
-def cli(workspace_dir, monkeypatch):
-    monkeypatch.chdir(workspace_dir)
-    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    assert invoke("sync").exit_code == 0
-    return invoke
+def cli(cli):
+    """The shared `cli`, after a first sync."""
+    assert cli("sync").exit_code == 0
+    return cli
 
 
 def keys_ranked(cli) -> list[str]:

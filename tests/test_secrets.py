@@ -17,6 +17,7 @@ from app.services import Workspace
 from app.store import queue as q
 from app.worker import Worker
 from connectors.secrets import forms
+from tests.conftest import add_service
 
 SECRET = "s3cret-Tok/en+1"
 USER = "pm@acme.com"
@@ -40,8 +41,7 @@ def test_redact_wants_values_not_settings(workspace_dir):
 def ws(workspace_dir, monkeypatch):
     monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
     monkeypatch.setenv("ROADMAP_TEST_TOKEN", SECRET)
-    text = (workspace_dir / "roadmap.toml").read_text()
-    (workspace_dir / "roadmap.toml").write_text('[service]\napi_token_env = "ROADMAP_TEST_TOKEN"\n' + text)
+    add_service(workspace_dir, 'api_token_env = "ROADMAP_TEST_TOKEN"')
     w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
     yield w
     w.close()

@@ -10,27 +10,18 @@ from openapi_spec_validator import validate as validate_spec
 from referencing import Registry, Resource
 
 from app import create_app
-from app.config import load_settings
 from app.web.openapi import spec
-from app.services import Workspace
 from app.services.sync import sync
 
 EVIL = "<script>alert(1)</script>"
 
 
 @pytest.fixture
-def ws(workspace_dir, monkeypatch):
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+def workspace_dir(workspace_dir):
+    """The example with a hostile title and impact text (the shared `ws` and `client` sync it)."""
     with (workspace_dir / "initiatives.csv").open("a") as fh:
         fh.write(f'X,"{EVIL} launch",To Do,new,1,,nps +1%; {EVIL} +5%,,\n')
-    w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
-    sync(w)
-    return w
-
-
-@pytest.fixture
-def client(ws):
-    return create_app(workspace=ws).test_client()
+    return workspace_dir
 
 
 def check(schema_name: str, data) -> None:
