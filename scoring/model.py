@@ -102,10 +102,6 @@ class Link(_Strict):
             return None
         return (self.low + self.high) / 2
 
-    @property
-    def is_range(self) -> bool:
-        return self.low is not None and self.low != self.high
-
 
 class Initiative(_Strict):
     key: str = Field(min_length=1)
@@ -131,12 +127,6 @@ class Initiative(_Strict):
         if v is not None and not math.isfinite(v):
             raise ValueError("must be a finite number")
         return v
-
-
-class Observation(_Strict):
-    kpi: str
-    date: date
-    value: float = Field(allow_inf_nan=False)
 
 
 def person_key(name: str | None) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.store import schema as s
@@ -183,13 +183,6 @@ def head_of(known: list[dict]) -> str:
     followed = {r["prev_hash"] for r in known}
     tips = [r for r in known if r["hash"] not in followed]
     return max(tips, key=lambda r: (r["created_at"], r["hash"]))["hash"] if tips else ""
-
-
-def drop_all(store) -> None:
-    """Remove every snapshot (tests and a reset)."""
-    with store.engine.begin() as c:
-        c.execute(delete(s.snapshots))
-        c.execute(delete(s.snapshot_items))
 
 
 def sizes(store) -> dict[str, int]:
