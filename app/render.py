@@ -78,7 +78,7 @@ def _pct(v) -> str:
 
 def kpis_table(data: dict) -> str:
     rows = [[k["id"], value(k["current"], k["unit"]), k.get("window") or k["current_date"] or "-",
-             value(k["target"], k["unit"]), _pct(k["progress"]), _pct(k["expected_progress"]), k["status"],
+             value(k["target"], k["unit"]), *pct_pair(k["progress"], k["expected_progress"]), k["status"],
              f"{k['urgency']:.2f}"] for k in data["kpis"]]
     return table(["kpi", "current", "current is", "target", "progress", "expected", "status", "urgency"],
                  rows, right={1, 3, 4, 5, 7})
@@ -131,3 +131,12 @@ def explain_text(item: dict) -> str:
     for f in item["flags"]:
         out.append(f"  flag {f['flag']}: {f['fix']}")
     return "\n".join(out)
+
+
+def pct_pair(a, b) -> tuple[str, str]:
+    """Progress and expected progress as the KPI page prints them: enough decimals for
+    unequal values to differ ("41.6%" vs "42.0%", not "42%" vs "42%"); "-" for none."""
+    if a is None or b is None:
+        return _pct(a), _pct(b)
+    from scoring.alignment import pct_pair as pair
+    return pair(a, b)

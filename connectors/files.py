@@ -17,7 +17,7 @@ from typing import Any, Iterator, Literal
 
 from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceError, SyncRun, as_day
 from scoring.model import FACTOR_NAMES
-from scoring.notation import read_confidence
+from scoring.notation import confidence_field
 from scoring.numbers import finite_number
 
 _CATEGORIES = {"new": "new", "to do": "new", "todo": "new", "open": "new", "backlog": "new",
@@ -81,7 +81,7 @@ def initiative_from(row: dict) -> InitiativeRecord:
         flags.append("unreadable-effort")
     confidence = None
     if str(row.get("confidence") or "").strip():
-        confidence = read_confidence(str(row["confidence"]))
+        confidence = confidence_field(str(row["confidence"]))     # 0.7, 70 %, or high/medium/low in any case
         if confidence is None:
             flags.append("unreadable-confidence")
     factors = {}

@@ -85,6 +85,14 @@ def diff(from_ref, to_ref, fmt, cut, limit, config) -> None:
     s = changes.summary(d, cut=cut or changes.CUT, shown=limit)
     click.echo(f"from {s['from']} to {s['to']}: {s['moved']} item(s) moved; "
                f"inputs changed: {', '.join(s['groups']) or 'none'}")
+    click.echo(f"edits people made ({len(s['edits'])}):" if s["edits"] else "edits people made: none (all drift)")
+    for g in s["edits"]:
+        texts = "; ".join(e["text"] for e in g["edits"])
+        click.echo(f"  {g['key']}" + (f" ({g['move']})" if g["move"] else "") + f": {texts}")
+    if s["people"]:
+        click.echo("  by person: " + ", ".join(f"{who} ({n})" for who, n in s["people"]))
+    if s["edits"]:
+        click.echo(f"drift: {s['drift_only']} item(s) moved without an edit of their own")
     for title, key in (("moved up", "up"), ("moved down", "down"), ("added", "added"), ("removed", "removed"),
                        (f"entered the top {s['cut']}", "entered"), (f"left the top {s['cut']}", "left")):
         if s[key]:

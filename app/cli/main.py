@@ -279,15 +279,17 @@ def check(config, as_of, fmt, strict) -> None:
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--estimates", is_flag=True,
+              help="Also write the stored estimates into the impact field as lines with `by`.")
 @user_errors
-def push(config, dry_run) -> None:
+def push(config, dry_run, estimates) -> None:
     """Write score and rank back to the tracker's configured fields, only where they changed."""
     from app.services.push import push as run_push
     from connectors.base import SourceConfigError
     ws = workspace(config)
     bar = _Bar()
     try:
-        reports = run_push(ws, dry_run=dry_run, progress=bar)
+        reports = run_push(ws, dry_run=dry_run, progress=bar, estimates=estimates)
     except SourceConfigError as exc:
         raise UserError("\n".join(exc.problems)) from None
     finally:

@@ -26,7 +26,7 @@ SHOWN = 10          # movers shown per direction
 NOW = "now"
 
 __all__ = ["DuplicateName", "UnknownSnapshot", "TamperedSnapshot", "current", "save", "auto_save", "listing",
-           "diff", "diff_json", "summary", "moved", "default_from", "CUT", "NOW"]
+           "diff", "diff_json", "summary", "edit_lines", "rank_move", "moved", "default_from", "CUT", "NOW"]
 
 
 class UnknownSnapshot(BadInput):
@@ -198,9 +198,59 @@ def diff(ws: Workspace, from_ref: str | None, to_ref: str | None = None) -> Diff
 
 def diff_json(d: Diff) -> dict:
     """CONTRACT.md's `diff --format json`: each item's parts sum to score_to - score_from."""
-    keys = ("key", "rank_from", "rank_to", "score_from", "score_to", "change", "status")
-    return {"from": d.from_name, "to": d.to_name,
+    keys = ("key", "rank_from", "rank_to", "score_from", "score_to", "change", "status", "edited")
+    return {"from": d.from_name, "to": d.to_name, "edits": [e.as_dict() for e in d.edits],
             "items": [{k: getattr(c, k) if k != "change" else dict(c.change) for k in keys} for c in d.items]}
+
+
+def edit_lines(d: Diff) -> list[dict]:
+    """The edits people made, grouped by what they edited (an item, KPI, objective or
+    edge), each with its rank move when it is a ranked item, in the order edited items
+    rank now (then the rest): what the CLI text and the page lead with."""
+    groups: dict[str, dict] = {}
+    for e in d.edits:
+        g = groups.get(e.key)
+        if g is None:
+            c = d.item(e.key)
+            g = groups[e.key] = {"key": e.key, "rank_from": c.rank_from if c else None,
+                                 "rank_to": c.rank_to if c else None, "status": c.status if c else None,
+                                 "group": e.group, "edits": []}
+        g["edits"].append({**e.as_dict(), "text": _edit_text(e)})
+    for g in groups.values():
+        g["people"] = sorted({e["by"] for e in g["edits"] if e["by"]})
+    big = 10 ** 9
+    return sorted(groups.values(), key=lambda g: (g["rank_to"] is None, g["rank_to"] or big,
+                                                  g["rank_from"] or big, g["key"]))
+
+
+def _by_person(d: Diff) -> list[tuple[str, int]]:
+    """(person, edits) for the edits that name who made them, most first."""
+    counts: dict[str, int] = {}
+    for e in d.edits:
+        if e.by:
+            counts[e.by] = counts.get(e.by, 0) + 1
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0].lower()))
+
+
+def _edit_text(e) -> str:
+    def v(x):
+        if x is None:
+            return "none"
+        return f"{x:g}" if isinstance(x, float) else str(x)
+    what = e.field.removeprefix("link:") + " estimate" if e.field.startswith("link:") else e.field
+    return f"{what} {v(e.from_)} -> {v(e.to)}" + (f" (by {e.by})" if e.by else "")
+
+
+def rank_move(g: dict) -> str:
+    """`#8 -> #4`, `stays #3`, `new at #5`, `was #7` or '' (not a ranked item)."""
+    rf, rt = g.get("rank_from"), g.get("rank_to")
+    if rf is not None and rt is not None:
+        return f"#{rf} -> #{rt}" if rf != rt else f"stays #{rt}"
+    if rt is not None:
+        return f"now #{rt}"
+    if rf is not None:
+        return f"was #{rf}"
+    return ""
 
 
 def summary(d: Diff, *, cut: int = CUT, shown: int = SHOWN) -> dict:
@@ -216,7 +266,11 @@ def summary(d: Diff, *, cut: int = CUT, shown: int = SHOWN) -> dict:
             "added": [line(c) for c in d.items if c.status == "added"],
             "removed": [line(c) for c in d.items if c.status == "removed"],
             "entered": [line(c) for c in entered], "left": [line(c) for c in left],
-            "moved": sum(c.status == "moved" for c in d.items)}
+            "moved": sum(c.status == "moved" for c in d.items),
+            "edits": [dict(g, move=rank_move(g)) for g in edit_lines(d)],
+            "people": _by_person(d),
+            "edited": sum(c.edited for c in d.items),
+            "drift_only": sum(c.status == "moved" and not c.edited for c in d.items)}
 
 
 # -- the roadmap's "Moved" column ---------------------------------------------------------

@@ -216,7 +216,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     as_of = ws.as_of(as_of)
     key = None
     if not whatif:
-        key = (ws.store.data_version(), as_of, request)
+        key = (ws.store.cache_version(), as_of, request)
         with _lock:
             hit = _cache(ws).get(key)
         if hit is not None:
@@ -267,7 +267,7 @@ def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None
     """{key: period} of the configured plan (cached); {} when no capacity is configured or
     the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
-    full = (ws.store.data_version(), ws.as_of(as_of), PlanRequest())
+    full = (ws.store.cache_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
         hit = _cache(ws).get(full)
     if isinstance(hit, dict):

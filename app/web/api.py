@@ -9,7 +9,7 @@ from app import render, services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)
-from app.services.whatif import WhatIfBody, what_if
+from app.services.whatif import WhatIfBody, big_changes, what_if
 
 api = Blueprint("api", __name__)
 
@@ -110,6 +110,9 @@ def whatif():
         was = before.get(it["key"])
         it["previous_rank"] = was
         it["moved"] = None if was is None or it["rank"] is None else was - it["rank"]
+    # a KPI value more than 10x off the current one is applied, and flagged for confirmation
+    page["warnings"] = [w["message"] for w in big_changes(req.kpi_values, cache().currents(r.params.as_of),
+                                                           workspace().settings.kpis)]
     return jsonify(page)
 
 

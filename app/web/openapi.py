@@ -45,7 +45,11 @@ def request_schemas() -> dict[str, dict]:
 SCHEMAS = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
     "Link": _obj({"kpi": STR, "lift": NUM_OR_NULL, "confidence": NUM,
-                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}},
+                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2},
+                  "by": STR, "expected": NUM, "disagreement": NUM,     # several estimators: the pool
+                  "estimators": {"type": "array", "items": _obj({"by": STR, "lift": NUM, "confidence": NUM,
+                                                                 "range": {"type": ["array", "null"], "items": NUM}},
+                                                                ["by", "lift", "confidence"])}},
                  ["kpi", "lift", "confidence"]),
     "Contribution": _obj({"kpi": STR, "objective": STR, "impact": NUM}),
     "Item": _obj({"rank": {"type": ["integer", "null"]}, "key": STR, "title": STR, "status": STR, "url": STR,
@@ -59,7 +63,10 @@ SCHEMAS = {
                   "contributions"]),
     "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": list(METHODS)},
                      "total": {"type": "integer"}, "offset": {"type": "integer"},
-                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")}}),
+                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")},
+                     "warnings": {"type": "array", "items": STR,
+                                  "description": "what-if only: KPI values more than 10x off the current one"}},
+                    ["as_of", "method", "total", "offset", "limit", "items"]),
     "Explanation": {"allOf": [_ref("Item"), _obj({
         "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
                                                         "current": NUM_OR_NULL, "forecast": NUM_OR_NULL})},
@@ -93,10 +100,12 @@ SCHEMAS = {
                                                                                        "items"]),
     "Snapshots": _obj({"snapshots": {"type": "array", "items": _ref("Snapshot")}, "verified": {"type": "boolean"},
                        "problems": {"type": "array", "items": STR}}),
-    "Diff": _obj({"from": STR, "to": STR, "items": {"type": "array", "items": _obj({
+    "Diff": _obj({"from": STR, "to": STR, "edits": {"type": "array", "items": _obj({
+        "key": STR, "group": STR, "field": STR, "from": {}, "to": {}, "by": {"type": ["string", "null"]}})},
+        "items": {"type": "array", "items": _obj({
         "key": STR, "rank_from": {"type": ["integer", "null"]}, "rank_to": {"type": ["integer", "null"]},
         "score_from": NUM_OR_NULL, "score_to": NUM_OR_NULL, "change": {"type": "object", "additionalProperties": NUM},
-        "status": {"enum": ["moved", "added", "removed", "unchanged"]}})}}),
+        "status": {"enum": ["moved", "added", "removed", "unchanged"]}, "edited": {"type": "boolean"}})}}),
 }
 
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
@@ -131,8 +140,10 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
+    from app.web import estimates
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
-    return _with_plan({
+    from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
+    return _with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -208,7 +219,7 @@ def spec() -> dict:
         },
         "components": {"schemas": {**SCHEMAS, **request_schemas()},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS)
+    }, {**OPENAPI_PATHS, **SCENARIO_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS}), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:

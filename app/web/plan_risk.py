@@ -45,6 +45,43 @@ def plan_marks(ws: Workspace, r: Ranking) -> tuple[dict[str, str], int | None]:
     return marks, cut_rank(r, capacity)
 
 
+def scenario_marks(ws: Workspace, r: Ranking, whatif: dict, base: Ranking) -> tuple[dict[str, str], int | None]:
+    """`plan_marks` under a what-if scenario: the plan of the scenario's ranking (solved for
+    this scenario, not from the stored plan's cache)."""
+    capacity = risks.total_capacity(ws)
+    if capacity is None:
+        return {}, None
+    try:
+        d = plans.plan(ws, as_of=r.params.as_of, request=plans.PlanRequest(explain=False),
+                       whatif=whatif, base=base)
+    except (plans.PlanNotConfigured, plans.PlanRefused):
+        return {}, None
+    except Exception:         # noqa: BLE001 - the page shows the scenario's ranking even when its plan fails
+        log.exception("the scenario's plan marks could not be computed")
+        return {}, None
+    return {p["key"]: p["period"] for p in d["planned"]}, cut_rank(r, capacity)
+
+
+def scenario_risk(ws: Workspace, r: Ranking) -> dict | None:
+    """`risk_for_roadmap` under a what-if scenario: the analysis of the scenario's ranking
+    (its weights, KPI values, edges and extra items), computed for it."""
+    note = too_big(ws, r)
+    if note:
+        return {"p": {}, "refine": [], "note": note}
+    u = ws.settings.uncertainty
+    try:
+        from scoring.uncertainty import analyse_risk
+        res = analyse_risk(risks.risk_input(ws, r, draws=u.draws, seed=u.seed, top=u.top))
+    except Exception:         # noqa: BLE001 - the page stays up without the risk columns
+        log.exception("the scenario's risk analysis could not be computed")
+        return None
+    kpis = {k.id: k.name or k.id for k in ws.settings.kpis}
+    refine = [{**x, "kpi_name": kpis.get(x["kpi"], x["kpi"])} for x in res.refine_first() if x["voi"] > 0]
+    return {"p": {it["key"]: {"text": percent(it["p_in_plan"]), "error": mc_error(it["p_in_plan"], u.draws)}
+                  for it in res.items()},
+            "refine": refine[:REFINE_SHOWN], "draws": u.draws, "note": None}
+
+
 def cut_after(ranks: list[int | None], next_rank: int | None, cut: int | None) -> list[bool]:
     """Per shown row (ranks in page order): does the cut line follow it? After the last row
     within the cut when the next row shown (or the first on the next page) lies beyond it."""

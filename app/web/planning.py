@@ -9,6 +9,7 @@ import json
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
@@ -143,8 +144,15 @@ def plan_page():
     ws = workspace()
     error, refused, d = None, None, None
     status = 200
+    from flask import url_for
+    from app.web.scenario import page_scenario
+    from app.web.scenarios import saved_for
+    ps = page_scenario(request.args, ws.graph.objectives, ws.graph.kpis, cache().currents(as_of_arg()),
+                       url_for("planning.plan_page"))          # the roadmap's what-if carries to the plan
+    if ps.error:
+        error, status = f"The what-if scenario cannot be used: {ps.error}", 400
     try:
-        d = _solve(url_request(), as_of=as_of_arg())
+        d = _solve(url_request(), ps.body(), as_of=as_of_arg())
     except plans.PlanOverrideError as exc:
         error, status = str(exc), 400
     except plans.PlanRefused as exc:
@@ -167,8 +175,16 @@ def plan_page():
     for p in (d or {}).get("planned", []):
         cells.setdefault((p["team"], p["period"]), []).append(p)
     must = plans.mandatory_keys(ws) if d is not None else set()
+    keep = [(k, v) for k, v in request.args.items(multi=True)
+            if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"]       # the scenario, kept on re-plan
+    from app.web.scenario import query
+    here = query(request.args, page=None)
     return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load, must=must,
-                           cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods)), status
+                           cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods),
+                           ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis}, saved=saved_for("plan"), saved_open=bool(request.args), save_page="plan", save_query=here,
+                           back=url_for("planning.plan_page") + (f"?{here}" if here else ""),
+                           roadmap_url=url_for("pages.roadmap") + (f"?{query(request.args, page=None)}" if keep else "")
+                           ), status
 
 
 NUM, STR = {"type": "number"}, {"type": "string"}
