@@ -102,10 +102,6 @@ class Link(_Strict):
             return None
         return (self.low + self.high) / 2
 
-    @property
-    def is_range(self) -> bool:
-        return self.low is not None and self.low != self.high
-
 
 class Initiative(_Strict):
     key: str = Field(min_length=1)
@@ -143,10 +139,21 @@ class Initiative(_Strict):
         return v
 
 
-class Observation(_Strict):
-    kpi: str
-    date: date
-    value: float = Field(allow_inf_nan=False)
+def person_key(name: str | None) -> str | None:
+    """How two estimators' names compare: case-insensitively, spaces collapsed."""
+    return " ".join(name.split()).casefold() if name else None
+
+
+def latest_per_person(links: list[Link], estimator: str | None = None) -> list[Link]:
+    """Each person's last estimate per KPI (a later line replaces an earlier one), in the
+    order written; a line without `by` is the initiative's `estimator`'s. Unestimated
+    links (labels) are left as they are."""
+    seen: dict[tuple[str, str | None], int] = {}
+    for n, ln in enumerate(links):
+        if ln.low is not None:
+            seen[(ln.kpi, person_key(ln.by or estimator))] = n
+    return [ln for n, ln in enumerate(links)
+            if ln.low is None or seen[(ln.kpi, person_key(ln.by or estimator))] == n]
 
 
 @dataclass
@@ -214,7 +221,6 @@ class Backlog:
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
-        from scoring.notation import latest_per_person, person_key
         nan = float("nan")
         link_item, codes, low, high, conf, unit, by = [], [], [], [], [], [], []
         names: dict[str, int] = {}

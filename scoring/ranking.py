@@ -20,7 +20,7 @@ from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, ro
 from scoring.model import LINK_UNITS, Backlog
 from scoring.progress import Current, KpiState, kpi_state
 
-PP, PT = LINK_UNITS.index("pp"), LINK_UNITS.index("pt")
+PP = LINK_UNITS.index("pp")
 # Why an estimated link carries no lift (`Ranking.link_problem`): codes -> flag names
 LINK_PROBLEMS = {1: "no-base", 2: "unreadable-impact"}
 

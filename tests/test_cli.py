@@ -14,18 +14,6 @@ from app.cli import main
 
 
 @pytest.fixture
-def cli(workspace_dir, monkeypatch):
-    monkeypatch.chdir(workspace_dir)
-    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    return invoke
-
-
-@pytest.fixture
 def synced(cli):
     res = cli("sync")
     assert res.exit_code == 0, res.output

@@ -44,8 +44,8 @@ _loaded: list = []     # the settings this command loaded, so every error path c
 def _redact(text: str) -> str:
     if not _loaded:
         return text
-    from app.secrets import redact
-    return redact(text, _loaded[-1])
+    from app.secrets import redact, secret_values
+    return redact(text, secret_values(_loaded[-1]))
 
 
 def workspace(config: str | None):

@@ -215,14 +215,6 @@ def head_of(known: list[dict]) -> str:
     return max(tips, key=lambda r: (r["created_at"], r["hash"]))["hash"] if tips else ""
 
 
-def drop_all(store) -> None:
-    """Remove every snapshot (tests and a reset)."""
-    with store.engine.begin() as c:
-        c.execute(delete(s.snapshots))
-        c.execute(delete(s.snapshot_items))
-        c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
-
-
 def sizes(store) -> dict[str, int]:
     """Bytes the snapshots take: manifests and item blobs (payload, not the database's
     own overhead) and their counts."""

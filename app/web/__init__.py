@@ -92,9 +92,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
 
     @app.errorhandler(RoadmapError)
     def roadmap_error(exc: RoadmapError):
-        from app.secrets import redact
-        problems = [redact(getattr(p, "message", p), workspace.settings) for p in getattr(exc, "problems", None) or ()]
-        return error_response(exc.status, exc.code, redact(str(exc), workspace.settings), problems,
+        from app.secrets import redact, secret_values
+        secrets = secret_values(workspace.settings)
+        problems = [redact(getattr(p, "message", p), secrets) for p in getattr(exc, "problems", None) or ()]
+        return error_response(exc.status, exc.code, redact(exc, secrets), problems,
                               headers=exc.headers.items())
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -109,10 +110,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        from app.secrets import redact
+        from app.secrets import redact, secret_values
         rid = request_id()
         log.error("unexpected error on %s %s (request id %s)\n%s", request.method, request.path[:200], rid,
-                  redact("".join(traceback.format_exception(exc)), workspace.settings))
+                  redact("".join(traceback.format_exception(exc)), secret_values(workspace.settings)))
         return error_response(500, "internal", f"something went wrong on our side; the error is logged "
                                                f"with request id {rid}")
 

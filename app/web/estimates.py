@@ -4,6 +4,7 @@ rules (who sees and may change what) live in app/services/estimates.py."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import current_person
 from app.services import estimates
@@ -26,6 +27,12 @@ def listing(key: str):
     return jsonify(_answer(estimates.listing, workspace(), key, current_person()))
 
 
+class EstimateBody(BaseModel):
+    """POST .../estimates (its OpenAPI schema, EstimateLine, is generated from this model)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+    line: str = Field(min_length=1, max_length=1000, description="one impact line without `by`: `act +10% @70%`")
+
+
 @estimates_bp.post(BASE)
 def add(key: str):
     require_token()
@@ -33,13 +40,15 @@ def add(key: str):
     if not estimates.can_add(person):
         raise ApiError(403, "forbidden", "adding an estimate needs the estimator role")
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("line"), str):
+    try:
+        line = EstimateBody.model_validate(body).line
+    except ValidationError:
+        if isinstance(body, dict) and set(body) - {"line"}:
+            raise ApiError(400, "bad-request", f"unknown key(s) {', '.join(sorted(map(str, set(body) - {'line'})))[:100]}; "
+                                               'send only "line"') from None
         raise ApiError(400, "bad-request", 'send a JSON object {"line": "<kpi-id> +5% @70%"} '
-                                           "(Content-Type: application/json)")
-    unknown = sorted(set(body) - {"line"})
-    if unknown:
-        raise ApiError(400, "bad-request", f"unknown key(s) {', '.join(unknown)[:100]}; send only \"line\"")
-    e = _answer(estimates.add, workspace(), key, body["line"], by=person.name, source="web")
+                                           "(Content-Type: application/json), the line 1 to 1,000 characters") from None
+    e = _answer(estimates.add, workspace(), key, line, by=person.name, source="web")
     return jsonify(estimates.public(e)), 201
 
 
@@ -79,9 +88,6 @@ OPENAPI_SCHEMAS = {
     "Estimates": {"type": "object", "required": ["key", "round", "estimates"],
                   "properties": {"key": _STR, "round": {"enum": ["open", "revealed"]},
                                  "estimates": {"type": "array", "items": {"$ref": "#/components/schemas/Estimate"}}}},
-    "EstimateLine": {"type": "object", "required": ["line"], "additionalProperties": False,
-                     "properties": {"line": {"type": "string", "minLength": 1, "maxLength": 1000,
-                                             "description": "one impact line without `by`: `act +10% @70%`"}}},
 }
 _WRITE = {"401": _err("Token missing or wrong, or not signed in"),
           "403": _err("Signed in without the role, not the estimate's author, or a write from elsewhere with no token")}

@@ -1,15 +1,13 @@
-"""The OpenAPI 3.1 description of /api/v1 (its schemas are JSON Schema 2020-12, which a
-test checks real responses against)."""
+"""The OpenAPI 3.1 description of /api/v1 (docs/http.md). Its schemas are JSON Schema
+2020-12, which a test checks real responses against; a request body's schema is generated
+from the pydantic model its route validates with (`request_schema`), never written twice."""
 from __future__ import annotations
 
 from scoring.frameworks import METHODS
-from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT
 
 NUM = {"type": "number"}
 NUM_OR_NULL = {"type": ["number", "null"]}
 STR = {"type": "string"}
-WEIGHT = {"type": "number", "minimum": -MAX_OBJECTIVE_WEIGHT, "maximum": MAX_OBJECTIVE_WEIGHT}
-EDGE_WEIGHT = {"type": "number", "minimum": -MAX_EDGE_WEIGHT, "maximum": MAX_EDGE_WEIGHT}
 
 
 def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> dict:
@@ -21,6 +19,30 @@ def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> 
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def request_schema(model, name: str | None = None) -> dict[str, dict]:
+    """The components that describe a request body validated by the pydantic `model`: its
+    JSON Schema (validation mode, by alias) under `name` (default: the model's name) and
+    each model it nests under its own name, every `$ref` pointing into
+    `#/components/schemas`.
+    """
+    doc = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    parts = dict(doc.pop("$defs", {}))
+    parts[name or model.__name__] = doc
+    return parts
+
+
+def request_schemas() -> dict[str, dict]:
+    """Every request body's schema, from the models the routes validate with."""
+    from app.services.whatif import WhatIfBody
+    from app.web.changes import SnapshotBody
+    from app.web.estimates import EstimateBody
+    from app.web.planning import PlanBody
+    from app.web.scenarios import ScenarioBody
+    return {**request_schema(WhatIfBody, "WhatIf"), **request_schema(PlanBody, "PlanRequest"),
+            **request_schema(SnapshotBody, "SnapshotRequest"), **request_schema(EstimateBody, "EstimateLine"),
+            **request_schema(ScenarioBody, "ScenarioRequest")}
 
 
 SCHEMAS = {
@@ -67,16 +89,6 @@ SCHEMAS = {
     "Alignment": _obj({"as_of": STR, "findings": {"type": "array", "items": _ref("Finding")},
                        "allocation": {"type": "array", "items": _obj({"objective": STR, "weight_share": NUM,
                                                                       "effort_share": NUM})}}),
-    "WhatIf": {"type": "object", "additionalProperties": False, "properties": {
-        "objective_weights": {"type": "object", "additionalProperties": WEIGHT},
-        "edge_weights": {"type": "array", "maxItems": 1000,
-                         "items": _obj({"from": STR, "to": STR, "weight": EDGE_WEIGHT}, extra=False)},
-        "kpi_values": {"type": "object", "additionalProperties": NUM},
-        "initiatives": {"type": "array", "maxItems": 1000, "items": _obj(
-            {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 1000},
-             "effort": {"type": ["number", "null"], "minimum": -1e6, "maximum": 1e6},
-             "impact": {"type": "string", "maxLength": 1000}}, ["key"], extra=False)},
-        "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": {"enum": ["ok", "degraded"]}, "last_sync": {"type": ["string", "null"]},
@@ -197,8 +209,8 @@ def spec() -> dict:
                         "responses": _ok("Snapshots")},
                 "post": {"summary": "Save the current data as a named snapshot (needs the API token when one is set)",
                          "security": WRITE_SECURITY,
-                         "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
-                             {"name": SNAPSHOT_NAME})}}},
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": _ref("SnapshotRequest")}}},
                          "responses": {**_ok("Snapshot", "201", "Saved"), **{c: {"description": d, "content": {
                              "application/json": {"schema": _ref("Error")}}} for c, d in (
                              ("401", "Token missing or wrong"), ("409", "The name is taken"))}, "403": WRITE_REFUSED}}},
@@ -223,7 +235,7 @@ def spec() -> dict:
                                  for c, d in (("401", "Signature missing or wrong"), ("409", "No Jira connector"),
                                               ("413", "Body above 1 MiB"), ("404", "Webhooks are off: no webhook secret set"))}}}},
         },
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": {**SCHEMAS, **request_schemas()},
                        "securitySchemes": {"bearer": {
                            "type": "http", "scheme": "bearer",
                            "description": "The API token ([service] api_token_env) for writes. While no token is "

@@ -24,7 +24,8 @@ Capacity = float | list[float]
 
 
 class PlanBody(BaseModel):
-    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.services.whatif)."""
+    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.services.whatif).
+    The OpenAPI document's `PlanRequest` is generated from this model."""
     model_config = ConfigDict(extra="forbid")
     capacity: dict[str, float | list[float]] = Field(default_factory=dict)
     periods: list[str] = Field(default_factory=list, max_length=24)
@@ -214,14 +215,6 @@ OPENAPI_SCHEMAS = {
                                      "enters_if": {"type": ["object", "null"], "properties": {
                                          "value_at_least": NUM_NULL, "effort_at_most": NUM_NULL}}},
                                     ["key", "impact", "effort", "reason", "enters_if"]))}),
-    "PlanRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "capacity": {"type": "object", "additionalProperties": {"oneOf": [NUM, _arr(NUM)]}},
-        "periods": _arr(STR), "mandatory": _arr(STR), "excluded": _arr(STR),
-        "objective_weights": {"type": "object", "additionalProperties": NUM},
-        "edge_weights": _arr(_o({"from": STR, "to": STR, "weight": NUM})),
-        "kpi_values": {"type": "object", "additionalProperties": NUM},
-        "initiatives": _arr(_o({"key": STR, "title": STR, "effort": NUM, "impact": STR}, ["key"])),
-        "as_of": {"type": "string", "format": "date"}}},
     "PlanRefused": _o({"error": _o({"code": {"const": "infeasible"}, "message": STR, "items": _arr(STR),
                                     "overflows": _arr(_o({"team": STR, "period": STR}))})}),
     "Risk": _o({"as_of": STR, "draws": {"type": "integer"}, "seed": {"type": "integer"},

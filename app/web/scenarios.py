@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from typing import Literal
+
 from flask import Blueprint, jsonify, redirect, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import current_person
 from app.services import scenarios
@@ -51,10 +54,30 @@ def api_list():
     return jsonify({"scenarios": _api(scenarios.listing, workspace(), page)})
 
 
+class ScenarioBody(BaseModel):
+    """POST /api/v1/scenarios (its OpenAPI schema, ScenarioRequest, is generated from this model)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    url: str | None = Field(default=None, description="the page's path and query: '/?w.revenue=2' or '/plan?cap.web=40'")
+    page: Literal["roadmap", "plan"] | None = None
+    query: str | None = None
+
+
 @scenarios_bp.post("/api/v1/scenarios")
 def api_save():
     by = _may_write()
     body = request.get_json(silent=True)
+    try:
+        ScenarioBody.model_validate(body)
+    except ValidationError as e:
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad-request", 'send a JSON object {"name": "...", "url": "/?w.revenue=2"}') from None
+        unknown = sorted(map(str, set(body) - set(ScenarioBody.model_fields)))
+        if unknown:
+            raise ApiError(400, "bad-request", f"unknown keys: {', '.join(unknown)[:200]}; use name and url") from None
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise ApiError(400, "bad-request", f"{where}: {first['msg']}"[:300]) from None
     return jsonify(_api(scenarios.save, workspace(), body, by)), 201
 
 
@@ -102,10 +125,6 @@ OPENAPI_SCHEMAS = {
     "Scenario": _SCENARIO,
     "Scenarios": {"type": "object", "required": ["scenarios"],
                   "properties": {"scenarios": {"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}}}},
-    "ScenarioRequest": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 120},
-        "url": {"type": "string", "description": "the page's path and query: '/?w.revenue=2' or '/plan?cap.web=40'"},
-        "page": {"enum": ["roadmap", "plan"]}, "query": _STR}},
 }
 OPENAPI_PATHS = {
     "/api/v1/scenarios": {
