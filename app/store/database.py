@@ -229,9 +229,9 @@ class Store(Staging):
         estimates kept here (added, replaced, deleted, revealed)."""
         e, rounds = s.estimates, s.estimate_rounds
         with self.engine.connect() as c:
-            stamp = c.execute(select(func.count(), func.max(e.c.id))).one()
+            stamp = c.execute(select(func.count(), func.max(e.c.id), func.max(e.c.created_at))).one()
             revealed = c.execute(select(func.count()).select_from(rounds)).scalar()
-        return (self.data_version(), stamp[0], stamp[1], revealed)
+        return (self.data_version(), *stamp, revealed)
 
     def runs(self, limit: int = 20) -> list[dict]:
         with self.engine.connect() as c:
