@@ -114,11 +114,11 @@ class RankingCache:
     def kpis(self, as_of: date | None = None) -> dict:
         """`services.kpis` for this data and date (copy before changing it)."""
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
+        return self._get((self.ws.store.cache_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
+        return self._get((self.ws.store.cache_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
 
 
 def workspace() -> Workspace:
