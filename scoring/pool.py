@@ -13,9 +13,14 @@ array([0.5, 0.5, 0.5, 1. , 0.5])
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from scoring.impact import round10
+
+if TYPE_CHECKING:
+    from scoring.model import Backlog
 
 TINY_MEAN = 0.001      # the floor of |mean| in D, so that D stays finite around 0
 DISCUSS_AT = 1.0       # D at or above this, among the most valuable to refine: `discuss`
@@ -67,7 +72,7 @@ def pooled_link(raters: list[dict]) -> dict:
                            for r in raters]}
 
 
-def with_raters(backlog, rows: list[tuple]) -> "Backlog":
+def with_raters(backlog: Backlog, rows: list[tuple]) -> Backlog:
     """`backlog` with more estimators' estimates: `rows` of (key, kpi, low, high,
     confidence, unit, by), each replacing the same person's row of that link (and an
     unestimated row of that KPI); rows of keys not in the backlog are left out. The new
