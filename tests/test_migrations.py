@@ -48,7 +48,8 @@ V6 = _plus(V5, initiatives=["estimator", "estimator_id"], staged_initiatives=["e
            estimates=["id", "key", "kpi", "low", "high", "confidence", "unit", "by_name", "by_key", "line",
                       "source", "blind", "created_at"],
            estimate_rounds=["key", "revealed_at", "revealed_by"])
-EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}   # one entry per released version; a new migration adds one
+V7 = _plus(V6, scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])   # m010_scenarios
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:

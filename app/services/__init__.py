@@ -117,13 +117,21 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
         findings += al.data_quality_findings(r)
         alloc = al.allocation(r)
         findings += al.allocation_findings(alloc, rules)
+    findings += al.outlier_findings(list(s.kpis), kpi_histories(ws, params.as_of), params.as_of)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.level], al.CODES.index(f.code), f.subject))
     return {"as_of": params.as_of.isoformat(), "findings": [f.as_dict() for f in findings], "allocation": alloc}
 
 
+def kpi_histories(ws: Workspace, as_of: date) -> dict[str, list[tuple[date, float]]]:
+    """The observations up to `as_of` of the KPIs whose current value aggregates a window
+    (mean or sum over 3 days or more): what the outlier guard reads."""
+    return {k.id: ws.store.history(k.id, until=as_of) for k in ws.settings.kpis
+            if k.aggregate in ("mean", "sum") and k.window_days >= 3}
+
+
 FLAG_FIXES = {
-    "effort-defaulted": "no effort was given, so the default effort was used (shown as 2.0*); set the effort field",
+    "effort-defaulted": "no effort was given, so the default effort was used{shown}; set the effort field",
     "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{e}'",
     "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
     "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%', a range '-5%..-2%' "
@@ -138,10 +146,13 @@ FLAG_FIXES = {
 }
 
 
-def flag_fix(flag: str, graph: GoalGraph | None = None) -> str:
+def flag_fix(flag: str, graph: GoalGraph | None = None, effort: float | None = None) -> str:
+    """The fix of a flag in words; `effort` is the item's effort as used, so an
+    effort-defaulted item's text names the value it actually shows (`shown as 5.0*`)."""
     code, _, detail = flag.partition(":")
     kpi = graph.kpi(detail) if graph is not None and detail in graph.kpi_order else None
-    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail))
+    shown = f" (shown as {effort:.1f}*)" if effort is not None else ""
+    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail), shown=shown)
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
@@ -159,7 +170,7 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
         not_done = r.ranked[~r.backlog.done[r.ranked]]
         item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
         item["total"] = len(not_done)
-    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph)} for f in item["flags"]]
+    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph, item.get("effort"))} for f in item["flags"]]
     item["forecasts"] = ex.forecasts(r, i)
     item["paths"] = ex.paths(r, i)
     item["urgency_means"] = ex.URGENCY_MEANS

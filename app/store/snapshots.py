@@ -20,6 +20,7 @@ from scoring.model import FACTOR_NAMES, LINK_UNITS, Initiative, Link
 from scoring.errors import Conflict
 
 _BATCH = 500
+HEAD_KEY = "snapshot_head"      # `meta`: the hash of the snapshot saved last (app/services/chain.py)
 
 
 class DuplicateName(Conflict):
@@ -193,6 +194,8 @@ def save(store, snapshot: sn.Snapshot, *, run_id: int | None, created_at: dateti
                        "created_at": created_at, "run_id": run_id, "item_count": len(sealed.initiatives),
                        "manifest": blob, "is_full": sn.header(blob)["items"]["base"] is None}
                 c.execute(t.insert(), row)
+                c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
+                c.execute(s.meta.insert().values(key=HEAD_KEY, value=sealed.hash))
             return {k: v for k, v in row.items() if k != "manifest"}
         except IntegrityError:
             if snapshot.name and any(r["name"] == snapshot.name for r in rows(store)):
@@ -214,6 +217,7 @@ def drop_all(store) -> None:
     with store.engine.begin() as c:
         c.execute(delete(s.snapshots))
         c.execute(delete(s.snapshot_items))
+        c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
 
 
 def sizes(store) -> dict[str, int]:

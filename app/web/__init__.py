@@ -75,7 +75,8 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.operations import metrics, sync as sync_api, webhooks
     from app.web.pages import pages
     from app.web.planning import planning
-    for blueprint in (api, pages, planning, changes_bp, estimates_bp, sync_api.sync_api, webhooks.webhooks):
+    from app.web.scenarios import scenarios_bp
+    for blueprint in (api, pages, planning, changes_bp, estimates_bp, scenarios_bp, sync_api.sync_api, webhooks.webhooks):
         app.register_blueprint(blueprint)
     metrics.install(app)
     configure_logs(workspace.settings)

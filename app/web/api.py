@@ -9,7 +9,7 @@ from app import render, services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)
-from app.services.whatif import WhatIfBody, what_if
+from app.services.whatif import WhatIfBody, big_changes, what_if
 
 api = Blueprint("api", __name__)
 
@@ -31,9 +31,13 @@ def page_of(r, rows: bool = False) -> dict:
 
 @api.get("/healthz")
 def healthz():
+    from app.services import chain
     runs = [r for r in workspace().store.runs(50) if r["status"] in ("ok", "partial")]
     last = runs[0]["ended_at"] if runs else None
-    return jsonify({"status": "ok", "last_sync": last.isoformat() if last else None})
+    snapshots = chain.status(workspace().store)     # a broken chain: alive, but "degraded"
+    return jsonify({"status": "ok" if snapshots["ok"] else "degraded", "last_sync": last.isoformat() if last else None,
+                    "snapshot_chain": {"ok": snapshots["ok"], "head": snapshots["head"] or None,
+                                       "problem": snapshots["problem"]}})
 
 
 @api.get("/api/v1/roadmap")
@@ -110,6 +114,9 @@ def whatif():
         was = before.get(it["key"])
         it["previous_rank"] = was
         it["moved"] = None if was is None or it["rank"] is None else was - it["rank"]
+    # a KPI value more than 10x off the current one is applied, and flagged for confirmation
+    page["warnings"] = [w["message"] for w in big_changes(req.kpi_values, cache().currents(r.params.as_of),
+                                                           workspace().settings.kpis)]
     return jsonify(page)
 
 

@@ -151,6 +151,8 @@ def allowed_hosts() -> tuple[str, ...]:
 def check_host() -> None:
     """Every request: its `Host` must be one the service answers to (`[service] allowed_hosts`,
     default the loopback names, any port), so a DNS-rebinding page cannot read a local server."""
+    if not request.headers.get("Host", "").strip():        # no Host at all (HTTP/1.0): a foreign name
+        raise ApiError(400, "host-not-allowed", "this service answers only requests that name it in a Host header")
     allowed = allowed_hosts()
     if "*" in allowed:
         return

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict
 
 from connectors.base import InitiativeRecord
-from scoring.notation import impact_section, read_confidence
+from scoring.notation import confidence_field, impact_section
 from scoring.numbers import finite_number
 from scoring.errors import BadInput
 
@@ -85,9 +85,7 @@ def confidence_of(raw: Any, levels: dict[str, float]) -> float | None:
         label = option_label(option) if isinstance(option, dict) else (None if option is None else str(option))
         if label is None:
             continue
-        value = levels.get(label)
-        if value is None:
-            value = read_confidence(label)
+        value = confidence_field(label, levels or None)     # a configured word in any case, or a number
         if value is None:
             return None
         read.append(value)
