@@ -65,6 +65,8 @@ def test_the_initiative_page_shows_each_person_side_by_side(browser, disputed): 
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         cells = section.locator("table tr").nth(2).locator("td").all_inner_texts()
         assert cells == ["Alice Lindqvist", "+60.0%", "50%", "+30.00%"]
+        # "refine these first" names each estimator's line: every one lands in the strip's section
+        assert all(section.locator(f"#estimate-{n}").count() == 1 for n in (1, 2, 3))
         section.scroll_into_view_if_needed()
         shot(page, "estimators-initiative", full=True)
         assert page.errors == []
