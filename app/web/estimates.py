@@ -9,22 +9,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from app.auth import current_person
 from app.services import estimates
 from app.web.state import ApiError, require_token, workspace
-from scoring.errors import RoadmapError
 
 estimates_bp = Blueprint("estimates", __name__)
 BASE = "/api/v1/initiatives/<key>/estimates"
 
 
-def _answer(call, *args, **kwargs):
-    try:
-        return call(*args, **kwargs)
-    except RoadmapError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
-
-
 @estimates_bp.get(BASE)
 def listing(key: str):
-    return jsonify(_answer(estimates.listing, workspace(), key, current_person()))
+    return jsonify(estimates.listing(workspace(), key, current_person()))
 
 
 class EstimateBody(BaseModel):
@@ -48,21 +40,21 @@ def add(key: str):
                                                'send only "line"') from None
         raise ApiError(400, "bad-request", 'send a JSON object {"line": "<kpi-id> +5% @70%"} '
                                            "(Content-Type: application/json), the line 1 to 1,000 characters") from None
-    e = _answer(estimates.add, workspace(), key, line, by=person.name, source="web")
+    e = estimates.add(workspace(), key, line, by=person.name, source="web")
     return jsonify(estimates.public(e)), 201
 
 
 @estimates_bp.delete(BASE + "/<int:estimate_id>")
 def delete(key: str, estimate_id: int):
     require_token()
-    _answer(estimates.delete, workspace(), key, estimate_id, current_person())
+    estimates.delete(workspace(), key, estimate_id, current_person())
     return "", 204
 
 
 @estimates_bp.post(BASE + "/reveal")
 def reveal(key: str):
     require_token()
-    return jsonify(_answer(estimates.reveal, workspace(), key, current_person()))
+    return jsonify(estimates.reveal(workspace(), key, current_person()))
 
 
 # -- the OpenAPI parts (merged by app/web/openapi.py) ------------------------------------
