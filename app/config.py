@@ -21,18 +21,19 @@ from scoring.graph import GraphProblem, find_problems
 from scoring.model import Edge, Kpi, Objective
 from scoring.numbers import finite_number
 from scoring.ranking import METHODS
+from scoring.errors import BadInput
 
 CONFIG_NAME = "roadmap.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """The config cannot be used. `problems` are located, one per line, each with a fix."""
 
     def __init__(self, problems: list[str], path: Path | None = None):
         self.problems = problems
         self.path = path
         where = f"{path}: " if path else ""
-        super().__init__("\n".join(where + p for p in problems))
+        super().__init__("\n".join(where + p for p in problems), code="config")
 
 
 class _Section(BaseModel):

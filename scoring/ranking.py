@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from scoring import frameworks, pool
+from scoring.errors import BadInput
 from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
 from scoring.graph import GoalGraph
 from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
@@ -93,7 +94,7 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
                  include_done: bool = False) -> "Ranking":
     """Score and rank `backlog` through `graph` as SCORING.md defines it."""
     if params.method not in METHODS:
-        raise ValueError(f"unknown scoring method '{params.method}'; use one of {', '.join(METHODS)}")
+        raise BadInput(f"unknown scoring method '{params.method}'; use one of {', '.join(METHODS)}")
     states = kpi_states(graph, currents or {}, params)
     weights = graph.objective_weights(objective_weights)
     n = len(backlog)

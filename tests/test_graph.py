@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph, GraphError, find_problems
 from scoring.impact import kpi_values
 from scoring.model import Backlog, Initiative, Kpi, Link, Objective
@@ -42,7 +43,7 @@ def test_unknown_ids_and_objective_edges_are_each_named():
 
 def test_objective_weights_all_zero_is_refused():
     g = GoalGraph.build([Objective(id="o", weight=0)], [Kpi(id="k")], [edge("k", "o", 1)])
-    with pytest.raises(ValueError, match="all zero"):
+    with pytest.raises(BadInput, match="all zero"):
         g.objective_weights()
 
 

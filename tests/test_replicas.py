@@ -35,12 +35,18 @@ from app.config import load_settings
 from app.worker import slot_of
 from app.services import Workspace
 from app.services.sync import sync
+from tests.conftest import missing
 from tests.jira_standin import JiraStandIn, make_issue
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ROADMAP_TEST_POSTGRES_URL")
 SECRET = "replica-webhook-secret"
-pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    if not PG_URL:
+        missing("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
 
 KPIS = """
 [scoring]
@@ -188,7 +194,7 @@ def webhook(base: str, key: str, delivery: str, *, secret: str = SECRET) -> requ
 
 @pytest.fixture
 def deployment(tmp_path):
-    pytest.importorskip("gunicorn")
+    import gunicorn  # noqa: F401 - in the test extra; a missing one fails loudly
     engine = create_engine(PG_URL)
     with engine.begin() as c:
         c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.store import Store
 from scoring import alignment as al
 from scoring import explain as ex
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph, GraphError
 from scoring.progress import Current
 from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
@@ -218,7 +219,7 @@ def select(r: Ranking, *, objective: str | None = None, q: str | None = None, st
     if objective:
         ids = [o.id for o in r.graph.objectives]
         if objective not in ids:
-            raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
+            raise BadInput(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
         idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
     if q or status:
         texts = _texts_of(ws, r, idx)

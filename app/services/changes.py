@@ -18,6 +18,7 @@ from app.store.snapshots import DuplicateName
 from scoring.changes import snapshot as sn
 from scoring.changes.attribution import Diff, attribute
 from scoring.model import Kpi
+from scoring.errors import BadInput, Conflict
 
 log = logging.getLogger("roadmap.changes")
 CUT = 10            # the plan's cut line: the top N of the ranking
@@ -28,8 +29,9 @@ __all__ = ["DuplicateName", "UnknownSnapshot", "TamperedSnapshot", "current", "s
            "diff", "diff_json", "summary", "edit_lines", "rank_move", "moved", "default_from", "CUT", "NOW"]
 
 
-class UnknownSnapshot(ValueError):
+class UnknownSnapshot(BadInput):
     """No snapshot has this name or hash prefix; `known` lists the names there are."""
+    code = "unknown-snapshot"
 
     def __init__(self, ref: str, known: list[str]):
         self.ref, self.known = ref, known
@@ -37,8 +39,9 @@ class UnknownSnapshot(ValueError):
         super().__init__(f"no snapshot named '{ref}' (nor a hash starting so); known: {names}")
 
 
-class TamperedSnapshot(ValueError):
+class TamperedSnapshot(Conflict):
     """A snapshot's stored bytes no longer give its hash: the diff would not be trustworthy."""
+    code = "snapshot-tampered"
 
 
 def _now() -> datetime:
@@ -59,9 +62,9 @@ def save(ws: Workspace, name: str, *, run_id: int | None = None) -> dict:
     """Freeze the current data under `name` (DuplicateName when taken). Returns the row."""
     name = name.strip()
     if not name or len(name) > 255 or re.search(r"\s", name):
-        raise ValueError("a snapshot name is 1 to 255 characters without spaces")
+        raise BadInput("a snapshot name is 1 to 255 characters without spaces")
     if run_id is None and re.fullmatch(r"sync-\d+", name):
-        raise ValueError(f"'{name}' is kept for the snapshot a sync saves; choose another name")
+        raise BadInput(f"'{name}' is kept for the snapshot a sync saves; choose another name")
     version = ws.store.data_version()
     snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version})
     row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=_now())

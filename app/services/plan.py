@@ -20,16 +20,18 @@ from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
 from scoring.plan.model import EFFORT_TOO_BIG
 from scoring.ranking import Ranking
+from scoring.errors import BadInput, Conflict
 
 NO_TEAM = "(none)"          # the lane of items that cannot be planned: unknown team, excluded
 MAX_CAPACITY = 1e9
 
 
-class PlanNotConfigured(ValueError):
+class PlanNotConfigured(Conflict):
     """No capacity is known: `[planning]` has no teams and none was given."""
+    code = "plan-not-configured"
 
 
-class PlanOverrideError(ValueError):
+class PlanOverrideError(BadInput):
     """An override (capacity, periods, mandatory, excluded) is not usable; names the key."""
 
 
@@ -183,8 +185,9 @@ def _strip_lane(d: dict, lanes: dict[str, str]) -> dict:
     return d
 
 
-class PlanRefused(ValueError):
+class PlanRefused(Conflict):
     """The mandatory items cannot all be planned: `items` and `overflows` name why."""
+    status, code = 422, "infeasible"
 
     def __init__(self, exc: PlanInfeasible, lanes: dict[str, str]):
         why = "; ".join(f"{k}: {lanes[k]}" for k in exc.items if k in lanes)

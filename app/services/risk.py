@@ -14,6 +14,7 @@ from datetime import date
 import numpy as np
 
 from app.services import Workspace, ranking as rank
+from scoring.errors import BadInput
 from scoring.ranking import Ranking
 from scoring.uncertainty import RiskInput, RiskResult, analyse_risk
 
@@ -77,14 +78,14 @@ def _cache(ws: Workspace) -> dict:
 
 def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = None, seed: int | None = None,
             top: int | None = None, base: Ranking | None = None, max_draws: int = MAX_DRAWS) -> RiskResult:
-    """The kernel's result for the workspace (cached); ValueError for bad numbers."""
+    """The kernel's result for the workspace (cached); BadInput for bad numbers."""
     u = ws.settings.uncertainty
     as_of = ws.as_of(as_of)
     draws, seed, top = u.draws if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
     if not 1 <= draws <= max_draws:
-        raise ValueError(f"draws must be from 1 to {max_draws:,}")
+        raise BadInput(f"draws must be from 1 to {max_draws:,}")
     if seed < 0 or top < 1:
-        raise ValueError("seed must be >= 0 and top >= 1")
+        raise BadInput("seed must be >= 0 and top >= 1")
     key = (ws.store.data_version(), as_of, draws, seed, top)
     with _lock:
         hit = _cache(ws).get(key)

@@ -20,13 +20,14 @@ from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
 from scoring.numbers import finite_number
+from scoring.errors import BadInput
 
 MAX_EXTRA = 1000          # extra initiatives in one request
 MAX_TEXT = 1000           # characters in a title or impact text
 MAX_WEIGHT = MAX_OBJECTIVE_WEIGHT   # magnitude of an objective weight, effort or KPI value (1e308 zeroes every score)
 
 
-class WhatIfError(ValueError):
+class WhatIfError(BadInput):
     """The what-if body is not usable; the message names the key."""
 
 

@@ -17,12 +17,14 @@ from sqlalchemy.exc import IntegrityError
 from app.store import schema as s
 from scoring.changes import snapshot as sn
 from scoring.model import FACTOR_NAMES, LINK_UNITS, Initiative, Link
+from scoring.errors import Conflict
 
 _BATCH = 500
 
 
-class DuplicateName(ValueError):
+class DuplicateName(Conflict):
     """A snapshot with this name exists already."""
+    code = "duplicate-name"
 
 
 # -- the initiatives as models ----------------------------------------------------------

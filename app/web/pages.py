@@ -75,10 +75,7 @@ class View:
         if self.scenario is None and self.method == ws.settings.scoring.method:
             from app.services.changes import moved
             self.since = moved(ws, r)     # the "Moved" column: since the snapshot before the last sync
-        try:
-            among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)
-        except ValueError as exc:
-            abort(400, str(exc))
+        among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)   # BadInput: a 400 page
         self.kpi = self.args.get("kpi", "")
         if self.kpi:
             among = among[_moves(r, self.kpi)[among]]

@@ -13,9 +13,8 @@ from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
-from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from app.services.whatif import WhatIfError
-from scoring.graph import GraphError
+from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from scoring.numbers import finite_number
 
 planning = Blueprint("planning", __name__, template_folder="templates")
@@ -64,14 +63,10 @@ def url_request() -> plans.PlanRequest:
 
 
 def _solve(req: plans.PlanRequest, whatif: dict | None = None, as_of=None) -> dict:
+    """PlanNotConfigured (409), PlanOverrideError and WhatIfError (400) reach create_app's handler."""
     ws = workspace()
-    try:
-        base = cache().get(as_of) if not whatif else None
-        return plans.plan(ws, as_of=as_of, request=req, whatif=whatif, base=base)
-    except plans.PlanNotConfigured as exc:
-        raise ApiError(409, "plan-not-configured", str(exc)) from None
-    except (plans.PlanOverrideError, WhatIfError) as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    base = cache().get(as_of) if not whatif else None
+    return plans.plan(ws, as_of=as_of, request=req, whatif=whatif, base=base)
 
 
 def _refused(exc: plans.PlanRefused):
@@ -90,10 +85,7 @@ def plan_get():
 
 
 def _url_or_400() -> plans.PlanRequest:
-    try:
-        return url_request()
-    except plans.PlanOverrideError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    return url_request()       # a PlanOverrideError is a 400
 
 
 @planning.post("/api/v1/plan")
@@ -113,10 +105,7 @@ def plan_post():
         body = PlanBody.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, "bad-request", "; ".join(validation_problems(exc, PlanBody))) from None
-    try:
-        caps = tuple((t, _cap_values(f"capacity.{t}", v)) for t, v in body.capacity.items())
-    except plans.PlanOverrideError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    caps = tuple((t, _cap_values(f"capacity.{t}", v)) for t, v in body.capacity.items())
     req = plans.PlanRequest(capacity=caps, periods=tuple(body.periods), mandatory=tuple(body.mandatory),
                             excluded=tuple(body.excluded))
     whatif = {k: getattr(body, k) for k in ("objective_weights", "edge_weights", "kpi_values", "initiatives")
@@ -142,12 +131,7 @@ def risk_get():
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
     draws = int_arg("draws", min(u.draws, risks.MAX_DRAWS), 1)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
-    try:
-        return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
-    except GraphError:
-        raise                 # a 409 from create_app's handler, not the ValueError below
-    except ValueError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
 
 
 def _cap_text(values: list[float]) -> str:
@@ -173,8 +157,10 @@ def plan_page():
         error, status = str(exc), 400
     except plans.PlanRefused as exc:
         refused, status = exc, 422
-    except ApiError as exc:
+    except (ApiError, plans.PlanNotConfigured) as exc:
         error, status = exc.message, (exc.status if exc.status != 409 else 200)
+    except WhatIfError as exc:            # the scenario's what-if body: the page says why, with the stored plan's form
+        error, status = f"The what-if scenario cannot be used: {exc}", 400
     teams = []
     if d is not None:
         caps = {}

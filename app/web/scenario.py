@@ -11,11 +11,13 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from scoring.errors import BadInput
+
 FILTERS = ("q", "objective", "status", "flag")
 NEW_FIELDS = ("new_key", "new_title", "new_effort", "new_impact")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BadInput):
     """A scenario parameter that cannot be read; the message names it."""
 
 

@@ -20,6 +20,7 @@ from flask import current_app, request
 from app import services
 from app.services import Workspace
 from scoring.ranking import METHODS
+from scoring.errors import RoadmapError
 
 MAX_PAGE = 500                    # `limit` above this is a 400 (documented in the OpenAPI document)
 MAX_OFFSET = 2**31 - 1
@@ -27,10 +28,11 @@ MAX_CACHE_ENTRIES = 64            # rankings and bodies kept per worker ...
 MAX_CACHE_BYTES = 256 * 2**20     # ... and their rough size together
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApiError(RoadmapError):
+    """A route's own refusal with its status and code (create_app's one handler answers it)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message, code=code, status=status, headers=headers)
 
 
 def _nbytes(value) -> int:

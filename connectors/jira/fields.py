@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from connectors.base import InitiativeRecord
 from scoring.notation import confidence_field, impact_section
 from scoring.numbers import finite_number
+from scoring.errors import BadInput
 
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
@@ -48,8 +49,8 @@ class JiraFields(BaseModel):
 assert set(JiraFields.model_fields) == set(ROLES), "ROLES and JiraFields must list the same roles"
 
 
-class MalformedIssue(ValueError):
-    pass
+class MalformedIssue(BadInput):
+    """An issue the connector cannot read: skipped, counted and reported."""
 
 
 def option_label(v: Any) -> str | None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph
 from scoring.impact import round10
 from scoring.model import Backlog, Kpi, Objective
@@ -303,14 +304,14 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
     (their order does not matter); `cap` bounds the overtaking lists."""
     unknown = set(groups) - set(GROUPS)
     if unknown:
-        raise ValueError(f"unknown group(s) {', '.join(sorted(unknown))}; use {', '.join(GROUPS)}")
+        raise BadInput(f"unknown group(s) {', '.join(sorted(unknown))}; use {', '.join(GROUPS)}")
     ra, rb = rescore(a), rescore(b)
     rank_a, rank_b = _ranks(ra), _ranks(rb)
     common = [k for k in rank_b if k in rank_a]
     changed = changed_groups(a, b, common)
     missing = changed - set(groups)
     if missing:
-        raise ValueError(f"group(s) {', '.join(sorted(missing))} changed but were left out; "
+        raise BadInput(f"group(s) {', '.join(sorted(missing))} changed but were left out; "
                          "the parts would not sum to the change")
     G = [g for g in GROUPS if g in changed]
     mixer = _Mixer(a, b, ra, rb, common)
