@@ -82,6 +82,23 @@ def scenario_risk(ws: Workspace, r: Ranking) -> dict | None:
             "refine": refine[:REFINE_SHOWN], "draws": u.draws, "note": None}
 
 
+def scenario_risk_json(ws: Workspace, args, as_of, *, draws: int, seed: int, top: int) -> dict | None:
+    """`risk --format json` under the scenario in a URL's query (`w.<objective>`,
+    `kpi.<kpi>` in the KPI's own unit, extra items; `confirm=1` not needed: an API states
+    what it wants), or None when the URL holds none. A bad scenario is a 400 naming it."""
+    from app.services.whatif import what_if
+    from app.web.scenario import in_config_unit, read_scenario
+    graph = ws.graph
+    sc = in_config_unit(read_scenario(args, graph.objectives, {k.id for k in graph.kpis}), graph.kpis)
+    if not sc.active:
+        return None
+    params = ws.params(as_of, "kpi-impact")
+    r, _ = what_if(ws, {**sc.body(), "as_of": params.as_of.isoformat()}, method="kpi-impact")
+    from scoring.uncertainty import analyse_risk
+    res = analyse_risk(risks.risk_input(ws, r, draws=draws, seed=seed, top=top))
+    return {"as_of": params.as_of.isoformat(), **res.as_dict()}
+
+
 def cut_after(ranks: list[int | None], next_rank: int | None, cut: int | None) -> list[bool]:
     """Per shown row (ranks in page order): does the cut line follow it? After the last row
     within the cut when the next row shown (or the first on the next page) lies beyond it."""

@@ -131,6 +131,10 @@ def risk_get():
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
     draws = int_arg("draws", min(u.draws, risks.MAX_DRAWS), 1)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
+    from app.web.plan_risk import scenario_risk_json       # `w.<objective>`, `kpi.<kpi>`: a page's scenario
+    under = scenario_risk_json(workspace(), request.args, as_of_arg(), draws=draws, seed=seed, top=top)
+    if under is not None:
+        return jsonify(under)
     return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
 
 
@@ -265,6 +269,10 @@ OPENAPI_PATHS = {
                        {"name": "draws", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                    "maximum": risks.MAX_DRAWS}},
                        {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                       {"name": "w.{objective}", "in": "query", "schema": NUM,
+                        "description": "a scenario's objective weight (as on the roadmap page)"},
+                       {"name": "kpi.{kpi}", "in": "query", "schema": NUM,
+                        "description": "a scenario's KPI value, in the KPI's own unit (40 for 40 %)"}],
         "responses": _resp("Risk")}},
 }
