@@ -50,6 +50,8 @@ class ServiceSettings(_Section):
     log_format: Literal["text", "json"] = "text"
     # Host headers served (DNS rebinding); "*" for any. Default: the loopback names, any port.
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+    metrics_token_env: str | None = None       # /metrics needs this bearer token; unset: loopback clients only
+    max_concurrent_analyses: int = Field(default=2, ge=1, le=64)   # plan/risk computations at once per process
 
 
 class ScoringSettings(_Section):

@@ -22,7 +22,7 @@ LEVELS = {"cycle": "error", "unknown-node": "error",
 CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
          "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
          "unestimated-link", "too-many-kpis", "allocation-drift", "initiative-unreadable",
-         "effort-defaulted", "kpi-outlier")
+         "effort-defaulted", "discuss", "kpi-outlier")
 
 
 @dataclass(frozen=True)
@@ -203,6 +203,16 @@ def allocation(ranking: Ranking) -> list[dict]:
     return [{"objective": o.id, "weight_share": ranking.weights[o.id],
              "effort_share": float(effort[n] / total) if total > 0 else 0.0}
             for n, o in enumerate(ranking.graph.objectives)]
+
+
+def disagreement_findings(flags: dict[str, list[dict]]) -> list[Finding]:
+    """`discuss` per disputed link that can change the plan (the `discuss:<kpi>`
+    flags: docs/model.md "Several estimators")."""
+    return [Finding("discuss", key,
+                    f"initiative {key}: the estimators disagree on '{f['kpi']}' (D = {f['disagreement']:.2f}), "
+                    f"and it can change the plan (refining it is worth {f['voi']:.3g} impact points): "
+                    "discuss this estimate")
+            for key, found in flags.items() for f in found]
 
 
 def initiative_findings(ranking: Ranking) -> list[Finding]:

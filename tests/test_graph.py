@@ -104,6 +104,7 @@ def test_vectorised_impact_equals_the_walk_over_all_paths(seed):
             high = low + rng.choice([0, rng.uniform(0, 0.1)])
             links.append(Link(kpi=f"k{rng.randrange(12)}", low=low, high=high,
                               confidence=rng.choice([None, rng.random()])))
+        links = list({link.kpi: link for link in links}.values())   # one person's later line on a KPI replaces the earlier
         items.append(Initiative(key=f"I-{n}", confidence=rng.choice([None, 0.9]), effort=rng.choice([None, 2.0]),
                                 links=tuple(links)))
     # currents from 90 to 121: most KPIs lag, some keep pace or meet their target

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from app.terminal import safe, safe_lines   # plain `re`: cheap to import
 from scoring.errors import BadInput, RoadmapError
 
 # Heavy modules (numpy, scipy, SQLAlchemy, networkx, pydantic) are imported inside the
@@ -34,7 +35,7 @@ class UserError(BadInput, click.ClickException):
         super().__init__(message, exit_code=exit_code)
 
     def show(self, file=None) -> None:
-        click.echo(f"roadmap: {_redact(self.format_message())}", err=True)
+        click.echo(safe_lines(f"roadmap: {_redact(self.format_message())}"), err=True)
 
 
 _loaded: list = []     # the settings this command loaded, so every error path can redact their secrets
@@ -163,15 +164,20 @@ class _Bar:
 
 
 def _report(reports, seconds: float) -> int:
+    chain_broken = False
     for r in reports:
         for where, why in r.skipped[:20]:
-            click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
+            if where == "snapshot" and why.startswith("snapshot chain broken"):
+                chain_broken = True          # said once, as itself (app/services/chain.py)
+                click.echo(safe(_redact(f"roadmap: {why}; no snapshot saved")), err=True)
+                continue
+            click.echo(safe(_redact(f"{r.connector}: skipped {where}: {why}")), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             what = "" if subject == r.connector else f" {subject}"
-            click.echo(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})")), err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:
@@ -181,7 +187,7 @@ def _report(reports, seconds: float) -> int:
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
                f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
                + "".join(f", {n} {name}" for name, n in figures.items()) + f" in {seconds:.1f} s")
-    return 3 if failed else 0
+    return 3 if failed else 1 if chain_broken else 0
 
 
 @main.command()
@@ -279,26 +285,28 @@ def check(config, as_of, fmt, strict) -> None:
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--estimates", is_flag=True,
+              help="Also write the stored estimates into the impact field as lines with `by`.")
 @user_errors
-def push(config, dry_run) -> None:
+def push(config, dry_run, estimates) -> None:
     """Write score and rank back to the tracker's configured fields, only where they changed."""
     from app.services.push import push as run_push
     from connectors.base import SourceConfigError
     ws = workspace(config)
     bar = _Bar()
     try:
-        reports = run_push(ws, dry_run=dry_run, progress=bar)
+        reports = run_push(ws, dry_run=dry_run, progress=bar, estimates=estimates)
     except SourceConfigError as exc:
         raise UserError("\n".join(exc.problems)) from None
     finally:
         bar.clear()
     for r in reports:
         for c in r.changes if dry_run else ():
-            click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
+            click.echo(safe(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}"))
         for m in r.messages:
-            click.echo(_redact(f"{r.connector}: FAILED {m}"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED {m}")), err=True)
         for note in r.notes:
-            click.echo(f"{r.connector}: {note}", err=True)
+            click.echo(safe(f"{r.connector}: {note}"), err=True)
         click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
                    f"{r.failed} failed in {r.seconds:.1f} s")
     if any(r.failed for r in reports):

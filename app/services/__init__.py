@@ -62,6 +62,8 @@ def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = No
             include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
+    from app.services.estimates import merged
+    backlog = merged(ws, backlog)       # estimates kept in the store, as more estimators
     return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
                         objective_weights=objective_weights, include_done=include_done)
 
@@ -105,8 +107,10 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
         states = kpi_states(_graph_or_flat(ws), now, params)
         findings += al.kpi_findings(list(s.kpis), states, rules)
     else:
-        r = rank_backlog(ws.store.load_backlog(), ws.graph, ScoringParams(**{**params.__dict__, "method": "kpi-impact"}),
-                         now)
+        from app.services import estimates
+        r = rank_backlog(estimates.merged(ws, ws.store.load_backlog()), ws.graph,
+                         ScoringParams(**{**params.__dict__, "method": "kpi-impact"}), now)
+        findings += al.disagreement_findings(discuss(ws, r))
         findings += al.graph_findings(ws.graph, rules)
         findings += al.kpi_findings(list(s.kpis), r.states, rules)
         findings += al.initiative_findings(r)
@@ -134,6 +138,7 @@ FLAG_FIXES = {
                          "or an absolute change '+2pp' / '+3pt' (pp only on a KPI with unit '%')",
     "no-base": "the absolute estimate on '{d}' cannot be converted: the KPI has no current value and no "
                "baseline (or they are 0); give it a baseline or a source",
+    "discuss": "the estimators disagree on '{d}', and it can change the plan: discuss this estimate",
     "unreadable-confidence": "a confidence cannot be read; write it as 70%, 70 or 0.7",
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
@@ -158,7 +163,8 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
     i = r.index_of(key)
     if i is None:
         return None
-    item = join_texts(ws, [r.item(i)])[0]
+    from app.services.estimates import flag_items
+    item = flag_items(join_texts(ws, [r.item(i)]), discuss(ws, r))[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
@@ -189,14 +195,24 @@ def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
           among: np.ndarray | None = None) -> list[dict]:
-    """`score --format json`'s items, with their text joined in."""
-    return join_texts(ws, r.items(offset, limit, among=among))
+    """`score --format json`'s items, with their text joined in (and `discuss` flags)."""
+    from app.services.estimates import flag_items
+    return flag_items(join_texts(ws, r.items(offset, limit, among=among)), discuss(ws, r))
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
          among: np.ndarray | None = None) -> list[dict]:
-    """The ranked rows for tables and CSV, with their text joined in."""
-    return join_texts(ws, r.rows(offset, limit, among=among))
+    """The ranked rows for tables and CSV, with their text joined in (and `discuss` flags)."""
+    from app.services.estimates import flag_items
+    return flag_items(join_texts(ws, r.rows(offset, limit, among=among)), discuss(ws, r))
+
+
+def discuss(ws: Workspace, r: Ranking) -> dict[str, list[dict]]:
+    """The disputed links that can change the plan, once per ranking (app/services/estimates.py)."""
+    if "_discuss" not in r.__dict__:
+        from app.services import estimates
+        r.__dict__["_discuss"] = estimates.discuss(ws, r)
+    return r.__dict__["_discuss"]
 
 
 def _texts_of(ws: Workspace | None, r: Ranking, idx: np.ndarray) -> list[tuple[str, str, str]]:

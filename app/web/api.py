@@ -31,9 +31,13 @@ def page_of(r, rows: bool = False) -> dict:
 
 @api.get("/healthz")
 def healthz():
+    from app.services import chain
     runs = [r for r in workspace().store.runs(50) if r["status"] in ("ok", "partial")]
     last = runs[0]["ended_at"] if runs else None
-    return jsonify({"status": "ok", "last_sync": last.isoformat() if last else None})
+    snapshots = chain.status(workspace().store)     # a broken chain: alive, but "degraded"
+    return jsonify({"status": "ok" if snapshots["ok"] else "degraded", "last_sync": last.isoformat() if last else None,
+                    "snapshot_chain": {"ok": snapshots["ok"], "head": snapshots["head"] or None,
+                                       "problem": snapshots["problem"]}})
 
 
 @api.get("/api/v1/roadmap")

@@ -3,6 +3,8 @@ snapshots, the movers with their reasons, added, removed, the cut line) and the 
 `GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, render_template, request
 
 from app.services import changes
@@ -27,6 +29,8 @@ def save_snapshot():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)')
+    if not body["name"] or re.search(r"\s", body["name"]):        # as documented: no white space at all
+        raise ApiError(400, "bad-request", "name: 1 to 255 characters without spaces")
     row = changes.save(workspace(), body["name"])    # DuplicateName 409, a bad name 400
     return jsonify(row), 201
 

@@ -12,6 +12,7 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
 from app.web import charts, plan_risk
+from app.web.strip import strip
 from app.web.scenario import FILTERS, page_scenario, query, without_scenario
 from app.web.state import cache, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
@@ -186,7 +187,7 @@ def _roadmap_context(view: View) -> dict:
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
-                fix=services.flag_fix, methods=METHODS, columns=columns, group_info=group_info,
+                fix=services.flag_fix, methods=METHODS, strip=strip, columns=columns, group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
                 csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
                 reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
@@ -292,8 +293,13 @@ def initiative(key: str):
     link, kpis, objectives = _links()
     ws = workspace()
     risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
+    from app.auth import current_person
+    from app.services import estimates
+    from app.web.strip import strip
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk)
+                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()),
+                           discuss={f["flag"].partition(":")[2] for f in item["flags"]
+                                    if f["flag"].startswith("discuss:")})
 
 
 @pages.get("/kpis")

@@ -98,27 +98,27 @@ class RankingCache:
 
     def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False):
         as_of, method = self.ws.as_of(as_of), method or self.ws.settings.scoring.method
-        key = (self.ws.store.data_version(), "ranking", as_of, method, include_done)
+        key = (self.ws.store.cache_version(), "ranking", as_of, method, include_done)
         return self._get(key, lambda: services.ranking(self.ws, as_of=as_of, method=method,
                                                        include_done=include_done))
 
     def response(self, build, *parts):
         """A built response body, reused until the data, the date or the request changes."""
-        key = (self.ws.store.data_version(), "response", self.ws.as_of(), *parts)
+        key = (self.ws.store.cache_version(), "response", self.ws.as_of(), *parts)
         return self._get(key, build)
 
     def check(self):
-        key = (self.ws.store.data_version(), "check", self.ws.as_of())
+        key = (self.ws.store.cache_version(), "check", self.ws.as_of())
         return self._get(key, lambda: services.check(self.ws))
 
     def kpis(self, as_of: date | None = None) -> dict:
         """`services.kpis` for this data and date (copy before changing it)."""
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
+        return self._get((self.ws.store.cache_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
+        return self._get((self.ws.store.cache_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
 
 
 def workspace() -> Workspace:
@@ -151,6 +151,8 @@ def allowed_hosts() -> tuple[str, ...]:
 def check_host() -> None:
     """Every request: its `Host` must be one the service answers to (`[service] allowed_hosts`,
     default the loopback names, any port), so a DNS-rebinding page cannot read a local server."""
+    if not request.headers.get("Host", "").strip():        # no Host at all (HTTP/1.0): a foreign name
+        raise ApiError(400, "host-not-allowed", "this service answers only requests that name it in a Host header")
     allowed = allowed_hosts()
     if "*" in allowed:
         return
