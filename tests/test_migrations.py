@@ -59,6 +59,10 @@ V_OUTCOMES = _plus(EXPECTED[_OUTCOMES_STEP - 1], initiatives=["launched_on", "do
                              "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at",
                              "active"])
 EXPECTED[_OUTCOMES_STEP] = V_OUTCOMES
+# m010_scenarios: saved, named scenarios
+_SCENARIOS_STEP = migrations.MIGRATIONS.index(migrations.m010_scenarios) + 1
+EXPECTED[_SCENARIOS_STEP] = _plus(EXPECTED[_SCENARIOS_STEP - 1],
+                                  scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])
 
 
 def _columns(engine) -> dict:

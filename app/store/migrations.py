@@ -175,6 +175,16 @@ def m007_outcomes(conn) -> None:
     md.create_all(conn)
 
 
+def m010_scenarios(conn) -> None:
+    """Saved, named scenarios: a page's URL state (roadmap or plan), who saved it and when."""
+    md = MetaData()
+    Table("scenarios", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("name", String(255), nullable=False), Column("page", String(32), nullable=False),
+          Column("query", Text, nullable=False, default=""), Column("saved_by", String(255), nullable=False),
+          Column("saved_at", DateTime(timezone=True), nullable=False))
+    md.create_all(conn)
+
+
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes]
+              m007_outcomes, m010_scenarios]
 SCHEMA_VERSION = len(MIGRATIONS)

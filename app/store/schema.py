@@ -235,3 +235,15 @@ outcomes = Table(
     Column("computed_at", DateTime(timezone=True), nullable=False),
     Column("active", Boolean, nullable=False, default=True),             # False: no longer launched (reopened)
 )
+
+
+# -- saved scenarios (migration m010_scenarios) -------------------------------------------
+scenarios = Table(
+    "scenarios", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("page", String(32), nullable=False),             # roadmap | plan
+    Column("query", Text, nullable=False, default=""),      # the page's URL query string (its scenario)
+    Column("saved_by", String(255), nullable=False),        # the person's name (app.auth.current_person)
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
