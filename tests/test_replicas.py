@@ -70,6 +70,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+START = 120.0     # seconds a process may take to start: importing the app takes tens of seconds on busy cores
+
+
 class Deployment:
     def __init__(self, tmp: Path, db_url: str, jira: JiraStandIn):
         self.tmp, self.db = tmp, create_engine(db_url)
@@ -100,6 +103,15 @@ class Deployment:
                             "--poll", "0.2"], f"worker{n}")
         self.workers.append(proc)
         return proc
+
+    def migrated(self) -> bool:
+        """The store every process polls is at this code's schema version (its tables exist)."""
+        from app.store.migrations import SCHEMA_VERSION
+        with self.db.connect() as c:
+            if c.execute(text("SELECT to_regclass('public.meta')")).scalar() is None:
+                return False
+            version = c.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+        return version is not None and int(version) >= SCHEMA_VERSION
 
     def rows(self, sql: str, **params) -> list:
         with self.db.connect() as c:
@@ -136,7 +148,7 @@ def ranking(base: str) -> list[tuple]:
 
 def webhook(base: str, key: str, delivery: str, *, secret: str = SECRET) -> requests.Response:
     # the shape of Atlassian's documented issue event (see tests/test_webhooks.py)
-    raw = json.dumps({"timestamp": 1782906930000, "webhookEvent": "jira:issue_updated",
+    raw = json.dumps({"timestamp": int(time.time() * 1000), "webhookEvent": "jira:issue_updated",
                       "issue_event_type_name": "issue_generic", "issue": {"id": "10001", "key": key, "fields": {}},
                       "changelog": {"id": "10105", "items": [{"field": "Impact", "fieldtype": "custom",
                                                               "fieldId": "customfield_10040"}]}}).encode()
@@ -154,7 +166,9 @@ def deployment(tmp_path):
         c.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     from app.store import Store
-    Store(PG_URL).close()                                          # the schema, before any process polls it
+    store = Store(PG_URL)                                          # the schema, before any process polls it
+    store.migrate()
+    store.close()
     jira = JiraStandIn([make_issue(n, f"{('activation', 'nps')[n % 2]} +{n}% @{40 + n}%", points=1 + n % 3)
                         for n in range(1, 13)]).start()
     d = Deployment(tmp_path, PG_URL, jira)
@@ -173,7 +187,8 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
         d.start_web(n, workers=2 if n == 0 else 1)   # replica 0: two gunicorn workers share their metrics
 
     # -- schedule: 30 consecutive intervals, each synced exactly once, one sync at a time -------
-    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, 30, "the workers did not start")
+    wait_until(d.migrated, START, "the store was not migrated")             # before any poll reads its tables
+    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the workers did not start")
     both = time.time()
     start = slot_of(both, 1)[1] + 1                                   # the first interval both workers saw whole
     window = [slot_of(start + k, 1)[0] for k in range(30)]
@@ -186,7 +201,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert {(s.status, s.attempts, s.kind) for s in slots} == {("ok", 1, "schedule")}
     spans = d.rows("SELECT started_at, ended_at FROM jobs WHERE status = 'ok' ORDER BY started_at")
     assert all(a.ended_at <= b.started_at for a, b in zip(spans, spans[1:])), "two syncs overlapped"
-    wait_until(lambda: all(answers(base) for base, _ in d.webs), 30, "the web replicas did not answer")
+    wait_until(lambda: all(answers(base) for base, _ in d.webs), START, "the web replicas did not answer")
 
     # -- SIGTERM: each worker ends the sync in hand and stops; two unscheduled ones take over ----
     for w in (w1, w2):
@@ -194,7 +209,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert [w1.wait(timeout=60), w2.wait(timeout=60)] == [0, 0]
     assert d.rows("SELECT count(*) FROM jobs WHERE status = 'running'")[0][0] == 0
     w3, w4 = d.start_worker(3, "unscheduled.toml"), d.start_worker(4, "unscheduled.toml")
-    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, 30, "the new workers did not start")
+    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the new workers did not start")
 
     # -- a worker killed mid-sync: the other retries the job once, same ranking as a clean run ---
     d.jira.hold()

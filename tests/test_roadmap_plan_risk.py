@@ -166,9 +166,9 @@ def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(c
 
 
 def test_a_backlog_too_big_to_analyse_while_the_reader_waits_leaves_risk_out(client, monkeypatch):
-    from app.web import plan_risk
-    monkeypatch.setattr(plan_risk, "RISK_BUDGET", 61 * 10_000 - 1)     # the demo: 61 items x 10,000 draws
+    from app.services import budget
+    monkeypatch.setattr(budget, "RISK_ITEMS", 60)     # the demo has 61 items not done
     body = client.get("/?page=1&q=").get_data(as_text=True)
     assert "P(in plan)" not in header(body) and 'id="refine-h"' not in body
-    assert "for a backlog this size (61 items × 10,000 draws)" in body
+    assert "for a backlog this size (61 items; a request analyses at most 60)" in body
     assert "Impact spread" not in client.get("/initiatives/FN-102").get_data(as_text=True)

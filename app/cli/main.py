@@ -20,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from app.terminal import safe, safe_lines   # plain `re`: cheap to import
 from scoring.errors import BadInput, RoadmapError
 
 # Heavy modules (numpy, scipy, SQLAlchemy, networkx, pydantic) are imported inside the
@@ -34,7 +35,7 @@ class UserError(BadInput, click.ClickException):
         super().__init__(message, exit_code=exit_code)
 
     def show(self, file=None) -> None:
-        click.echo(f"roadmap: {_redact(self.format_message())}", err=True)
+        click.echo(safe_lines(f"roadmap: {_redact(self.format_message())}"), err=True)
 
 
 _loaded: list = []     # the settings this command loaded, so every error path can redact their secrets
@@ -163,15 +164,20 @@ class _Bar:
 
 
 def _report(reports, seconds: float) -> int:
+    chain_broken = False
     for r in reports:
         for where, why in r.skipped[:20]:
-            click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
+            if where == "snapshot" and why.startswith("snapshot chain broken"):
+                chain_broken = True          # said once, as itself (app/services/chain.py)
+                click.echo(safe(_redact(f"roadmap: {why}; no snapshot saved")), err=True)
+                continue
+            click.echo(safe(_redact(f"{r.connector}: skipped {where}: {why}")), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             what = "" if subject == r.connector else f" {subject}"
-            click.echo(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})")), err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:
@@ -181,7 +187,7 @@ def _report(reports, seconds: float) -> int:
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
                f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
                + "".join(f", {n} {name}" for name, n in figures.items()) + f" in {seconds:.1f} s")
-    return 3 if failed else 0
+    return 3 if failed else 1 if chain_broken else 0
 
 
 @main.command()
@@ -201,13 +207,15 @@ def sync(config, connector, full, allow_removal) -> None:
     sys.exit(_report(reports, time.monotonic() - started))
 
 
-def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
+def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False,
+                   calibrated=None) -> None:
     from app import render, services
-    r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
+    r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done, calibrated=calibrated)
     items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
     if fmt == "json":
+        extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
-                                   "total": r.total, "items": items}))
+                                   "total": r.total, **extra, "items": items}))
     elif fmt == "csv":
         click.echo(render.ranking_csv(items), nl=False)
     else:
@@ -223,11 +231,13 @@ def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, incl
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Show only the top N.")
 @click.option("--include-done", is_flag=True, help="Rank items whose status category is done too.")
+@click.option("--calibrated", is_flag=True, default=None,
+              help="Scale each estimate by its estimator's track record first (default: [calibration] apply).")
 @user_errors
-def score(config, as_of, method, fmt, limit, include_done) -> None:
+def score(config, as_of, method, fmt, limit, include_done, calibrated) -> None:
     """The ranked roadmap."""
     _print_ranking(workspace(config), as_of=_date(as_of), method=method, fmt=fmt, limit=limit,
-                   include_done=include_done)
+                   include_done=include_done, calibrated=calibrated)
 
 
 @main.command()
@@ -296,11 +306,11 @@ def push(config, dry_run, estimates) -> None:
         bar.clear()
     for r in reports:
         for c in r.changes if dry_run else ():
-            click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
+            click.echo(safe(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}"))
         for m in r.messages:
-            click.echo(_redact(f"{r.connector}: FAILED {m}"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED {m}")), err=True)
         for note in r.notes:
-            click.echo(f"{r.connector}: {note}", err=True)
+            click.echo(safe(f"{r.connector}: {note}"), err=True)
         click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
                    f"{r.failed} failed in {r.seconds:.1f} s")
     if any(r.failed for r in reports):
@@ -366,6 +376,8 @@ def demo(port, no_serve, directory) -> None:
         sys.exit(status)
     click.echo()
     _print_ranking(ws)
+    from app.services.outcomes import outcomes_summary
+    click.echo(outcomes_summary(ws))
     if no_serve:
         return
     from app.web.serve import serve

@@ -12,7 +12,7 @@ import re
 import threading
 from datetime import datetime, timezone
 
-from app.services import Workspace, currents
+from app.services import Workspace, chain, currents
 from app.store import snapshots as store_snapshots
 from app.store.snapshots import DuplicateName
 from scoring.changes import snapshot as sn
@@ -54,6 +54,12 @@ def current(ws: Workspace, *, name: str = "", meta: dict | None = None) -> sn.Sn
     s = ws.settings
     params = ws.params()
     kpis = [Kpi.model_validate(k.model_dump(include=set(Kpi.model_fields))) for k in s.kpis]
+    if s.calibration.apply:       # the factors in force are frozen with the data they rank
+        from app.services.calibrated import model
+        from scoring.outcomes.apply import frozen
+        cal = model(ws)
+        meta = {**(meta or {}), "calibration": frozen({e.estimator: e.factor for e in cal.estimators},
+                                                      cal.team.factor)}
     return sn.snapshot_of(store_snapshots.initiatives(ws.store), s.objectives, kpis, s.edges,
                           currents(ws, params.as_of), params, name=name, meta=meta)
 
@@ -65,9 +71,10 @@ def save(ws: Workspace, name: str, *, run_id: int | None = None) -> dict:
         raise BadInput("a snapshot name is 1 to 255 characters without spaces")
     if run_id is None and re.fullmatch(r"sync-\d+", name):
         raise BadInput(f"'{name}' is kept for the snapshot a sync saves; choose another name")
-    version = ws.store.data_version()
-    snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version})
-    row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=_now())
+    version, at = ws.store.data_version(), _now()
+    snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version, "saved_at": at.isoformat()})
+    row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=at)
+    chain.saved(row)
     return _public(row)
 
 
@@ -81,6 +88,9 @@ def auto_save(ws: Workspace) -> dict | None:
         name = f"sync-{run}"
         if any(r["name"] == name for r in store_snapshots.rows(ws.store)):
             return None
+        broken = chain.before_saving(ws.store)
+        if broken:
+            return {"error": broken}
         return save(ws, name, run_id=run)
     except DuplicateName:
         return None
@@ -110,7 +120,8 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
     store = ws.store
     known = store_snapshots.rows(store)
     if reuse:
-        key = (store.url, tuple(r["hash"] for r in known), tuple(store_snapshots.sizes(store).items()))
+        key = (store.url, tuple(tuple(r.values()) for r in known), tuple(store_snapshots.sizes(store).items()),
+               chain.get_meta(store, chain.HEAD_KEY))
         with _listings_lock:
             hit = _listings.get(store.url)
         if hit is not None and hit[0] == key:
@@ -124,7 +135,7 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
     problems: list[str] = []
     try:
         problems = sn.verify_stored([blobs[r["hash"]] for r in known], lambda hs: store_snapshots.items(store, hs),
-                                    blobs.__getitem__)
+                                    chain.sealed_lookup(blobs))
     except Exception as exc:  # noqa: BLE001 - unreadable bytes are a finding, not a crash
         problems = [f"the stored snapshots cannot be read ({type(exc).__name__}: {exc})"]
         bad = set(range(len(known)))
@@ -142,6 +153,9 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
                     continue
                 if any(h.startswith(m.group(1)) for h in index.values()):
                     bad.add(n)
+    for f in chain.check(store, known, blobs).findings:      # the rows against their sealed headers
+        bad.add(f.index)
+        problems.append(str(f))
     out = [dict(_public(r), verified=n not in bad) for n, r in enumerate(known)]
     return {"snapshots": out, "verified": not problems, "problems": problems}
 
@@ -167,10 +181,11 @@ def _load(ws: Workspace, ref: str, known: list[dict]) -> sn.Snapshot:
     except Exception as exc:  # noqa: BLE001 - bytes edited past reading
         raise TamperedSnapshot(f"snapshot {label} cannot be read ({type(exc).__name__}); "
                                "its stored bytes were edited or lost") from None
+    pos = [r["hash"] for r in known].index(row["hash"])
     problems = sn.verify([snap])
     if snap.hash != row["hash"]:
         problems.append("its stored hash differs from the row's")
-    pos = [r["hash"] for r in known].index(row["hash"])
+    problems += [f.problem for f in chain.check(ws.store, known).findings if f.index == pos]
     nxt = known[pos + 1] if pos + 1 < len(known) else None
     if nxt is not None and nxt["prev_hash"] != row["hash"]:
         problems.append("the snapshot after it does not chain to it")

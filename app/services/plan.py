@@ -15,7 +15,7 @@ from datetime import date
 import numpy as np
 from sqlalchemy import select, true
 
-from app.services import Workspace, join_texts, ranking as rank
+from app.services import Workspace, budget, join_texts, ranking as rank
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
 from scoring.plan.model import EFFORT_TOO_BIG
@@ -230,7 +230,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         r = base if base is not None and base.params.as_of == as_of else rank(ws, as_of=as_of)
     inp, lanes = build_input(ws, r, request)
     try:
-        out = {"as_of": as_of.isoformat(), **_strip_lane(solve_plan(inp).as_dict(), lanes)}
+        out = {"as_of": as_of.isoformat(), **_strip_lane(budget.run(ws, solve_plan, inp).as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
         if key is not None:

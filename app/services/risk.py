@@ -13,7 +13,7 @@ from datetime import date
 
 import numpy as np
 
-from app.services import Workspace, ranking as rank
+from app.services import Workspace, budget, ranking as rank
 from scoring import pool
 from scoring.errors import BadInput
 from scoring.ranking import Ranking
@@ -91,7 +91,7 @@ def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = Non
     """The kernel's result for the workspace (cached); BadInput for bad numbers."""
     u = ws.settings.uncertainty
     as_of = ws.as_of(as_of)
-    draws, seed, top = u.draws if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
+    draws, seed, top = budget.risk_draws(ws) if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
     if not 1 <= draws <= max_draws:
         raise BadInput(f"draws must be from 1 to {max_draws:,}")
     if seed < 0 or top < 1:
@@ -103,7 +103,7 @@ def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = Non
         return hit
     r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
         else rank(ws, as_of=as_of, method="kpi-impact")
-    result = analyse_risk(risk_input(ws, r, draws=draws, seed=seed, top=top))
+    result = budget.run(ws, analyse_risk, risk_input(ws, r, draws=draws, seed=seed, top=top))
     with _lock:
         cache = _cache(ws)
         if len(cache) > 16:

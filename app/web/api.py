@@ -25,15 +25,20 @@ def page_of(r, rows: bool = False) -> dict:
     limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0, MAX_OFFSET)
     among = selection(r)
     items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
+    extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
-            "offset": offset, "limit": limit, "items": items}
+            "offset": offset, "limit": limit, **extra, "items": items}
 
 
 @api.get("/healthz")
 def healthz():
+    from app.services import chain
     runs = [r for r in workspace().store.runs(50) if r["status"] in ("ok", "partial")]
     last = runs[0]["ended_at"] if runs else None
-    return jsonify({"status": "ok", "last_sync": last.isoformat() if last else None})
+    snapshots = chain.status(workspace().store)     # a broken chain: alive, but "degraded"
+    return jsonify({"status": "ok" if snapshots["ok"] else "degraded", "last_sync": last.isoformat() if last else None,
+                    "snapshot_chain": {"ok": snapshots["ok"], "head": snapshots["head"] or None,
+                                       "problem": snapshots["problem"]}})
 
 
 @api.get("/api/v1/roadmap")

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from app.services import Workspace
+from app.services import Workspace, budget
 from app.services import plan as plans
 from app.services import risk as risks
 from scoring.ranking import Ranking
@@ -18,9 +18,6 @@ from scoring.ranking import Ranking
 log = logging.getLogger("app.web")
 
 REFINE_SHOWN = 5      # the roadmap page's "Refine these estimates first" list
-# Items x draws a page may analyse while the reader waits (the demo's 61 x 10,000 takes about
-# 0.1 s); bench/web.py's 10,000 x 10,000 took 60 s cold, so a page that size leaves risk out.
-RISK_BUDGET = 3_000_000
 
 
 def cut_rank(r: Ranking, capacity: float) -> int:
@@ -105,22 +102,19 @@ def mc_error(p: float, draws: int) -> str:
 
 
 def too_big(ws: Workspace, r: Ranking) -> str | None:
-    """Why a page leaves the risk out (the analysis would keep the reader waiting), or None."""
-    n, draws = len(r.backlog), ws.settings.uncertainty.draws
-    if n * draws <= RISK_BUDGET:
-        return None
-    return (f"P(in plan) and the estimates to refine first are left out of this page for a backlog this size "
-            f"({n:,} items × {draws:,} draws): `roadmap risk` or /api/v1/risk computes them.")
+    """Why a page leaves the risk out (over the analysis budget, app/services/budget.py), or None."""
+    return budget.risk_refusal(int(np.count_nonzero(~np.asarray(r.backlog.done, bool))))
 
 
 def summary(ws: Workspace, r: Ranking) -> dict | None:
-    """risk_summary for the ranking's date, plus the number of draws; None when it fails."""
+    """risk_summary for the ranking's date, plus the number of draws; None when it fails
+    (or is refused: over the budget, or too many analyses running)."""
     try:
         s = risks.risk_summary(ws, as_of=r.params.as_of, base=r)
     except Exception:         # noqa: BLE001 - the page stays up without the risk columns
         log.exception("the risk analysis could not be computed")
         return None
-    return {**s, "draws": ws.settings.uncertainty.draws}
+    return {**s, "draws": budget.risk_draws(ws)}
 
 
 def risk_for_roadmap(ws: Workspace, r: Ranking) -> dict | None:

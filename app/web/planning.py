@@ -19,6 +19,7 @@ from scoring.numbers import finite_number
 planning = Blueprint("planning", __name__, template_folder="templates")
 
 MAX_BODY = 256 * 1024
+MAX_TOP = 100_000          # /api/v1/risk?top= (documented as the maximum)
 Capacity = float | list[float]
 
 
@@ -129,8 +130,8 @@ def risk_get():
     raw = request.args.get("draws")
     if raw and raw.isdigit() and int(raw) > risks.MAX_DRAWS:
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
-    draws = int_arg("draws", min(u.draws, risks.MAX_DRAWS), 1)
-    seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
+    draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
+    seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
     return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
 
 
@@ -228,8 +229,13 @@ OPENAPI_SCHEMAS = {
 def _resp(schema: str) -> dict:
     err = {"content": {"application/json": {"schema": _ref("Error")}}}
     return {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}},
-            "400": {"description": "Bad request", **err},
-            "409": {"description": "No capacity configured, or a goal graph that cannot be scored", **err}}
+            "400": {"description": "Bad request, or over the analysis budget (code `over-budget`: the message "
+                                   "names the limit and the largest affordable value)", **err},
+            "409": {"description": "No capacity configured, or a goal graph that cannot be scored", **err},
+            "503": {"description": "[service] max_concurrent_analyses plan or risk analyses are running in this "
+                                   "process; try again after Retry-After seconds",
+                    "headers": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+                    **err}}
 
 
 _PLAN_Q = [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}},
@@ -245,7 +251,9 @@ OPENAPI_PATHS = {
                 "parameters": _PLAN_Q, "responses": {**_resp("Plan"), **_REFUSED}},
         "post": {"summary": "The plan under changed capacity, periods, mandatory or excluded items and the "
                             "what-if keys; stores nothing",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PlanRequest")}}},
+                 "description": "Without a body (or with {}), the configured plan.",
+                 "requestBody": {"required": False,
+                                 "content": {"application/json": {"schema": _ref("PlanRequest")}}},
                  "responses": {**_resp("Plan"), **_REFUSED,
                                "413": {"description": "Body above 256 KiB",
                                        "content": {"application/json": {"schema": _ref("Error")}}}}}},
@@ -254,7 +262,11 @@ OPENAPI_PATHS = {
         "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}},
                        {"name": "draws", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                    "maximum": risks.MAX_DRAWS}},
-                       {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                       {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                  "maximum": 2**63 - 1}},
+                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                 "maximum": MAX_TOP}}],
+        "description": "Without `draws`, the configured draws cut to what the backlog affords; more draws than "
+                       "it affords, or a backlog above the analysis budget, is a 400 `over-budget`.",
         "responses": _resp("Risk")}},
 }

@@ -186,6 +186,8 @@ class Words:
             return _limit(self._estimates(key))
         if group == "effort":
             return _limit(self._effort(key))
+        if group == "calibration":
+            return "the estimators' track-record factors changed"
         return _limit(self.weight_changes if group == "objective-weights" else self.param_changes)
 
     # -- the reasons ----------------------------------------------------------------------
