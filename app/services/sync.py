@@ -215,7 +215,7 @@ def _refresh_outcomes(ws: Workspace, report: ConnectorReport) -> None:
     try:
         refresh(ws)
     except Exception as exc:  # noqa: BLE001 - measuring outcomes must never undo a published sync
-        report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", ws.settings)[:300]))
+        report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", secret_values(ws.settings))[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
