@@ -3,6 +3,7 @@ snapshots, the movers with their reasons, added, removed, the cut line) and the 
 `GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
 from __future__ import annotations
 
+from typing import Annotated
 
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,8 +17,9 @@ changes_bp = Blueprint("changes", __name__, template_folder="templates")
 class SnapshotBody(BaseModel):
     """POST /api/v1/snapshots (its OpenAPI schema is generated from this model)."""
     model_config = ConfigDict(strict=True)
-    name: str = Field(min_length=1, max_length=255, pattern=r"^\S+$",
-                      json_schema_extra={"not": {"pattern": r"^sync-[0-9]+$"}})   # sync-N names are the syncs'
+    # 1 to 255 characters without white space; `sync-N` is kept for the syncs' own (a 400 from the service)
+    name: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$",
+                               json_schema_extra={"not": {"pattern": r"^sync-[0-9]+$"}})]
 
 
 def _diff(ws, from_ref: str | None, to_ref: str | None):
@@ -37,10 +39,10 @@ def save_snapshot():
     try:
         body = SnapshotBody.model_validate(raw)
     except ValidationError:
-        if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str):    # as documented: no white space at all
             raise ApiError(400, "bad-request", "name: 1 to 255 characters without spaces") from None
         raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)') from None
-    row = changes.save(workspace(), body.name)    # DuplicateName 409, a sync-N name 400
+    row = changes.save(workspace(), body.name)    # DuplicateName 409, a bad name 400
     return jsonify(row), 201
 
 

@@ -117,9 +117,6 @@ SCHEMAS["Explanation"] = _obj({
     "paths": {"type": "array", "items": _obj({"path": {"type": "array", "items": STR}, "weight": NUM,
                                                 "impact": NUM})}},
     SCHEMAS["Item"]["required"] + ["forecasts", "paths"])
-# A snapshot's name: 1 to 255 characters without white space; `sync-N` is kept for the syncs' own.
-SNAPSHOT_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S+$",
-                 "not": {"pattern": r"^sync-[0-9]+$"}}
 # Writes: the bearer token when [service] api_token_env names a set variable; with none set,
 # no credential, and only loopback clients (and same-origin pages) may write.
 WRITE_SECURITY = [{"bearer": []}, {}]
