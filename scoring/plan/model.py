@@ -41,6 +41,11 @@ class PlanInput:
     mip_gap: float = 1e-4           # HiGHS stops once the proven relative gap is this small
     explain_top: int = 10           # how many excluded items get `enters_if`
     explain_seconds: float | None = None  # budget for `enters_if` (default: solver_seconds)
+    latest: np.ndarray | None = None   # per item, the last period it may be delivered in (due date); -1: none
+    pin: np.ndarray | None = None      # per item, the period it is pinned to, else -1
+    in_progress: np.ndarray | None = None  # committed: mandatory, delivered in the first period it can be
+    spanning: bool = True              # an item too big for any one period may spread its effort
+    why: list[str | None] | None = None    # per item, a reason from the caller it cannot be planned
 
 
 class PlanInfeasible(ValueError):
@@ -83,12 +88,24 @@ class PlanResult:
     enters_if_seconds: float = 0.0   # every re-solve behind `enters_if`
     bound: float | None = None       # the solver's proven upper bound on the value
     assignment: dict[str, str] = field(default_factory=dict)  # key -> period
+    first_fit_value: float = 0.0     # the ranked list placed first-fit by team and period
+    prefix_cut_value: float = 0.0    # the roadmap's cut line: the ranked prefix that fits the capacity
+    greedy_assignment: dict[str, str] = field(default_factory=dict)  # the greedy plan, key -> period
+
+    def simple_plans(self) -> dict[str, float]:
+        return {"greedy": self.greedy_value, "cut": self.cut_value, "first_fit": self.first_fit_value,
+                "prefix_cut": self.prefix_cut_value}
 
     def as_dict(self) -> dict:
+        simple = self.simple_plans()
+        best = max(simple, key=lambda k: simple[k])
         return {"periods": list(self.periods), "teams": list(self.teams), "status": self.status,
                 "gap": self.gap, "value": self.value, "greedy_value": self.greedy_value,
                 "cut_value": self.cut_value, "planned": self.planned, "load": self.load,
-                "excluded": self.excluded}
+                "excluded": self.excluded, "first_fit_value": self.first_fit_value,
+                "prefix_cut_value": self.prefix_cut_value, "simple_plans": simple,
+                "best_simple": {"name": best, "value": simple[best],
+                                "gain": (self.value / simple[best] - 1) if simple[best] > 0 else None}}
 
 
 @dataclass
@@ -109,6 +126,7 @@ class Prepared:
     needed: np.ndarray               # plannable and worth planning (value, mandatory, or blocks one)
     forced: np.ndarray               # mandatory, or a blocker of a mandatory item
     mandatory: np.ndarray
+    span: np.ndarray = None          # spreads its effort over the periods up to its delivery
 
 
 def time_factors(P: int, value_of_time: str) -> np.ndarray:
@@ -180,10 +198,32 @@ def prepare(inp: PlanInput) -> Prepared:
                 reason[i] = reason[i] or f"blocked-by-unknown:{b}"
             elif not done[j] and j != i and j not in blockers[i]:
                 blockers[i].append(j)
+    for i, why in enumerate(inp.why or ()):
+        if why and reason[i] is None:
+            reason[i] = why
     allowed = capacity[team] >= effort[:, None] - TOL
+    span = np.zeros(n, dtype=bool)
+    if inp.spanning:
+        span = ~allowed.any(axis=1)
+        allowed[span] = np.cumsum(capacity[team[span]], axis=1) >= effort[span, None] - TOL
+    latest = np.full(n, P - 1) if inp.latest is None else np.asarray(inp.latest, dtype=int)
+    pin = np.full(n, -1) if inp.pin is None else np.asarray(inp.pin, dtype=int)
+    in_progress = np.zeros(n, dtype=bool) if inp.in_progress is None else np.asarray(inp.in_progress, dtype=bool)
     for i in range(n):
         if reason[i] is None and not allowed[i].any():
             reason[i] = EFFORT_TOO_BIG
+            continue
+        fit = allowed[i].copy()
+        allowed[i, latest[i] + 1:] = False
+        if reason[i] is None and not allowed[i].any():
+            reason[i] = (f"due before {inp.periods[0]} ends" if latest[i] < 0 else
+                         f"due by the end of {inp.periods[latest[i]]}; its effort fits no period up to it")
+        if pin[i] >= 0:
+            allowed[i] &= np.arange(P) == pin[i]
+            if reason[i] is None and not allowed[i].any():
+                reason[i] = (f"pinned to {inp.periods[pin[i]]}, "
+                             + ("after its due date" if pin[i] > latest[i] else
+                                "where its effort does not fit" if not fit[pin[i]] else "where it cannot go"))
     # an item goes no earlier than its blockers can: propagate to a fixed point
     earliest = np.where(allowed.any(axis=1), allowed.argmax(axis=1), P)
     for i in range(n):
@@ -207,6 +247,13 @@ def prepare(inp: PlanInput) -> Prepared:
             reason[i] = (f"blocked by {inp.keys[bad[0]]}, which cannot be planned" if bad
                          else "its blockers cannot be planned early enough")
         allowed[i, :min(earliest[i], P)] = False
+        if reason[i] is not None and reason[i].startswith("pinned"):
+            continue
+        if reason[i] is None and pin[i] >= 0 and not allowed[i].any():
+            reason[i] = f"pinned to {inp.periods[pin[i]]}, before its blockers can be delivered"
+        if in_progress[i] and pin[i] < 0 and latest[i] >= P - 1 and allowed[i].any():
+            allowed[i] = np.arange(P) == allowed[i].argmax()   # committed: the first period it can be
+    mandatory = mandatory | ((pin >= 0) | in_progress) & ~done
     plannable = ~done & np.array([r is None for r in reason], dtype=bool)
     seeds = [i for i in range(n) if plannable[i] and (impact[i] > 0 or mandatory[i])]
     needed = np.zeros(n, dtype=bool)
@@ -215,7 +262,7 @@ def prepare(inp: PlanInput) -> Prepared:
     forced = np.zeros(n, dtype=bool)
     forced[closure([i for i in range(n) if mandatory[i]], blockers)] = True
     prep = Prepared(inp, n, P, impact, effort, team, capacity, time_factors(P, inp.value_of_time),
-                    order, blockers, allowed, reason, plannable, needed, forced, mandatory)
+                    order, blockers, allowed, reason, plannable, needed, forced, mandatory, span)
     check_mandatory(prep)
     return prep
 
