@@ -3,7 +3,8 @@
 One walk over ranked positions serves every row of a batch: the plan itself is a batch of
 one, the uncertainty analysis passes one row per draw (each with its own drawn impacts
 and order), its value of information one row per probe. Per row, in the row's order
-(mandatory items first when `mandatory_first`):
+(when `mandatory_first`: mandatory items held to one period, by a pin or as work in
+progress, first, then the other mandatory items, then the rest):
 - an item with impact <= 0 that is not mandatory is skipped (it may still be pulled in
   as a blocker); an item that cannot be planned at all is skipped;
 - the item and its unplanned blockers (its closure, blockers first) are placed one by
@@ -57,9 +58,10 @@ def batch_greedy(prep: Prepared, order: np.ndarray, impact: np.ndarray | None = 
     order = np.atleast_2d(np.asarray(order, dtype=np.int64))
     B, n, P = order.shape[0], prep.n, prep.P
     impact = np.broadcast_to(prep.impact if impact is None else impact, (B, n))
-    if mandatory_first:
-        m = prep.mandatory[order]
-        order = np.take_along_axis(order, np.argsort(~m, axis=1, kind="stable"), axis=1)
+    if mandatory_first:   # pinned (one period allowed) first, then mandatory, then the rest
+        tied = prep.mandatory & (prep.allowed.sum(axis=1) == 1)
+        rank = np.where(tied[order], 0, np.where(prep.mandatory[order], 1, 2))
+        order = np.take_along_axis(order, np.argsort(rank, axis=1, kind="stable"), axis=1)
     groups, glen, blockers = tables(prep)
     team, effort, cap, f = prep.team, prep.effort, prep.capacity, prep.f
     span, allowed = prep.span, prep.allowed

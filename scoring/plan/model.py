@@ -163,7 +163,7 @@ def closure(start: list[int], blockers: list[list[int]]) -> list[int]:
     return out
 
 
-def prepare(inp: PlanInput) -> Prepared:
+def prepare(inp: PlanInput, check: bool = True) -> Prepared:
     n, P = len(inp.keys), len(inp.periods)
     impact = np.asarray(inp.impact, dtype=float)
     effort = np.asarray(inp.effort, dtype=float)
@@ -263,7 +263,8 @@ def prepare(inp: PlanInput) -> Prepared:
     forced[closure([i for i in range(n) if mandatory[i]], blockers)] = True
     prep = Prepared(inp, n, P, impact, effort, team, capacity, time_factors(P, inp.value_of_time),
                     order, blockers, allowed, reason, plannable, needed, forced, mandatory, span)
-    check_mandatory(prep)
+    if check:
+        check_mandatory(prep)
     return prep
 
 
