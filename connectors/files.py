@@ -93,6 +93,12 @@ def initiative_from(row: dict) -> InitiativeRecord:
             continue
         if v is not None:
             factors[name] = v
+    due = None
+    if str(row.get("due") or "").strip():
+        try:
+            due = as_day(row["due"])
+        except (TypeError, ValueError):
+            flags.append("unreadable-due")
     impact = row.get("impact") or ""
     if isinstance(impact, list):
         impact = "\n".join(str(x) for x in impact)
@@ -101,7 +107,8 @@ def initiative_from(row: dict) -> InitiativeRecord:
         confidence=confidence, impact=str(impact), labels=_words(row.get("labels")),
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
         blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
-        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row)
+        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row,
+        due=due, period=str(row.get("period") or "").strip())
 
 
 class _FileConnector(Connector):

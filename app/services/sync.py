@@ -52,7 +52,7 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
     row = dict(title=rec.title, status=rec.status, status_category=rec.status_category, effort=rec.effort,
                confidence=rec.confidence, impact=rec.impact, url=rec.url, parent=rec.parent,
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
-               mandatory=bool(rec.mandatory),
+               mandatory=bool(rec.mandatory), due=rec.due, period=rec.period or "",
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
                external_id=rec.external_id or None)
     row.update(rec.factors)

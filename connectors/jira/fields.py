@@ -13,14 +13,14 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.base import InitiativeRecord
+from connectors.base import InitiativeRecord, as_day
 from scoring.notation import impact_section, read_confidence
 from scoring.numbers import finite_number
 
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 # every role a field may play; JiraFields below has one key per role
-ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "score", "rank")
+ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "due", "period", "score", "rank")
 WRITE_BACK_ROLES = ("score", "rank")
 _NO = {"no", "false", "0", "off", "none", ""}
 
@@ -40,6 +40,8 @@ class JiraFields(BaseModel):
     job_size: str | None = None
     team: str | None = None
     mandatory: str | None = None
+    due: str | None = "duedate"        # Jira's own due date unless another date field is named
+    period: str | None = None          # a select or text naming a plan period (a pin)
     score: str | None = None
     rank: str | None = None
 
@@ -169,4 +171,17 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         blocked_by=blocked_by_of(f.get("issuelinks")),
         team=option_label(f.get(ids["team"])) or "" if ids.get("team") else "",
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
-        factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""))
+        factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
+        due=_due(f.get(ids["due"]), flags) if ids.get("due") else None,
+        period=(option_label(f.get(ids["period"])) or "").strip() if ids.get("period") else "")
+
+
+def _due(raw: Any, flags: list[str]):
+    """A date field's value as a date (None when unset; flagged when unreadable)."""
+    if raw in (None, "", []):
+        return None
+    try:
+        return as_day(raw)
+    except (TypeError, ValueError):
+        flags.append("unreadable-due")
+        return None
