@@ -234,7 +234,7 @@ def test_as_dict_has_the_contract_keys():
     d = r.as_dict()
     assert list(d)[:10] == ["periods", "teams", "status", "gap", "value", "greedy_value", "cut_value",
                             "planned", "load", "excluded"]     # the contract's keys first, then the new ones
-    assert list(d)[10:] == ["first_fit_value", "prefix_cut_value", "simple_plans", "best_simple"]
+    assert list(d)[10:] == ["first_fit_value", "prefix_cut_value", "simple_plans", "notes", "best_simple"]
     assert d["planned"] == [{"key": "A", "team": "all", "period": "P1", "effort": 3.0,
                              "impact": 6.0, "value": 6.0}]
     assert set(d["excluded"][0]) == {"key", "impact", "effort", "reason", "enters_if"}

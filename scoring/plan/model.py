@@ -91,6 +91,7 @@ class PlanResult:
     first_fit_value: float = 0.0     # the ranked list placed first-fit by team and period
     prefix_cut_value: float = 0.0    # the roadmap's cut line: the ranked prefix that fits the capacity
     greedy_assignment: dict[str, str] = field(default_factory=dict)  # the greedy plan, key -> period
+    notes: list[str] = field(default_factory=list)   # rules relaxed (work in progress that does not fit)
 
     def simple_plans(self) -> dict[str, float]:
         return {"greedy": self.greedy_value, "cut": self.cut_value, "first_fit": self.first_fit_value,
@@ -103,7 +104,7 @@ class PlanResult:
                 "gap": self.gap, "value": self.value, "greedy_value": self.greedy_value,
                 "cut_value": self.cut_value, "planned": self.planned, "load": self.load,
                 "excluded": self.excluded, "first_fit_value": self.first_fit_value,
-                "prefix_cut_value": self.prefix_cut_value, "simple_plans": simple,
+                "prefix_cut_value": self.prefix_cut_value, "simple_plans": simple, "notes": list(self.notes),
                 "best_simple": {"name": best, "value": simple[best],
                                 "gain": (self.value / simple[best] - 1) if simple[best] > 0 else None}}
 
@@ -127,6 +128,7 @@ class Prepared:
     forced: np.ndarray               # mandatory, or a blocker of a mandatory item
     mandatory: np.ndarray
     span: np.ndarray = None          # spreads its effort over the periods up to its delivery
+    notes: list[str] = field(default_factory=list)   # rules relaxed, said to the user
 
 
 def time_factors(P: int, value_of_time: str) -> np.ndarray:
@@ -251,8 +253,8 @@ def prepare(inp: PlanInput, check: bool = True) -> Prepared:
             continue
         if reason[i] is None and pin[i] >= 0 and not allowed[i].any():
             reason[i] = f"pinned to {inp.periods[pin[i]]}, before its blockers can be delivered"
-        if in_progress[i] and pin[i] < 0 and latest[i] >= P - 1 and allowed[i].any():
-            allowed[i] = np.arange(P) == allowed[i].argmax()   # committed: the first period it can be
+    notes = commit_in_progress(inp, allowed, reason, in_progress & ~done & (pin < 0) & (latest >= P - 1),
+                               team, effort, capacity, span)
     mandatory = mandatory | ((pin >= 0) | in_progress) & ~done
     plannable = ~done & np.array([r is None for r in reason], dtype=bool)
     seeds = [i for i in range(n) if plannable[i] and (impact[i] > 0 or mandatory[i])]
@@ -263,9 +265,36 @@ def prepare(inp: PlanInput, check: bool = True) -> Prepared:
     forced[closure([i for i in range(n) if mandatory[i]], blockers)] = True
     prep = Prepared(inp, n, P, impact, effort, team, capacity, time_factors(P, inp.value_of_time),
                     order, blockers, allowed, reason, plannable, needed, forced, mandatory, span)
+    prep.notes = notes
     if check:
         check_mandatory(prep)
     return prep
+
+
+def commit_in_progress(inp: PlanInput, allowed: np.ndarray, reason: list, held: np.ndarray, team: np.ndarray,
+                       effort: np.ndarray, capacity: np.ndarray, span: np.ndarray) -> list[str]:
+    """Work in progress (without a due date or pin) is delivered in the first period it can
+    be: per team, when the first period holds all of it; when it does not, the items stay
+    committed (mandatory) in the earliest periods that hold them, and a note says so."""
+    notes = []
+    for t in range(capacity.shape[0]):
+        mine = [i for i in np.flatnonzero(held & (team == t)) if reason[i] is None and allowed[i].any()]
+        if not mine:
+            continue
+        first = {i: int(allowed[i].argmax()) for i in mine}
+        need = {}
+        for i in mine:
+            if not span[i]:
+                need[first[i]] = need.get(first[i], 0.0) + effort[i]
+        over = [p for p, e in need.items() if e > capacity[t, p] + TOL]
+        if over or any(span[i] for i in mine):
+            notes.append(f"work in progress of team {inp.teams[t]} ({', '.join(inp.keys[i] for i in mine)}) "
+                         f"does not all fit {inp.periods[min(first.values())]}: committed, in the earliest "
+                         "periods that hold it")
+            continue
+        for i in mine:
+            allowed[i] = np.arange(allowed.shape[1]) == first[i]
+    return notes
 
 
 def check_mandatory(prep: Prepared) -> None:

@@ -76,6 +76,7 @@ def solve_plan(inp: PlanInput) -> PlanResult:
         solve_seconds=solve_seconds, bound=bound,
         first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
         greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+    result.notes = list(prep.notes)
     report(prep, assign, result)
     return result
 
