@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from scoring.uncertainty.decision import decide
 from scoring.uncertainty.inputs import Prepared, kpi_values, ranking_order, rounded
 
-CHUNK_NUMBERS = 4_000_000         # item-draws per chunk (and link-draws per sub-chunk)
+CHUNK_NUMBERS = 12_000_000        # item-draws per chunk (and link-draws per sub-chunk)
 PERCENTILE_NUMBERS = 12_000_000   # item-draws kept for the percentiles (float64 impacts, int32 ranks)
 
 
@@ -63,7 +63,8 @@ def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) ->
         else:
             value = p.link_value
         contribution = np.where(happens, lift * value, 0.0)
-        out[start:start + m] = rounded((per_item @ contribution.T).T)
+        flat = (np.arange(m)[:, None] * n + p.link_item[None, :]).ravel()
+        out[start:start + m] = rounded(np.bincount(flat, contribution.ravel(), m * n).reshape(m, n))
     return out
 
 
