@@ -108,7 +108,8 @@ def initiative_from(row: dict) -> InitiativeRecord:
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
         blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
         mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row,
-        due=due, period=str(row.get("period") or "").strip())
+        due=due, period=str(row.get("period") or "").strip(),
+        estimator=" ".join(str(row.get("estimator") or "").split()))
 
 
 class _FileConnector(Connector):
