@@ -139,7 +139,7 @@ def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(c
 
 
 def test_a_backlog_too_big_to_analyse_while_the_reader_waits_leaves_risk_out(client, monkeypatch):
-    from app.web import plan_risk
+    from app.web.plan import marks as plan_risk
     monkeypatch.setattr(plan_risk, "RISK_BUDGET", 61 * 10_000 - 1)     # the demo: 61 items x 10,000 draws
     body = client.get("/?page=1&q=").get_data(as_text=True)
     assert "P(in plan)" not in header(body) and 'id="refine-h"' not in body

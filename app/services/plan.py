@@ -18,6 +18,7 @@ from sqlalchemy import select, true
 from app.services import Workspace, join_texts, ranking as rank
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
+from scoring.plan.solve import explain_plan
 from scoring.plan.model import EFFORT_TOO_BIG
 from scoring.plan.periods import latest_period
 from scoring.ranking import Ranking
@@ -45,6 +46,7 @@ class PlanRequest:
     excluded: tuple[str, ...] = ()
     pins: tuple[tuple[str, str], ...] = ()  # key -> period (a scenario's pins; "" unpins a stored pin)
     explain: bool = True                   # False: skip `enters_if` (the re-solves), for marks
+    greedy: bool = False                   # True: the greedy plan at once (status "greedy"), no solver
 
 
 @dataclass
@@ -191,7 +193,8 @@ def build_input(ws: Workspace, r: Ranking, req: PlanRequest, fields: PlanFields 
                     team=team, done=np.asarray(r.backlog.done, bool), blocked_by=blocked,
                     mandatory=mandatory, teams=teams, periods=periods, capacity=cap,
                     value_of_time=cfg.value_of_time, solver_seconds=cfg.solver_seconds,
-                    explain_top=10 if req.explain else 0, latest=latest, pin=pin, why=why,
+                    explain_top=10 if req.explain and not req.greedy else 0, latest=latest, pin=pin, why=why,
+                    greedy_only=req.greedy,
                     in_progress=np.array([k in fields.in_progress and k not in excluded for k in keys]),
                     spanning=cfg.spanning)
     return inp, lanes
@@ -235,9 +238,9 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     """`plan --format json` (with `as_of` and titles); raises PlanNotConfigured,
     PlanOverrideError, PlanRefused, or WhatIfError for a bad what-if body."""
     as_of = ws.as_of(as_of)
-    key = None
-    if not whatif:
-        key = (ws.store.data_version(), as_of, request)
+    import json
+    key = (ws.store.data_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
+    if True:          # cached per data version, date, request and scenario
         with _lock:
             hit = _cache(ws).get(key)
         if hit is not None:
@@ -249,9 +252,20 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         r, _ = what_if(ws, {**whatif, "as_of": as_of.isoformat()}, baseline=base)
     else:
         r = base if base is not None and base.params.as_of == as_of else rank(ws, as_of=as_of)
-    inp, lanes = build_input(ws, r, request)
+    fields = plan_fields(ws)
+    inp, lanes = build_input(ws, r, request, fields)
+    solved = None
+    if request.explain and not request.greedy and not whatif:   # the exact stage, already solved
+        from dataclasses import replace
+        with _lock:
+            solved = _cache(ws).get((key[0], as_of, replace(request, explain=False), ""))
     try:
-        out = {"as_of": as_of.isoformat(), **_strip_lane(solve_plan(inp).as_dict(), lanes)}
+        if isinstance(solved, dict):
+            result = explain_plan(inp, {p["key"]: p["period"] for p in solved["planned"]},
+                                  solved["status"], solved["gap"])
+        else:
+            result = solve_plan(inp)
+        out = {"as_of": as_of.isoformat(), **_strip_lane(result.as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
         if key is not None:
@@ -266,14 +280,28 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         else:
             row["title"] = None
     join_texts(ws, [row for row in rows if row["title"] is None])
+    pins = {**fields.pin, **dict(request.pins)}
     for row in rows:
         row.pop("status", None), row.pop("url", None)
+        if row["key"] in fields.due:
+            row["due"] = fields.due[row["key"]].isoformat()
+        if pins.get(row["key"]):
+            row["pinned"] = pins[row["key"]]
+        if row["key"] in fields.in_progress:
+            row["in_progress"] = True
     out["planned"] = [{"key": p["key"], "title": p["title"], **{k: v for k, v in p.items()
                                                                  if k not in ("key", "title")}}
                       for p in out["planned"]]
     if key is not None:
         _remember(ws, key, out)
     return out
+
+
+def peek(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = PlanRequest()):
+    """The cached plan (or PlanRefused) for this request, None when not computed yet."""
+    key = (ws.store.data_version(), ws.as_of(as_of), request, "")
+    with _lock:
+        return _cache(ws).get(key)
 
 
 def _remember(ws: Workspace, key, value) -> None:

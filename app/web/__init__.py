@@ -57,7 +57,7 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.changes import changes_bp
     from app.web.operations import metrics, sync as sync_api, webhooks
     from app.web.pages import pages
-    from app.web.planning import planning
+    from app.web.plan import planning
     for blueprint in (api, pages, planning, changes_bp, sync_api.sync_api, webhooks.webhooks):
         app.register_blueprint(blueprint)
     metrics.install(app)

@@ -122,7 +122,7 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
+    from app.web.plan.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     return _with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
@@ -203,7 +203,7 @@ def spec() -> dict:
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
-    """The plan's and the risk analysis's parts (app/web/planning.py) merged in."""
+    """The plan's and the risk analysis's parts (app/web/plan/api.py) merged in."""
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors

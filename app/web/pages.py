@@ -11,7 +11,8 @@ import numpy as np
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
-from app.web import charts, plan_risk
+from app.web import charts
+from app.web.plan import marks as plan_risk
 from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
 from app.web.state import cache, ranking, workspace
 from app.services.whatif import WhatIfError, what_if

@@ -46,6 +46,7 @@ class PlanInput:
     in_progress: np.ndarray | None = None  # committed: mandatory, delivered in the first period it can be
     spanning: bool = True              # an item too big for any one period may spread its effort
     why: list[str | None] | None = None    # per item, a reason from the caller it cannot be planned
+    greedy_only: bool = False          # the greedy plan at once (status "greedy"), no solver
 
 
 class PlanInfeasible(ValueError):
@@ -76,7 +77,7 @@ class PlanResult:
     """
     periods: list[str]
     teams: list[str]
-    status: str                      # optimal | time-limit
+    status: str                      # optimal | time-limit | greedy (no solver run)
     gap: float | None                # proven relative gap: (bound - value) / value
     value: float
     greedy_value: float

@@ -42,6 +42,15 @@ def solve_plan(inp: PlanInput) -> PlanResult:
     greedy = greedy_plan(prep)
     greedy_ok = bool((greedy[prep.mandatory] >= 0).all())
     gv = plan_value(prep, greedy)
+    if inp.greedy_only and greedy_ok:     # (a greedy plan without every must-have: solve)
+        result = PlanResult(
+            periods=list(inp.periods), teams=list(inp.teams), status="greedy", gap=None, value=gv,
+            greedy_value=gv, cut_value=cut_value(prep), planned=[], load=[], excluded=[],
+            first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
+            greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+        result.notes = list(prep.notes)
+        report(prep, greedy, result)
+        return result
     model = PlanModel(prep)
     start = time.perf_counter()
     floor, floor_value, floor_ok = greedy, gv, greedy_ok
@@ -74,6 +83,28 @@ def solve_plan(inp: PlanInput) -> PlanResult:
         gap=None if gap is None else float(gap), value=value, greedy_value=gv,
         cut_value=cut_value(prep), planned=[], load=[], excluded=[],
         solve_seconds=solve_seconds, bound=bound,
+        first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
+        greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+    result.notes = list(prep.notes)
+    report(prep, assign, result)
+    return result
+
+
+def explain_plan(inp: PlanInput, assignment: dict[str, str], status: str, gap: float | None,
+                 bound: float | None = None) -> PlanResult:
+    """The result of a plan already solved (`assignment` key -> period), with `enters_if`
+    for its best excluded items: the board's last stage, without solving again."""
+    prep = prepare(inp)
+    index = {k: i for i, k in enumerate(inp.keys)}
+    where = {p: n for n, p in enumerate(inp.periods)}
+    assign = np.full(prep.n, -1)
+    for k, p in assignment.items():
+        assign[index[k]] = where[p]
+    greedy = greedy_plan(prep)
+    result = PlanResult(
+        periods=list(inp.periods), teams=list(inp.teams), status=status, gap=gap,
+        value=plan_value(prep, assign), greedy_value=plan_value(prep, greedy), cut_value=cut_value(prep),
+        planned=[], load=[], excluded=[], bound=bound,
         first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
         greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
     result.notes = list(prep.notes)

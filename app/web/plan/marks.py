@@ -1,4 +1,4 @@
-"""The plan and the risk as the roadmap and initiative pages show them (issues 13.5, 14.3):
+"""The plan and the risk as the roadmap and initiative pages show them (docs/http.md, "Pages"):
 the period each item is planned in, where a plain cut of the ranked list runs out of the
 plan's capacity, P(in plan) with its Monte Carlo error, the estimates worth refining first,
 and one item's impact spread. A failing analysis hides its part of the page (logged), never
@@ -18,9 +18,10 @@ from scoring.ranking import Ranking
 log = logging.getLogger("app.web")
 
 REFINE_SHOWN = 5      # the roadmap page's "Refine these estimates first" list
-# Items x draws a page may analyse while the reader waits (the demo's 61 x 10,000 takes about
-# 0.1 s); bench/web.py's 10,000 x 10,000 took 60 s cold, so a page that size leaves risk out.
-RISK_BUDGET = 3_000_000
+# Items x draws a page may analyse (once per data version: the result is cached): up to
+# 10,000 items at 10,000 draws (bench/risk.py: about a minute cold on two cores); beyond,
+# `roadmap risk` or /api/v1/risk.
+RISK_BUDGET = 100_000_000
 
 
 def cut_rank(r: Ranking, capacity: float) -> int:
