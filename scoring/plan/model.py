@@ -276,7 +276,7 @@ def commit_in_progress(inp: PlanInput, allowed: np.ndarray, reason: list, held: 
                        effort: np.ndarray, capacity: np.ndarray, span: np.ndarray) -> list[str]:
     """Work in progress (without a due date or pin) is delivered in the first period it can
     be: per team, when the first period holds all of it; when it does not, the items stay
-    committed (mandatory) in the earliest periods that hold them, and a note says so."""
+    committed (mandatory), in any period, and a note says so."""
     notes = []
     for t in range(capacity.shape[0]):
         mine = [i for i in np.flatnonzero(held & (team == t)) if reason[i] is None and allowed[i].any()]
@@ -290,8 +290,8 @@ def commit_in_progress(inp: PlanInput, allowed: np.ndarray, reason: list, held: 
         over = [p for p, e in need.items() if e > capacity[t, p] + TOL]
         if over or any(span[i] for i in mine):
             notes.append(f"work in progress of team {inp.teams[t]} ({', '.join(inp.keys[i] for i in mine)}) "
-                         f"does not all fit {inp.periods[min(first.values())]}: committed, in the earliest "
-                         "periods that hold it")
+                         f"does not all fit {inp.periods[min(first.values())]}: committed to the plan, "
+                         "in whichever periods hold it")
             continue
         for i in mine:
             allowed[i] = np.arange(allowed.shape[1]) == first[i]

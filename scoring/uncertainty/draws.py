@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from scoring.uncertainty.decision import decide
-from scoring.uncertainty.inputs import Prepared, kpi_values, ranking_order, rounded
+from scoring.uncertainty.inputs import DECIMALS, Prepared, kpi_values, ranking_order, rounded
 
 CHUNK_NUMBERS = 12_000_000        # item-draws per chunk (and link-draws per sub-chunk)
 PERCENTILE_NUMBERS = 12_000_000   # item-draws kept for the percentiles (float64 impacts, int32 ranks)
@@ -47,6 +47,8 @@ def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) ->
     out = np.zeros((size, n))
     if not n_links:
         return out
+    by_item = np.argsort(p.link_item, kind="stable")          # links grouped by item: one reduceat
+    items, starts = np.unique(p.link_item[by_item], return_index=True)
     ranged_links = np.flatnonzero(p.link_sd > 0)
     ranged_edges = np.flatnonzero(p.edge_sd > 0)
     step = max(1, CHUNK_NUMBERS // max(n_links, p.urgency.size, 1))
@@ -62,9 +64,9 @@ def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) ->
                                              weight)[:, p.link_kpi]
         else:
             value = p.link_value
-        contribution = np.where(happens, lift * value, 0.0)
-        flat = (np.arange(m)[:, None] * n + p.link_item[None, :]).ravel()
-        out[start:start + m] = rounded(np.bincount(flat, contribution.ravel(), m * n).reshape(m, n))
+        contribution = np.where(happens, lift * value, 0.0)[:, by_item]
+        out[start:start + m, items] = np.add.reduceat(contribution, starts, axis=1)
+    np.round(out, DECIMALS, out=out)
     return out
 
 
