@@ -47,6 +47,7 @@ class PlanInput:
     spanning: bool = True              # an item too big for any one period may spread its effort
     why: list[str | None] | None = None    # per item, a reason from the caller it cannot be planned
     greedy_only: bool = False          # the greedy plan at once (status "greedy"), no solver
+    cpu_budget: bool = True            # solver_seconds counted in CPU seconds (wall-clock stretched, at most 3x)
 
 
 class PlanInfeasible(ValueError):
@@ -85,7 +86,8 @@ class PlanResult:
     planned: list[dict]
     load: list[dict]
     excluded: list[dict]
-    solve_seconds: float = 0.0       # the LP floor, its polish and the main MILP
+    solve_seconds: float = 0.0       # the LP floor, its polish and the main MILP (wall-clock)
+    solve_cpu_seconds: float = 0.0   # the same in CPU seconds of this process
     enters_if_seconds: float = 0.0   # every re-solve behind `enters_if`
     bound: float | None = None       # the solver's proven upper bound on the value
     assignment: dict[str, str] = field(default_factory=dict)  # key -> period

@@ -52,7 +52,7 @@ def solve_plan(inp: PlanInput) -> PlanResult:
         report(prep, greedy, result)
         return result
     model = PlanModel(prep)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     floor, floor_value, floor_ok = greedy, gv, greedy_ok
     if model.size > LP_FLOOR_COLUMNS:
         x = model.relaxation(inp.solver_seconds / 4)
@@ -63,8 +63,9 @@ def solve_plan(inp: PlanInput) -> PlanResult:
                 floor, floor_value, floor_ok = lp, lp_value, lp_ok
             if floor_ok:
                 floor, floor_value = polish(prep, model, x, floor, floor_value, inp)
-    s = model.solve(max(0.01, inp.solver_seconds - (time.perf_counter() - start)), inp.mip_gap)
+    s = model.solve(max(0.01, fair_limit(inp, start, cpu_start)), inp.mip_gap)
     solve_seconds = time.perf_counter() - start
+    solve_cpu = time.process_time() - cpu_start
     if s.status == "infeasible":
         raise diagnose(prep, max(1.0, inp.solver_seconds / 5))
     status, bound = s.status, s.bound
@@ -82,12 +83,28 @@ def solve_plan(inp: PlanInput) -> PlanResult:
         periods=list(inp.periods), teams=list(inp.teams), status=status,
         gap=None if gap is None else float(gap), value=value, greedy_value=gv,
         cut_value=cut_value(prep), planned=[], load=[], excluded=[],
-        solve_seconds=solve_seconds, bound=bound,
+        solve_seconds=solve_seconds, solve_cpu_seconds=solve_cpu, bound=bound,
         first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
         greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
     result.notes = list(prep.notes)
     report(prep, assign, result)
     return result
+
+
+MAX_STRETCH = 3.0     # a busy machine may stretch the solver's wall-clock limit up to this
+
+
+def fair_limit(inp: PlanInput, start: float, cpu_start: float) -> float:
+    """The main solve's wall-clock limit: what is left of `solver_seconds` counted in CPU
+    seconds (HiGHS's own limit is wall-clock), so that a machine busy with other work
+    gives the solver about the same effort; the wall-clock stretched at most MAX_STRETCH
+    times. The CPU share is measured on the work so far (the LP relaxation and polish)."""
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if not inp.cpu_budget or wall < 0.05:
+        return inp.solver_seconds - wall
+    share = min(1.0, max(cpu / wall, 1.0 / MAX_STRETCH))
+    left = inp.solver_seconds - cpu
+    return min(left / share, inp.solver_seconds * MAX_STRETCH - wall)
 
 
 def explain_plan(inp: PlanInput, assignment: dict[str, str], status: str, gap: float | None,
