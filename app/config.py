@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from connectors.base import Connector, KpiSource, registry
 from scoring.graph import GraphProblem, find_problems
@@ -99,7 +99,7 @@ class PlanningPeriod(_Section):
 class PlanningSettings(_Section):
     """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity.
     A period is a name (`2027-Q1`, `2027-H1`, `2027-03` end where they say) or
-    `{id, ends}`; `periods` keeps the names, `period_ends` the explicit end dates."""
+    `{id, ends}`; `periods` keeps the names, `end_of` tells when each ends."""
     periods: list[str | PlanningPeriod] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"],
                                                min_length=1, max_length=24)
     value_of_time: Literal["linear", "none"] = "linear"
@@ -107,10 +107,10 @@ class PlanningSettings(_Section):
     solver_seconds: float = Field(default=5.0, gt=0, le=600, allow_inf_nan=False)
     spanning: bool = True            # an item too big for any one period spreads its effort
     teams: list[PlanningTeam] = Field(default_factory=list)
-    period_ends: dict[str, date] = Field(default_factory=dict)
+    _ends: dict[str, date] = PrivateAttr(default_factory=dict)
 
     def model_post_init(self, _context) -> None:
-        ends = dict(self.period_ends)
+        ends = {}
         names = []
         for p in self.periods:
             if isinstance(p, PlanningPeriod):
@@ -119,12 +119,12 @@ class PlanningSettings(_Section):
             else:
                 names.append(p)
         object.__setattr__(self, "periods", names)
-        object.__setattr__(self, "period_ends", ends)
+        self._ends = ends
 
     def end_of(self, period: str) -> date | None:
         """When a period ends: its `ends`, else what its name says, else None."""
         from scoring.plan.periods import named_end
-        return self.period_ends.get(period) or named_end(period)
+        return self._ends.get(period) or named_end(period)
 
     def capacity_of(self, team: PlanningTeam) -> list[float]:
         c = team.capacity
