@@ -90,23 +90,25 @@ class RiskResult:
                 "refine_first": self.refine_first()}
 
 
-# Seconds of one core per item-draw, measured by bench/risk.py (5,000 items, 4 teams x 4
-# periods): the simulation's decision and draws, and the value of information's probes.
-SECONDS_PER_ITEM_DRAW = 4e-7
-SECONDS_PER_ITEM_PROBE = 1e-7
+# CPU seconds measured by bench/risk.py (1,000 and 2,000 items, 4 teams x 4 periods, 10,000
+# draws): the simulation about 1.1 µs per item-draw; the value of information about
+# 2.5 µs per item x link, at most the probe budget's (voi.PROBE_NUMBERS) worth.
+SECONDS_PER_ITEM_DRAW = 1.1e-6
+SECONDS_PER_ITEM_LINK = 2.5e-6
+SECONDS_OF_PROBES = 0.7e-6
 
 
 def estimate_seconds(items: int, draws: int, links: int | None = None, with_voi: bool = True) -> float:
-    """A rough cost of `analyse_risk` in CPU seconds, for budgets: linear in items x draws
-    (plus the value of information's probes, at most `voi.PROBE_NUMBERS`).
+    """A rough cost of `analyse_risk` in CPU seconds, for budgets: linear in items x draws,
+    plus the value of information (items x links, at most `voi.PROBE_NUMBERS` probes).
 
-    >>> round(estimate_seconds(5000, 10_000), 1)
-    30.0
+    >>> round(estimate_seconds(1000, 10_000, 2000), 1), round(estimate_seconds(5000, 10_000), 1)
+    (16.0, 76.0)
     """
     from scoring.uncertainty.voi import PROBE_NUMBERS
     links = 2 * items if links is None else links
     sim = SECONDS_PER_ITEM_DRAW * items * draws
-    voi = SECONDS_PER_ITEM_PROBE * min(PROBE_NUMBERS, items * links * 5) if with_voi else 0.0
+    voi = min(SECONDS_PER_ITEM_LINK * items * links, SECONDS_OF_PROBES * PROBE_NUMBERS) if with_voi else 0.0
     return sim + voi
 
 

@@ -34,7 +34,7 @@ from scoring.uncertainty.decision import decide, insert_orders
 from scoring.uncertainty.inputs import Prepared, rounded
 
 CHUNK_NUMBERS = 4_000_000      # item-probes decided at once
-PROBE_NUMBERS = 400_000_000    # item-probes in all (about 30 s of work on one core)
+PROBE_NUMBERS = 30_000_000     # item-probes in all (about 20 s of one core, bench/risk.py)
 REGIONS = 8                    # probes per ranged estimate, at most
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 

@@ -18,10 +18,10 @@ from scoring.ranking import Ranking
 log = logging.getLogger("app.web")
 
 REFINE_SHOWN = 5      # the roadmap page's "Refine these estimates first" list
-# Items x draws a page may analyse (once per data version: the result is cached): up to
-# 10,000 items at 10,000 draws (bench/risk.py: about a minute cold on two cores); beyond,
-# `roadmap risk` or /api/v1/risk.
-RISK_BUDGET = 100_000_000
+# Items x draws a page may analyse while the reader waits (cached per data version after):
+# the decision under the plan's rules costs about 1 µs of CPU per item-draw (bench/risk.py),
+# so 3 million is a few seconds; beyond, `roadmap risk` or /api/v1/risk computes it.
+RISK_BUDGET = 3_000_000
 
 
 def cut_rank(r: Ranking, capacity: float) -> int:
