@@ -15,23 +15,25 @@ from datetime import date
 import numpy as np
 from sqlalchemy import select, true
 
-from app.services import Workspace, join_texts, ranking as rank
+from app.services import Workspace, budget, join_texts, ranking as rank
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
 from scoring.plan.solve import explain_plan
 from scoring.plan.model import EFFORT_TOO_BIG
 from scoring.plan.periods import latest_period
 from scoring.ranking import Ranking
+from scoring.errors import BadInput, Conflict
 
 NO_TEAM = "(none)"          # the lane of items that cannot be planned: unknown team, excluded
 MAX_CAPACITY = 1e9
 
 
-class PlanNotConfigured(ValueError):
+class PlanNotConfigured(Conflict):
     """No capacity is known: `[planning]` has no teams and none was given."""
+    code = "plan-not-configured"
 
 
-class PlanOverrideError(ValueError):
+class PlanOverrideError(BadInput):
     """An override (capacity, periods, mandatory, excluded) is not usable; names the key."""
 
 
@@ -210,8 +212,9 @@ def _strip_lane(d: dict, lanes: dict[str, str]) -> dict:
     return d
 
 
-class PlanRefused(ValueError):
+class PlanRefused(Conflict):
     """The mandatory items cannot all be planned: `items` and `overflows` name why."""
+    status, code = 422, "infeasible"
 
     def __init__(self, exc: PlanInfeasible, lanes: dict[str, str]):
         why = "; ".join(f"{k}: {lanes[k]}" for k in exc.items if k in lanes)
@@ -239,7 +242,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     PlanOverrideError, PlanRefused, or WhatIfError for a bad what-if body."""
     as_of = ws.as_of(as_of)
     import json
-    key = (ws.store.data_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
+    key = (ws.store.cache_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
     if True:          # cached per data version, date, request and scenario
         with _lock:
             hit = _cache(ws).get(key)
@@ -264,7 +267,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
             result = explain_plan(inp, {p["key"]: p["period"] for p in solved["planned"]},
                                   solved["status"], solved["gap"])
         else:
-            result = solve_plan(inp)
+            result = budget.run(ws, solve_plan, inp)
         out = {"as_of": as_of.isoformat(), **_strip_lane(result.as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
@@ -299,7 +302,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
 
 def peek(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = PlanRequest()):
     """The cached plan (or PlanRefused) for this request, None when not computed yet."""
-    key = (ws.store.data_version(), ws.as_of(as_of), request, "")
+    key = (ws.store.cache_version(), ws.as_of(as_of), request, "")
     with _lock:
         return _cache(ws).get(key)
 
@@ -316,7 +319,7 @@ def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None
     """{key: period} of the configured plan (cached); {} when no capacity is configured or
     the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
-    full = (ws.store.data_version(), ws.as_of(as_of), PlanRequest())
+    full = (ws.store.cache_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
         hit = _cache(ws).get(full)
     if isinstance(hit, dict):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.errors import Conflict
+
 TOL = 1e-9
 EFFORT_TOO_BIG = "effort above any period's capacity"
 NO_VALUE = "no value: impact <= 0 and it blocks nothing planned"
@@ -50,12 +52,13 @@ class PlanInput:
     cpu_budget: bool = True            # solver_seconds counted in CPU seconds (wall-clock stretched, at most 3x)
 
 
-class PlanInfeasible(ValueError):
-    """The mandatory items cannot all be planned.
+class PlanInfeasible(Conflict):
+    """The mandatory items cannot all be planned: 422, exit 2.
 
     `items` names the mandatory items (and the blockers they force) in conflict;
     `overflows` the team-periods `(team, period)` whose capacity they exceed.
     """
+    status, code = 422, "infeasible"
 
     def __init__(self, message: str, items: list[str], overflows: list[tuple[str, str]]):
         super().__init__(message)

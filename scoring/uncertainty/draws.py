@@ -54,7 +54,7 @@ def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) ->
     step = max(1, CHUNK_NUMBERS // max(n_links, p.urgency.size, 1))
     for start in range(0, size, step):
         m = min(step, size - start)
-        happens = rng.random((m, n_links)) < p.link_confidence
+        happens = effects(p, rng, m)
         lift = np.broadcast_to(p.link_mean, (m, n_links)).copy()
         lift[:, ranged_links] += p.link_sd[ranged_links] * rng.standard_normal((m, ranged_links.size))
         if ranged_edges.size:
@@ -111,3 +111,14 @@ def column_percentiles(values: np.ndarray, q) -> np.ndarray:
         block = values[:, start:start + step].astype(np.float64)
         out[:, start:start + step] = np.percentile(block, q, axis=0)
     return rounded(out) if values.dtype.kind == "f" else out
+
+
+def effects(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
+    """[size, links]: whether each link's effect happens in each draw. With several raters
+    on a link, each draw first picks one of them uniformly, then draws its Bernoulli c_r
+    (docs/model.md "Several estimators"); the picked rater's lift is then the link's."""
+    if p.link_group is None:
+        return rng.random((size, p.link_item.size)) < p.link_confidence
+    happens = rng.random((size, p.link_item.size)) < p.rater_confidence
+    pick = np.floor(rng.random((size, p.group_size.size)) * p.group_size).astype(np.int64)
+    return happens & (pick[:, p.link_group] == p.link_slot)

@@ -15,10 +15,11 @@ from urllib.parse import urlencode
 
 from flask import jsonify, render_template, request, url_for
 
+from app import render
 from app.services import plan as plans
 from app.web.plan import planning
 from app.web.plan.api import _solve, url_request
-from app.web.state import ApiError, as_of_arg, workspace
+from app.web.state import ApiError, as_of_arg, cache, workspace
 
 NEXT = {"greedy": "exact", "exact": "explain"}
 
@@ -37,21 +38,34 @@ def _stage_request(stage: str) -> plans.PlanRequest:
     return url_request(greedy=stage == "greedy", explain=stage == "explain")
 
 
-def _compute(stage: str):
+def _scenario():
+    """The roadmap's what-if scenario carried to the plan (`w.`, `kpi.`, `new_` keys)."""
+    from app.web.scenario import page_scenario
+    ws = workspace()
+    return page_scenario(request.args, ws.graph.objectives, ws.graph.kpis, cache().currents(as_of_arg()),
+                         url_for("planning.plan_page"))
+
+
+def _compute(stage: str, ps):
     """(plan dict or None, refused or None, error text or None, status)."""
+    if ps.error:
+        return None, None, f"The what-if scenario cannot be used: {ps.error}", 400
     try:
-        return _solve(_stage_request(stage), as_of=as_of_arg()), None, None, 200
+        return _solve(_stage_request(stage), ps.body(), as_of=as_of_arg()), None, None, 200
     except plans.PlanOverrideError as exc:
         return None, None, str(exc), 400
     except plans.PlanRefused as exc:
         return None, exc, None, 422
-    except ApiError as exc:
-        return None, None, exc.message, (exc.status if exc.status != 409 else 200)
+    except (ApiError, plans.PlanNotConfigured) as exc:
+        message = getattr(exc, "message", str(exc))
+        return None, None, message, (getattr(exc, "status", 409) if getattr(exc, "status", 409) != 409 else 200)
 
 
-def _best_cached() -> str | None:
+def _best_cached(ps) -> str | None:
     """The most advanced stage already computed for this URL's scenario."""
     ws = workspace()
+    if ps.body():
+        return None
     for stage in ("explain", "exact"):
         try:
             hit = plans.peek(ws, as_of=as_of_arg(), request=_stage_request(stage))
@@ -62,7 +76,7 @@ def _best_cached() -> str | None:
     return None
 
 
-def _context(d, refused, error, stage: str) -> dict:
+def _context(d, refused, error, stage: str, ps) -> dict:
     ws = workspace()
     cfg = ws.settings.planning
     if d is not None:
@@ -81,7 +95,16 @@ def _context(d, refused, error, stage: str) -> dict:
     must = plans.mandatory_keys(ws) if d is not None else set()
     periods = (d or {}).get("periods") or list(cfg.periods)
     nxt = NEXT.get(stage) if d is not None else None
+    from app.web.scenario import query
+    from app.web.scenarios import saved_for
+    keep = [(k, v) for k, v in request.args.items(multi=True)
+            if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"]       # the scenario, kept on re-plan
+    here = query(request.args, page=None)
     return dict(d=d, error=error, refused=refused, teams=teams, load=load, must=must, cells=cells,
+                ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis},
+                saved=saved_for("plan"), saved_open=bool(request.args), save_page="plan", save_query=here,
+                back=url_for("planning.plan_page") + (f"?{here}" if here else ""),
+                roadmap_url=url_for("pages.roadmap") + (f"?{query(request.args, page=None)}" if keep else ""),
                 periods=periods, stage=stage, ends={p: cfg.end_of(p) for p in periods},
                 next_url=url_for("planning.plan_live") + "?" + _query(stage=nxt) if nxt else None,
                 exact_url=url_for("planning.plan_page") + "?" + _query(exact="1"))
@@ -89,9 +112,10 @@ def _context(d, refused, error, stage: str) -> dict:
 
 @planning.get("/plan")
 def plan_page():
-    stage = "explain" if request.args.get("exact") == "1" else (_best_cached() or "greedy")
-    d, refused, error, status = _compute(stage)
-    return render_template("plan.html", **_context(d, refused, error, stage)), status
+    ps = _scenario()
+    stage = "explain" if request.args.get("exact") == "1" else (_best_cached(ps) or "greedy")
+    d, refused, error, status = _compute(stage, ps)
+    return render_template("plan.html", **_context(d, refused, error, stage, ps)), status
 
 
 @planning.get("/plan/live")
@@ -100,8 +124,9 @@ def plan_live():
     stage = request.args.get("stage", "exact")
     if stage not in ("greedy", "exact", "explain"):
         raise ApiError(400, "bad-request", "stage: must be greedy, exact or explain")
-    d, refused, error, status = _compute(stage)
-    ctx = _context(d, refused, error, stage)
+    ps = _scenario()
+    d, refused, error, status = _compute(stage, ps)
+    ctx = _context(d, refused, error, stage, ps)
     return jsonify({"stage": stage, "status": (d or {}).get("status", "infeasible" if refused else "error"),
                     "gap": (d or {}).get("gap"), "html": render_template("_plan_body.html", **ctx),
                     "next": ctx["next_url"]}), (status if status != 422 else 200)
