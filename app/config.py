@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from connectors.base import Connector, KpiSource, registry
 from scoring.graph import GraphProblem, find_problems
@@ -94,13 +94,40 @@ class PlanningTeam(_Section):
         return v
 
 
+class PlanningPeriod(_Section):
+    id: str = Field(min_length=1)
+    ends: date
+
+
 class PlanningSettings(_Section):
-    """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity."""
-    periods: list[str] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"], min_length=1, max_length=24)
+    """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity.
+    A period is a name (`2027-Q1`, `2027-H1`, `2027-03` end where they say) or
+    `{id, ends}`; `periods` keeps the names, `end_of` tells when each ends."""
+    periods: list[str | PlanningPeriod] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"],
+                                               min_length=1, max_length=24)
     value_of_time: Literal["linear", "none"] = "linear"
     mandatory_label: str = "must"
     solver_seconds: float = Field(default=5.0, gt=0, le=600, allow_inf_nan=False)
+    spanning: bool = True            # an item too big for any one period spreads its effort
     teams: list[PlanningTeam] = Field(default_factory=list)
+    _ends: dict[str, date] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context) -> None:
+        ends = {}
+        names = []
+        for p in self.periods:
+            if isinstance(p, PlanningPeriod):
+                ends[p.id] = p.ends
+                names.append(p.id)
+            else:
+                names.append(p)
+        object.__setattr__(self, "periods", names)
+        self._ends = ends
+
+    def end_of(self, period: str) -> date | None:
+        """When a period ends: its `ends`, else what its name says, else None."""
+        from scoring.plan.periods import named_end
+        return self._ends.get(period) or named_end(period)
 
     def capacity_of(self, team: PlanningTeam) -> list[float]:
         c = team.capacity

@@ -56,6 +56,8 @@ class InitiativeRecord:
     blocked_by: tuple[str, ...] = ()
     team: str = ""                        # the team that would do it ([planning] teams)
     mandatory: bool = False               # must be planned (a field; the label is read by the sync)
+    due: date | None = None               # to be delivered by (the plan's periods that end by then)
+    period: str = ""                      # pinned to this plan period
     factors: dict[str, float] = field(default_factory=dict)
     flags: tuple[str, ...] = ()           # e.g. unreadable-effort, found while reading the record
     raw: Any = None                       # the source record as received, kept in the store

@@ -94,6 +94,12 @@ def initiative_from(row: dict) -> InitiativeRecord:
             continue
         if v is not None:
             factors[name] = v
+    due = None
+    if str(row.get("due") or "").strip():
+        try:
+            due = as_day(row["due"])
+        except (TypeError, ValueError):
+            flags.append("unreadable-due")
     dates = {}
     for name in ("launched_on", "done_on"):
         v = row.get(name)
@@ -112,6 +118,7 @@ def initiative_from(row: dict) -> InitiativeRecord:
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
         blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
         mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row, **dates,
+        due=due, period=str(row.get("period") or "").strip(),
         estimator=" ".join(str(row.get("estimator") or "").split()))
 
 

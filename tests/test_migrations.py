@@ -63,6 +63,9 @@ EXPECTED[_OUTCOMES_STEP] = V_OUTCOMES
 _SCENARIOS_STEP = migrations.MIGRATIONS.index(migrations.m010_scenarios) + 1
 EXPECTED[_SCENARIOS_STEP] = _plus(EXPECTED[_SCENARIOS_STEP - 1],
                                   scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])
+# m012_plan: each initiative's due date and the period it is pinned to
+_PLAN_STEP = migrations.MIGRATIONS.index(migrations.m012_plan) + 1
+EXPECTED[_PLAN_STEP] = _plus(EXPECTED[_PLAN_STEP - 1], initiatives=["due", "period"], staged_initiatives=["due", "period"])
 
 
 def _columns(engine) -> dict:

@@ -13,7 +13,7 @@ from scoring.plan import solve as solve_module
 from scoring.plan.milp import Solved
 
 
-def make(items, capacity, periods=None, teams=("all",), value_of_time="linear", order=None):
+def make(items, capacity, periods=None, teams=("all",), value_of_time="linear", order=None, **more):
     """items: (key, impact, effort, dict(team=0, blocked_by=(), mandatory=False, done=False))."""
     keys = [it[0] for it in items]
     impact = np.array([it[1] for it in items], dtype=float)
@@ -29,7 +29,7 @@ def make(items, capacity, periods=None, teams=("all",), value_of_time="linear", 
                      blocked_by=[tuple(o.get("blocked_by", ())) for o in opt],
                      mandatory=np.array([o.get("mandatory", False) for o in opt]),
                      teams=list(teams), periods=periods, capacity=capacity,
-                     value_of_time=value_of_time, solver_seconds=10, mip_gap=0.0)
+                     value_of_time=value_of_time, solver_seconds=10, mip_gap=0.0, **more)
 
 
 def factors(inp):
@@ -40,7 +40,7 @@ def factors(inp):
 def violations(inp, assign):
     """Every rule of SCORING.md that `assign` (key -> period index or -1) breaks."""
     f, keys = factors(inp), inp.keys
-    load = {}
+    load, spans = {}, {}
     bad = []
     for i, k in enumerate(keys):
         p = assign[k]
@@ -52,7 +52,10 @@ def violations(inp, assign):
             bad.append(f"{k} is mandatory")
         if p < 0:
             continue
-        load[inp.team[i], p] = load.get((inp.team[i], p), 0.0) + inp.effort[i]
+        if inp.spanning and inp.effort[i] > max(inp.capacity[inp.team[i]]) + 1e-9:
+            spans.setdefault(inp.team[i], []).append((p, inp.effort[i]))
+        else:
+            load[inp.team[i], p] = load.get((inp.team[i], p), 0.0) + inp.effort[i]
         for b in inp.blocked_by[i]:
             if b not in keys:
                 bad.append(f"{k} blocked by unknown {b}")
@@ -62,6 +65,11 @@ def violations(inp, assign):
                 k in inp.blocked_by[j] and assign[keys[j]] >= 0 for j in range(len(keys))):
             bad.append(f"{k} has no value and blocks nothing planned")
     bad += [f"over capacity {t},{p}" for (t, p), e in load.items() if e > inp.capacity[t][p] + 1e-9]
+    for t, items in spans.items():   # spread effort: periods up to each delivery (nested prefixes)
+        room = np.cumsum([inp.capacity[t][p] - load.get((t, p), 0.0) for p in range(len(inp.periods))])
+        for p in range(len(inp.periods)):
+            if sum(e for q, e in items if q <= p) > room[p] + 1e-9:
+                bad.append(f"spread over capacity {t},{p}")
     del f
     return bad
 
@@ -191,7 +199,7 @@ def test_mandatory_blocked_by_unknown_is_refused():
 def test_unplannable_items_say_why():
     inp = make([("A", 5, 1, {"blocked_by": ["NOPE-9"]}), ("B", 4, 1, {"blocked_by": ["A"]}),
                 ("BIG", 9, 5), ("C", 1, 1, {"blocked_by": ["D"]}), ("D", 1, 1, {"done": True})],
-               [[4, 4]])
+               [[4, 4]], spanning=False)   # spanning (the default) would spread BIG over P1 and P2
     r = solve_plan(inp)
     check_optimal(inp, r)
     assert r.assignment == {"C": "P1"}           # a done blocker counts as delivered
@@ -224,8 +232,9 @@ def test_a_plan_cut_short_is_kept_and_completed(monkeypatch):
 def test_as_dict_has_the_contract_keys():
     r = solve_plan(make([("A", 6, 3), ("B", 4, 2)], [[4]]))
     d = r.as_dict()
-    assert list(d) == ["periods", "teams", "status", "gap", "value", "greedy_value", "cut_value",
-                       "planned", "load", "excluded"]
+    assert list(d)[:10] == ["periods", "teams", "status", "gap", "value", "greedy_value", "cut_value",
+                            "planned", "load", "excluded"]     # the contract's keys first, then the new ones
+    assert list(d)[10:] == ["first_fit_value", "prefix_cut_value", "simple_plans", "notes", "best_simple"]
     assert d["planned"] == [{"key": "A", "team": "all", "period": "P1", "effort": 3.0,
                              "impact": 6.0, "value": 6.0}]
     assert set(d["excluded"][0]) == {"key", "impact", "effort", "reason", "enters_if"}
@@ -354,3 +363,54 @@ def test_mandatory_item_whose_blocker_comes_too_late_is_refused():
     with pytest.raises(PlanInfeasible, match="early enough") as err:
         solve_plan(inp)
     assert err.value.items == ["A"]
+
+
+def test_a_spanning_epic_and_the_item_it_blocks_are_both_planned():
+    """EPIC (effort 6) fits no quarter of 4 alone; spread over Q1 (4) and Q2 (2) it is
+    delivered in Q2 (value 8 x 0.75), and APP, which it blocks, takes Q2's last 2 units
+    (6 x 0.75): both planned, by the greedy too. Without spanning neither can be."""
+    items = [("EPIC", 8, 6), ("APP", 6, 2, {"blocked_by": ["EPIC"]})]
+    r = solve_plan(make(items, [[4, 4, 4, 4]], periods=["Q1", "Q2", "Q3", "Q4"]))
+    assert r.assignment == {"EPIC": "Q2", "APP": "Q2"}
+    assert r.value == pytest.approx(8 * 0.75 + 6 * 0.75) and r.greedy_value == r.value
+    epic = next(p for p in r.planned if p["key"] == "EPIC")
+    assert epic["spread"] == [{"period": "Q1", "effort": 4.0}, {"period": "Q2", "effort": 2.0}]
+    assert [(x["period"], x["effort"]) for x in r.load] == [("Q1", 4.0), ("Q2", 4.0), ("Q3", 0.0), ("Q4", 0.0)]
+    off = solve_plan(make(items, [[4, 4, 4, 4]], periods=["Q1", "Q2", "Q3", "Q4"], spanning=False))
+    assert off.assignment == {} and {e["key"] for e in off.excluded} == {"EPIC", "APP"}
+
+
+def test_an_in_progress_item_is_committed_to_the_first_period():
+    """WIP has the lowest score (1 per effort) and would go nowhere on value alone: the
+    first period is full of better items. In progress, it is mandatory and in P1."""
+    items = [("A", 9, 2), ("B", 8, 2), ("WIP", 2, 2)]
+    free = solve_plan(make(items, [[4, 4]]))
+    assert free.assignment == {"A": "P1", "B": "P1", "WIP": "P2"}
+    r = solve_plan(make(items, [[4, 4]], in_progress=np.array([False, False, True])))
+    assert r.assignment["WIP"] == "P1" and len([k for k, p in r.assignment.items() if p == "P1"]) == 2
+    assert r.value == pytest.approx(9 + 2 + 8 * 0.5)     # A and WIP in P1, B in P2
+
+
+def test_a_due_date_and_a_pin_are_respected_or_named():
+    items = [("A", 9, 2), ("B", 8, 2), ("C", 1, 2), ("D", 5, 2)]
+    # C due by P1 (latest 0) is not mandatory: it goes in P1 only if it pays there; D pinned to P2
+    r = solve_plan(make(items, [[4, 4]], latest=np.array([1, 1, 0, 1]), pin=np.array([-1, -1, -1, 1])))
+    assert r.assignment["D"] == "P2" and r.assignment.get("C") in (None, "P1")
+    assert r.assignment["A"] == "P1" and r.assignment["B"] == "P1"
+    # a pin to a period after the item's due date: infeasible, naming it
+    with pytest.raises(PlanInfeasible, match="D") as err:
+        solve_plan(make(items, [[4, 4]], latest=np.array([1, 1, 1, 0]), pin=np.array([-1, -1, -1, 1])))
+    assert "D" in err.value.items and "pinned to P2, after its due date" in str(err.value)
+    # due before the first period ends
+    r = solve_plan(make(items, [[4, 4]], latest=np.array([-1, 1, 1, 1])))
+    assert {e["key"]: e["reason"] for e in r.excluded}["A"] == "due before P1 ends"
+
+
+def test_the_simple_plans_are_each_reported_and_the_best_named():
+    """Ranked: A (6/3 = 2), B (4/2), C (3/2): greedy takes A; the optimum B + C (7); the
+    plain cut of the ranked list (A's prefix fits 4, A+B does not) is A (6); first-fit
+    takes A then nothing else fits (6)."""
+    r = solve_plan(make([("A", 6, 3), ("B", 4, 2), ("C", 3, 2)], [[4]]))
+    d = r.as_dict()
+    assert d["simple_plans"] == {"greedy": 6.0, "cut": 6.0, "first_fit": 6.0, "prefix_cut": 6.0}
+    assert d["best_simple"]["value"] == 6.0 and d["best_simple"]["gain"] == pytest.approx(7 / 6 - 1)

@@ -1,6 +1,7 @@
 """`roadmap plan`, /api/v1/plan and /plan on small workspaces whose optimum is worked out
 by hand in each test (the worked example's impacts: A 3.9, B 3.9, C 1.625, D 0; efforts
-A 2, B 4, C 1, D 1; E is done). Fixture data: tests/conftest.py's worked example with
+A 2, B 4, C 1, D 1; E is done). C is "To Do" unless a test says otherwise: work in
+progress is committed to the plan since v3, which the hand-worked optima predate. Fixture data: tests/conftest.py's worked example with
 the planning columns of CONTRACT.md (team, labels, blocked_by) added by hand."""
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HEADER = "key,title,status,status_category,effort,confidence,impact,labels,url,team,blocked_by\n"
 ROWS = {"A": "A,Guided onboarding,To Do,new,2,,activation +10% @80%,{l},,{t},{b}\n",
         "B": "B,Cancellation flow,To Do,new,4,,churn -10% @50%,{l},,{t},{b}\n",
-        "C": "C,NPS survey in app,In Progress,indeterminate,1,,nps +20%,{l},,{t},{b}\n",
+        "C": "C,NPS survey in app,{s},1,,nps +20%,{l},,{t},{b}\n",
         "D": "D,Churn research,To Do,new,1,,,kpi:churn {l},,{t},{b}\n",
         "E": "E,Old launch,Done,done,1,,nps +50%,{l},,{t},{b}\n"}
 
@@ -31,7 +32,8 @@ def make(tmp_path: Path, planning: str, **cols) -> Path:
     """A workspace: `cols[key] = dict(labels=..., team=..., blocked_by=...)`."""
     (tmp_path / "roadmap.toml").write_text(EXAMPLE_TOML + "\n" + planning)
     rows = "".join(r.format(l=cols.get(k, {}).get("labels", ""), t=cols.get(k, {}).get("team", ""),
-                            b=cols.get(k, {}).get("blocked_by", "")) for k, r in ROWS.items())
+                            b=cols.get(k, {}).get("blocked_by", ""),
+                            s=cols.get(k, {}).get("status", "To Do,new")) for k, r in ROWS.items())
     (tmp_path / "initiatives.csv").write_text(HEADER + rows)
     (tmp_path / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
     return tmp_path
@@ -65,8 +67,9 @@ def test_greedy_is_not_optimal(tmp_path, run):
     res = run(make(tmp_path, ONE_PERIOD.format(c=6)), "plan", "--format", "json")
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
-    assert set(d) == {"as_of", "periods", "teams", "status", "gap", "value", "greedy_value", "cut_value",
-                      "planned", "load", "excluded"}
+    assert set(d) >= {"as_of", "periods", "teams", "status", "gap", "value", "greedy_value", "cut_value",
+                      "planned", "load", "excluded"}     # plus the simple plans each reported
+    assert set(d["simple_plans"]) == {"greedy", "cut", "first_fit", "prefix_cut"}
     assert d["as_of"] == "2026-07-02" and d["status"] == "optimal"
     assert planned(d) == {"A": "Q1", "B": "Q1"}
     assert d["value"] == pytest.approx(7.8) and d["greedy_value"] == pytest.approx(5.525)
@@ -228,3 +231,28 @@ def test_plan_page_without_teams_asks_for_a_capacity(tmp_path, run):
     assert "no capacity to plan with" in html and 'name="cap.all" value=""' in html
     html = c.get("/plan?cap.all=6&periods=1").get_data(as_text=True)
     assert 'href="/initiatives/A"' in html and 'name="cap.all" value="6"' in html
+
+
+def test_an_in_progress_item_is_committed_to_the_first_period(tmp_path, run):
+    """Capacity 2 in 2027-Q1, 5 in Q2. Free, A (effort 2, the best value) takes Q1 and C
+    (effort 1) waits for Q2 with B; in progress, C is committed to Q1."""
+    planning = ('[planning]\nperiods = ["2027-Q1", "2027-Q2"]\nvalue_of_time = "linear"\n'
+                '[[planning.teams]]\nid = "core"\ncapacity = [2, 5]\n')
+    free = json.loads(run(make(tmp_path, planning), "plan", "--format", "json").output)
+    assert planned(free)["C"] == "2027-Q2"
+    res = run(make(tmp_path, planning, C={"status": "In Progress,indeterminate"}), "plan", "--format", "json")
+    d = json.loads(res.output)
+    assert planned(d)["C"] == "2027-Q1"
+
+
+def test_a_due_date_and_a_pin_from_the_file_are_respected(tmp_path, run):
+    """A due by 2027-03-31 may only go in 2027-Q1; B pinned to 2027-Q2 goes there."""
+    planning = ('[planning]\nperiods = ["2027-Q1", "2027-Q2"]\n[[planning.teams]]\nid = "core"\ncapacity = 6\n')
+    make(tmp_path, planning)
+    text = (tmp_path / "initiatives.csv").read_text().splitlines()
+    text[0] += ",due,period"
+    extra = {"A": ",2027-03-31,", "B": ",,2027-Q2"}
+    text[1:] = [line + extra.get(line.split(",")[0], ",,") for line in text[1:]]
+    (tmp_path / "initiatives.csv").write_text("\n".join(text) + "\n")
+    d = json.loads(run(tmp_path, "plan", "--format", "json").output)
+    assert planned(d)["A"] == "2027-Q1" and planned(d)["B"] == "2027-Q2"

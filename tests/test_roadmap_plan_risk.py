@@ -147,7 +147,9 @@ def test_plan_and_p_in_plan_columns_stay_under_a_scenario_and_follow_it(client, 
     assert 'id="plan-scenario"' in page and '<input type="hidden" name="w.growth" value="9">' in page
     for key in list(marks)[:5]:
         assert f'href="/initiatives/{key}"' in page
-    assert f'Value <strong>{d["value"]:.3f}</strong>' in page
+    assert 'data-stage="greedy"' in page             # the greedy plan at once; the exact one follows
+    live = client.get("/plan/live?w.growth=9&stage=exact").get_json()
+    assert f'Value <strong>{d["value"]:.3f}</strong>' in live["html"] and live["next"]
 
 
 def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(client, monkeypatch, caplog):

@@ -66,7 +66,12 @@ def test_mean_drawn_impact_matches_the_deterministic_impact():
 def test_p_in_plan_sums_to_the_plan_size_and_its_error_is_reported():
     r = analyse_risk(worked_example(draws=10_000), with_voi=False)
     p = r.simulation.p_in_plan
-    assert p.sum() == pytest.approx(2.0)                 # top 2 of 4 in every draw
+    # The top 2 among the items with a drawn impact > 0 (the decision's rule since v3; before,
+    # zero-impact items filled the top 2 and the sum was 2): A, B and C happen with c = 0.8,
+    # 0.5, 0.5 and their drawn impacts are then > 0; D is unestimated. With K of them
+    # happening, min(K, 2) are taken: E = 2 - 2 P(K=0) - P(K=1) = 2 - 0.1 - 0.3 = 1.6.
+    assert p.sum() == pytest.approx(1.6, abs=4 * 0.008)
+    assert p[3] == 0.0
     assert r.simulation.p_in_plan_se.tolist() == pytest.approx(np.sqrt(p * (1 - p) / 10_000).tolist())
 
 
@@ -130,8 +135,12 @@ def test_an_estimate_that_cannot_move_its_item_across_the_line_is_worth_nothing(
 
 def test_an_item_that_never_fits_the_capacity_has_no_chance_and_no_value_of_information():
     r = analyse_risk(two_items(effort=[5.0, 1.0], capacity=4.0))
-    assert r.simulation.p_in_plan.tolist() == [0.0, 1.0]
-    assert r.voi.tolist() == [0.0, 0.0]
+    # B is taken whenever its drawn impact is > 0 (the v3 rule): I_B ~ N(10, σ_B)
+    assert r.simulation.p_in_plan[0] == 0.0
+    assert r.simulation.p_in_plan[1] == pytest.approx(Phi(10 / SD_B), abs=0.002)
+    # and knowing I_B = x < 0 leaves it out: VOI_B = E[(-x)⁺] = -10 Φ(-10/σ_B) + σ_B φ(10/σ_B)
+    z = -10 / SD_B
+    assert r.voi[0] == 0.0 and r.voi[1] == pytest.approx(-10 * Phi(z) + SD_B * phi(z), rel=1e-6)
 
 
 def reference_voi(inp: RiskInput, link: int, samples: int, rng) -> tuple[float, float]:

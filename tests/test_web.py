@@ -41,7 +41,7 @@ def test_openapi_document_is_valid_openapi_3_1():
 def test_request_bodies_are_described_by_the_models_that_validate_them():
     from app.services.whatif import WhatIfBody
     from app.web.changes import SnapshotBody
-    from app.web.planning import PlanBody
+    from app.web.plan.api import PlanBody
     doc = spec()
     schemas = doc["components"]["schemas"]
     bodies = {path: op["requestBody"]["content"]["application/json"]["schema"]

@@ -48,7 +48,13 @@ def _fmt(v: float) -> str:
 def plan_table(d: dict) -> str:
     lines = [f"plan as of {d['as_of']}: {d['status']}"
              + (f" (proven gap {d['gap'] * 100:.2f} %)" if d.get("gap") is not None else ""),
-             f"value {d['value']:.3f}   greedy {d['greedy_value']:.3f}   cut of the ranked list {d['cut_value']:.3f}"]
+             f"value {d['value']:.3f}   greedy {d['greedy_value']:.3f}   cut of the ranked list {d['cut_value']:.3f}"
+             + (f"   first-fit {d['first_fit_value']:.3f}   the roadmap's cut line {d['prefix_cut_value']:.3f}"
+                if "first_fit_value" in d else "")]
+    best = d.get("best_simple")
+    if best and best.get("gain") is not None:
+        lines.append(f"{best['gain'] * 100:+.1f} % over the best of the simple plans ({best['name']})")
+    lines += [f"note: {n}" for n in d.get("notes", [])]
     load = {(r["team"], r["period"]): r for r in d["load"]}
     for p in d["periods"]:
         for t in d["teams"]:
@@ -57,8 +63,10 @@ def plan_table(d: dict) -> str:
             lines.append("")
             lines.append(f"{p} / {t}: load {_fmt(row['effort'])} of {_fmt(row['capacity'])}")
             for x in items:
+                extra = "".join(f"  {label} {x[k]}" for k, label in (("due", "due"), ("pinned", "pinned to"))
+                                if x.get(k))
                 lines.append(f"  {x['key']:<12} {(x['title'] or '')[:40]:<40}  effort {_fmt(x['effort']):>6}  "
-                             f"value {x['value']:.3f}")
+                             f"value {x['value']:.3f}{extra}")
     if d["excluded"]:
         lines += ["", "not planned:"]
         for x in d["excluded"]:

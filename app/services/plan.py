@@ -18,7 +18,9 @@ from sqlalchemy import select, true
 from app.services import Workspace, budget, join_texts, ranking as rank
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
+from scoring.plan.solve import explain_plan
 from scoring.plan.model import EFFORT_TOO_BIG
+from scoring.plan.periods import latest_period
 from scoring.ranking import Ranking
 from scoring.errors import BadInput, Conflict
 
@@ -44,7 +46,9 @@ class PlanRequest:
     first_periods: int | None = None       # CLI --periods P: the first P periods
     mandatory: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
+    pins: tuple[tuple[str, str], ...] = ()  # key -> period (a scenario's pins; "" unpins a stored pin)
     explain: bool = True                   # False: skip `enters_if` (the re-solves), for marks
+    greedy: bool = False                   # True: the greedy plan at once (status "greedy"), no solver
 
 
 @dataclass
@@ -55,23 +59,33 @@ class PlanFields:
     labels: dict[str, tuple[str, ...]] = field(default_factory=dict)
     blocked_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    in_progress: set[str] = field(default_factory=set)
+    due: dict[str, date] = field(default_factory=dict)
+    pin: dict[str, str] = field(default_factory=dict)
 
 
 def plan_fields(ws: Workspace) -> PlanFields:
-    """team, mandatory, labels and blocked_by of every active item; done ones by key."""
+    """team, mandatory, labels, blocked_by, due and pin of every active item; done and
+    in-progress ones by key."""
     it = schema.initiatives
     out = PlanFields()
-    q = select(it.c.key, it.c.team, it.c.mandatory, it.c.labels, it.c.blocked_by, it.c.status_category) \
-        .where(it.c.active == true())
+    q = select(it.c.key, it.c.team, it.c.mandatory, it.c.labels, it.c.blocked_by, it.c.status_category,
+               it.c.due, it.c.period).where(it.c.active == true())
     with ws.store.engine.connect() as c:
-        for key, team, mandatory, labels, blocked, cat in c.execute(q):
+        for key, team, mandatory, labels, blocked, cat, due, period in c.execute(q):
             if cat == "done":
                 out.done.add(key)
                 continue
+            if cat == "indeterminate":
+                out.in_progress.add(key)
             out.team[key] = team or ""
             out.mandatory[key] = bool(mandatory)
             out.labels[key] = tuple((labels or "").split())
             out.blocked_by[key] = tuple((blocked or "").split())
+            if due is not None:
+                out.due[key] = due
+            if period:
+                out.pin[key] = period
     return out
 
 
@@ -166,12 +180,25 @@ def build_input(ws: Workspace, r: Ranking, req: PlanRequest, fields: PlanFields 
     mandatory = np.array([(fields.mandatory.get(k, False) or label in fields.labels.get(k, ()) or k in forced)
                           and k not in excluded for k in keys], dtype=bool)
     blocked = [tuple(b for b in fields.blocked_by.get(k, ()) if b not in fields.done) for k in keys]
+    pins = {k: v for k, v in {**fields.pin, **dict(req.pins)}.items() if k not in excluded}
+    bad = [k for k, _ in req.pins if k not in known]
+    if bad:
+        raise PlanOverrideError(f"pins: no item to plan with key {', '.join(map(repr, bad[:5]))}")
+    where = {p: n for n, p in enumerate(periods)}
+    ends = [cfg.end_of(p) for p in periods]
+    pin = np.array([where.get(pins.get(k) or "", -1) for k in keys])
+    why = [f"pinned to {pins[k]}, not a period of the plan ({', '.join(periods)})"
+           if pins.get(k) and pins[k] not in where else None for k in keys]
+    latest = np.array([latest_period(fields.due.get(k), ends) for k in keys])
     inp = PlanInput(keys=keys, impact=np.nan_to_num(np.asarray(r.impact, float)),
                     effort=np.asarray(r.effort, float), order=np.asarray(r.ranked),
                     team=team, done=np.asarray(r.backlog.done, bool), blocked_by=blocked,
                     mandatory=mandatory, teams=teams, periods=periods, capacity=cap,
                     value_of_time=cfg.value_of_time, solver_seconds=cfg.solver_seconds,
-                    explain_top=10 if req.explain else 0)
+                    explain_top=10 if req.explain and not req.greedy else 0, latest=latest, pin=pin, why=why,
+                    greedy_only=req.greedy,
+                    in_progress=np.array([k in fields.in_progress and k not in excluded for k in keys]),
+                    spanning=cfg.spanning)
     return inp, lanes
 
 
@@ -214,9 +241,9 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     """`plan --format json` (with `as_of` and titles); raises PlanNotConfigured,
     PlanOverrideError, PlanRefused, or WhatIfError for a bad what-if body."""
     as_of = ws.as_of(as_of)
-    key = None
-    if not whatif:
-        key = (ws.store.cache_version(), as_of, request)
+    import json
+    key = (ws.store.cache_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
+    if True:          # cached per data version, date, request and scenario
         with _lock:
             hit = _cache(ws).get(key)
         if hit is not None:
@@ -228,9 +255,20 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         r, _ = what_if(ws, {**whatif, "as_of": as_of.isoformat()}, baseline=base)
     else:
         r = base if base is not None and base.params.as_of == as_of else rank(ws, as_of=as_of)
-    inp, lanes = build_input(ws, r, request)
+    fields = plan_fields(ws)
+    inp, lanes = build_input(ws, r, request, fields)
+    solved = None
+    if request.explain and not request.greedy and not whatif:   # the exact stage, already solved
+        from dataclasses import replace
+        with _lock:
+            solved = _cache(ws).get((key[0], as_of, replace(request, explain=False), ""))
     try:
-        out = {"as_of": as_of.isoformat(), **_strip_lane(budget.run(ws, solve_plan, inp).as_dict(), lanes)}
+        if isinstance(solved, dict):
+            result = explain_plan(inp, {p["key"]: p["period"] for p in solved["planned"]},
+                                  solved["status"], solved["gap"])
+        else:
+            result = budget.run(ws, solve_plan, inp)
+        out = {"as_of": as_of.isoformat(), **_strip_lane(result.as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
         if key is not None:
@@ -245,14 +283,28 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         else:
             row["title"] = None
     join_texts(ws, [row for row in rows if row["title"] is None])
+    pins = {**fields.pin, **dict(request.pins)}
     for row in rows:
         row.pop("status", None), row.pop("url", None)
+        if row["key"] in fields.due:
+            row["due"] = fields.due[row["key"]].isoformat()
+        if pins.get(row["key"]):
+            row["pinned"] = pins[row["key"]]
+        if row["key"] in fields.in_progress:
+            row["in_progress"] = True
     out["planned"] = [{"key": p["key"], "title": p["title"], **{k: v for k, v in p.items()
                                                                  if k not in ("key", "title")}}
                       for p in out["planned"]]
     if key is not None:
         _remember(ws, key, out)
     return out
+
+
+def peek(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = PlanRequest()):
+    """The cached plan (or PlanRefused) for this request, None when not computed yet."""
+    key = (ws.store.cache_version(), ws.as_of(as_of), request, "")
+    with _lock:
+        return _cache(ws).get(key)
 
 
 def _remember(ws: Workspace, key, value) -> None:

@@ -2,8 +2,9 @@
 /api/v1/risk): the kernel's `RiskInput` from the KPI-impact ranking (links with their line
 within the item, direction, converted low/high and confidence; each KPI's urgency from the
 ranking's states, in `graph.kpi_order`; edges with their `weight_range`; the normalised
-objective weights) and the decision's size (the plan's total capacity when `[planning]`
-has teams, else the top N). Results are cached by data version, as_of, settings and
+objective weights) and the decision: the plan's own rules (teams, periods, capacity,
+blockers, must-haves, due dates, pins, work in progress) when `[planning]` has teams,
+else the top N. Results are cached by data version, as_of, settings and
 draws/seed/top.
 """
 from __future__ import annotations
@@ -40,7 +41,18 @@ def link_lines(r: Ranking) -> np.ndarray:
     return line
 
 
-def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int) -> RiskInput:
+def plan_input(ws: Workspace, r: Ranking, request=None):
+    """The plan's kernel input for the decision (the configured plan, or a scenario's
+    request), None when no capacity is configured."""
+    from app.services import plan as plans
+    try:
+        inp, _ = plans.build_input(ws, r, request or plans.PlanRequest(explain=False))
+    except plans.PlanNotConfigured:
+        return None
+    return inp
+
+
+def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int, request=None) -> RiskInput:
     g = r.graph
     kidx = {k: n for n, k in enumerate(g.kpi_order)}
     oidx = {o.id: n for n, o in enumerate(g.objectives)}
@@ -65,8 +77,7 @@ def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int) ->
         edge_weight=[e.weight for e in edges],
         edge_low=[e.weight_range[0] if e.weight_range else np.nan for e in edges],
         edge_high=[e.weight_range[1] if e.weight_range else np.nan for e in edges],
-        link_pool=link_pools(r), capacity=total_capacity(ws), top=top, draws=draws, seed=seed)
-
+        link_pool=link_pools(r), plan=plan_input(ws, r, request), top=top, draws=draws, seed=seed)
 
 def link_pools(r: Ranking) -> np.ndarray | tuple:
     """The pooled link of each row when some link has several estimators, else ()."""

@@ -54,7 +54,7 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
     row = dict(title=rec.title, status=rec.status, status_category=rec.status_category, effort=rec.effort,
                confidence=rec.confidence, impact=rec.impact, url=rec.url, parent=rec.parent,
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
-               mandatory=bool(rec.mandatory),
+               mandatory=bool(rec.mandatory), due=rec.due, period=rec.period or "",
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
                external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id,
                launched_on=rec.launched_on, done_on=rec.done_on)

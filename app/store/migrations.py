@@ -185,6 +185,15 @@ def m010_scenarios(conn) -> None:
     md.create_all(conn)
 
 
+def m012_plan(conn) -> None:
+    """The plan's due dates and pins: each initiative's `due` date and the `period` it is
+    pinned to."""
+    for table in ("initiatives", "staged_initiatives"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN due DATE"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN period TEXT NOT NULL DEFAULT ''"))
+
+
+
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes, m010_scenarios]
+              m007_outcomes, m010_scenarios, m012_plan]
 SCHEMA_VERSION = len(MIGRATIONS)

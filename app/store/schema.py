@@ -29,6 +29,7 @@ def _initiative_columns():
         Column("blocked_by", Text, nullable=False, default=""),   # space-separated
         Column("team", Text, nullable=False, default=""),         # since v2
         Column("mandatory", Boolean, nullable=False, default=False),  # since v2
+        Column("due", Date), Column("period", Text, nullable=False, default=""),   # since m012_plan
         Column("flags", Text, nullable=False, default=""),        # space-separated codes
         *[Column(f, Float) for f in FACTOR_NAMES],
         Column("raw", Text, nullable=False, default="{}"),        # the source record, JSON

@@ -75,7 +75,7 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.operations import metrics, sync as sync_api, webhooks
     from app.web.outcomes import outcomes_bp
     from app.web.pages import pages
-    from app.web.planning import planning
+    from app.web.plan import planning
     from app.web.scenarios import scenarios_bp
     for blueprint in (api, pages, planning, changes_bp, estimates_bp, outcomes_bp, scenarios_bp, sync_api.sync_api,
                       webhooks.webhooks):

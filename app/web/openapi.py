@@ -38,7 +38,7 @@ def request_schemas() -> dict[str, dict]:
     from app.services.whatif import WhatIfBody
     from app.web.changes import SnapshotBody
     from app.web.estimates import EstimateBody
-    from app.web.planning import PlanBody
+    from app.web.plan.api import PlanBody
     from app.web.scenarios import ScenarioBody
     return {**request_schema(WhatIfBody, "WhatIf"), **request_schema(PlanBody, "PlanRequest"),
             **request_schema(SnapshotBody, "SnapshotRequest"), **request_schema(EstimateBody, "EstimateLine"),
@@ -156,7 +156,7 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 def spec() -> dict:
     from app.web import estimates, outcomes
-    from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
+    from app.web.plan.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     return _with_plan(_with_plan({
         "openapi": "3.1.0",
@@ -243,7 +243,7 @@ def spec() -> dict:
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
-    """The plan's and the risk analysis's parts (app/web/planning.py), and the outcomes'
+    """The plan's and the risk analysis's parts (app/web/plan/api.py), and the outcomes'
     (app/web/outcomes.py), merged in."""
     for ops in paths.values():
         for op in ops.values():

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from connectors.base import InitiativeRecord
+from connectors.base import InitiativeRecord, as_day
 from scoring.notation import confidence_field, impact_section
 from scoring.numbers import finite_number
 from scoring.errors import BadInput
@@ -22,8 +22,8 @@ from scoring.errors import BadInput
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 # every role a field may play; JiraFields below has one key per role
-ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "launched", "score",
-         "rank")
+ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "launched", "due",
+         "period", "score", "rank")
 WRITE_BACK_ROLES = ("score", "rank")
 _NO = {"no", "false", "0", "off", "none", ""}
 
@@ -45,6 +45,8 @@ class JiraFields(BaseModel):
     mandatory: str | None = None
     estimator: str | None = None         # a user field: who estimated (default: the reporter)
     launched: str | None = None     # a date field: when it reached users (default: the done date)
+    due: str | None = "duedate"        # Jira's own due date unless another date field is named
+    period: str | None = None          # a select or text naming a plan period (a pin)
     score: str | None = None
     rank: str | None = None
 
@@ -235,4 +237,17 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
         estimator=estimator, estimator_id=estimator_id,
         launched_on=jira_day(f.get(ids["launched"])) if ids.get("launched") else None,
-        done_on=done_day(issue, f, category, str(status.get("name", ""))))
+        done_on=done_day(issue, f, category, str(status.get("name", ""))),
+        due=_due(f.get(ids["due"]), flags) if ids.get("due") else None,
+        period=(option_label(f.get(ids["period"])) or "").strip() if ids.get("period") else "")
+
+
+def _due(raw: Any, flags: list[str]):
+    """A date field's value as a date (None when unset; flagged when unreadable)."""
+    if raw in (None, "", []):
+        return None
+    try:
+        return as_day(raw)
+    except (TypeError, ValueError):
+        flags.append("unreadable-due")
+        return None

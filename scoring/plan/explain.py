@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 
+from scoring.plan.greedy import loads
 from scoring.plan.milp import PlanModel
 from scoring.plan.model import TOL, PlanInfeasible, Prepared, closure
 
@@ -101,7 +102,7 @@ def _removable(prep: Prepared, assign: np.ndarray, t: int, p: int, keep: set[int
 
 
 def _slack(prep: Prepared, assign: np.ndarray, t: int, p: int) -> float:
-    return prep.capacity[t, p] - prep.effort[(assign == p) & (prep.team == t)].sum()
+    return prep.capacity[t, p] - loads(prep, assign)[t, p]
 
 
 def quick_bounds(prep: Prepared, assign: np.ndarray, i: int) -> tuple[float | None, float | None]:
@@ -110,6 +111,8 @@ def quick_bounds(prep: Prepared, assign: np.ndarray, i: int) -> tuple[float | No
     periods, push out the planned items cheapest per effort (not mandatory, blocking
     nothing planned). The value i needs is what the edits cost; the effort i may have is
     the room freed while the edits cost less than i's own value there."""
+    if prep.span.any():
+        return None, None      # spread effort: leave it to the solver
     assign = assign.copy()
     group = closure([i], prep.blockers)
     keep = set(group)
@@ -193,9 +196,9 @@ def _effort_at_most(run, prep: Prepared, i: int, base: float, tol: float, quick:
         if s.value is None or s.value <= base + tol:
             return None
         t, p = prep.team[i], s.assign[i]
-        others = (s.assign == p) & (prep.team == t)
-        others[i] = False
-        return prep.capacity[t, p] - prep.effort[others].sum()
+        others = s.assign.copy()
+        others[i] = -1
+        return prep.capacity[t, p] - loads(prep, others)[t, p]
 
     effort, done = (None, True) if quick is None else (quick, True)
     try:

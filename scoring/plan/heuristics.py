@@ -11,13 +11,18 @@
   all done or placed in a period no later and themselves counted (an unknown blocker never
   counts); a placed item whose blockers are missing or later delivers nothing.
 
-Both return an assignment: period index per item, -1 when not planned.
+- `first_fit_plan`: the ranked list placed first-fit by team and period under the plan's
+  rules (blockers placed first, not pulled in); `prefix_cut_value`: the roadmap's cut line
+  (the ranked prefix that fits the total capacity) placed like the cut.
+
+All return an assignment: period index per item, -1 when not planned.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from scoring.plan.model import TOL, Prepared, closure
+from scoring.plan.greedy import batch_greedy
+from scoring.plan.model import TOL, Prepared
 
 
 def plan_value(prep: Prepared, assign: np.ndarray) -> float:
@@ -28,59 +33,30 @@ def plan_value(prep: Prepared, assign: np.ndarray) -> float:
 def greedy_plan(prep: Prepared, order: list[int] | None = None,
                 prefer: np.ndarray | None = None, start: np.ndarray | None = None) -> np.ndarray:
     """The greedy plan over `order` (default: the ranked order), mandatory items first;
-    each item goes in its `prefer`red period when it has room, else the earliest (a
-    mandatory item whose group does not fit that way is placed earliest-first).
-    From `start`, it completes a plan: what still fits and pays goes in."""
-    assign = np.full(prep.n, -1) if start is None else start.copy()
-    load = np.zeros_like(prep.capacity)
-    on = np.flatnonzero(assign >= 0)
-    np.add.at(load, (prep.team[on], assign[on]), prep.effort[on])
+    each item goes in its `prefer`red period when it has room, else the earliest.
+    From `start`, it completes a plan: what still fits and pays goes in. (The batch
+    greedy of `scoring.plan.greedy`, one row.)"""
     order = prep.order if order is None else order
-    order = [i for i in order if prep.mandatory[i]] + [i for i in order if not prep.mandatory[i]]
-    for i in order:
-        if assign[i] >= 0 or not prep.needed[i] or (prep.impact[i] <= 0 and not prep.mandatory[i]):
-            continue
-        group = [j for j in closure([i], prep.blockers) if assign[j] < 0]
-        placed = _place(prep, group, assign, load, prefer)
-        if placed is None and prefer is not None and prep.mandatory[i]:
-            placed = _place(prep, group, assign, load)
-        if placed is None:
-            continue
-        gain = sum(prep.impact[j] * prep.f[p] for j, p in placed)
-        if gain <= 0 and not prep.mandatory[i]:
-            for j, p in placed:
-                assign[j] = -1
-                load[prep.team[j], p] -= prep.effort[j]
-    return assign
+    return batch_greedy(prep, np.asarray(order, dtype=np.int64)[None, :], prefer=prefer,
+                        start=None if start is None else start[None, :])[0]
 
 
-def _place(prep: Prepared, group: list[int], assign: np.ndarray, load: np.ndarray,
-           prefer: np.ndarray | None = None):
-    """Place `group` (blockers first) in the earliest periods with room; undo and return
-    None unless all of it fits with every blocker no later than what it blocks."""
-    placed: list[tuple[int, int]] = []
-    for j in group:
-        start = max((assign[b] for b in prep.blockers[j] if assign[b] >= 0), default=0)
-        t = prep.team[j]
-        periods = list(range(start, prep.P))
-        if prefer is not None and prefer[j] > start:
-            periods.remove(prefer[j])
-            periods.insert(0, prefer[j])
-        spot = next((p for p in periods if prep.allowed[j, p]
-                     and load[t, p] + prep.effort[j] <= prep.capacity[t, p] + TOL), None)
-        if spot is None:
-            break
-        assign[j] = spot
-        load[t, spot] += prep.effort[j]
-        placed.append((j, spot))
-    ok = len(placed) == len(group) and all(
-        0 <= assign[b] <= assign[j] for j in group for b in prep.blockers[j])
-    if ok:
-        return placed
-    for j, p in placed:
-        assign[j] = -1
-        load[prep.team[j], p] -= prep.effort[j]
-    return None
+def first_fit_plan(prep: Prepared) -> np.ndarray:
+    """The ranked list placed first-fit by team and period: every item in rank order
+    (mandatory ones not first), in the earliest period with room, once its blockers are
+    placed (no pulling them in); items with impact <= 0 left out."""
+    return batch_greedy(prep, np.asarray(prep.order, dtype=np.int64)[None, :], mandatory_first=False,
+                        pull_blockers=False, check_gain=False)[0]
+
+
+def prefix_cut_value(prep: Prepared) -> float:
+    """The plain cut of the ranked list as the roadmap draws it: the longest prefix whose
+    total effort fits the total capacity, placed like `cut_plan`, counted the same way."""
+    effort = prep.effort[prep.order]
+    fits = np.cumsum(effort) <= prep.capacity.sum() + TOL
+    size = int(fits.argmin()) if not fits.all() else len(fits)
+    assign, counts = cut_plan(prep, prep.order[:size])
+    return plan_value(prep, np.where(counts, assign, -1))
 
 
 def lp_rounded_plan(prep: Prepared, cols: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -102,11 +78,11 @@ def lp_rounded_plan(prep: Prepared, cols: tuple[np.ndarray, np.ndarray], x: np.n
     return plan
 
 
-def cut_plan(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+def cut_plan(prep: Prepared, order: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The cut's placement and which placed items count (see the module's docstring)."""
     assign = np.full(prep.n, -1)
     load = np.zeros_like(prep.capacity)
-    for i in prep.order:
+    for i in (prep.order if order is None else order):
         t = prep.team[i]
         spot = next((p for p in range(prep.P)
                      if load[t, p] + prep.effort[i] <= prep.capacity[t, p] + TOL), None)

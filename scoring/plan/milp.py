@@ -51,6 +51,17 @@ class PlanModel:
                 col_period.append(int(p))
         self.col_item = np.array(col_item, dtype=int)
         self.col_period = np.array(col_period, dtype=int)
+        self.n_x = len(col_item)
+        # a spanning item's effort spent in period q: continuous columns after the binaries
+        self.spend: dict[int, list[tuple[int, int]]] = {}   # item -> [(column, period)]
+        for i in self.cols:
+            if prep.span[i]:
+                last = int(self.col_period[self.cols[i]].max())
+                self.spend[i] = [(len(col_item) + q, q) for q in range(last + 1)]
+                col_item += [i] * (last + 1)
+                col_period += list(range(last + 1))
+        self.col_item = np.array(col_item, dtype=int)
+        self.col_period = np.array(col_period, dtype=int)
         m = len(col_item)
         rows, cols, vals, lo, hi = [], [], [], [], []
 
@@ -67,15 +78,29 @@ class PlanModel:
         for i, cs in self.cols.items():
             self.once_row[i] = len(lo)
             row([(c, 1.0) for c in cs], 1.0 if prep.forced[i] else 0.0, 1.0)
-        self.effort_at: dict[int, list[int]] = {}   # item -> positions of its effort in vals
+        self.effort_at: dict[int, list[tuple[int, float]]] = {}   # item -> (position in vals, sign)
+        binary = np.arange(m) < self.n_x
+        spanning = prep.span[self.col_item] if m else np.zeros(0, bool)
         for t in range(prep.capacity.shape[0]):
             for p in range(prep.P):
-                mine = np.flatnonzero((prep.team[self.col_item] == t) & (self.col_period == p)) if m else []
+                mine = np.flatnonzero((prep.team[self.col_item] == t) & (self.col_period == p)
+                                      & (binary != spanning)) if m else []
                 if len(mine) == 0:
                     continue
                 for k, c in enumerate(mine):
-                    self.effort_at.setdefault(int(self.col_item[c]), []).append(len(vals) + k)
-                row([(int(c), prep.effort[self.col_item[c]]) for c in mine], -np.inf, prep.capacity[t, p])
+                    if binary[c]:
+                        self.effort_at.setdefault(int(self.col_item[c]), []).append((len(vals) + k, 1.0))
+                row([(int(c), prep.effort[self.col_item[c]] if binary[c] else 1.0) for c in mine],
+                    -np.inf, prep.capacity[t, p])
+        for i, spend in self.spend.items():   # Σ_q y_iq = E_i Σ_p x_ip; y_iq <= E_i Σ_{p>=q} x_ip
+            E = prep.effort[i]
+            self.effort_at.setdefault(i, []).extend((len(vals) + len(spend) + k, -1.0)
+                                                    for k in range(len(self.cols[i])))
+            row([(c, 1.0) for c, _ in spend] + [(c, -E) for c in self.cols[i]], 0.0, 0.0)
+            for c, q in spend:
+                later = [d for d in self.cols[i] if self.col_period[d] >= q]
+                self.effort_at[i].extend((len(vals) + 1 + k, -1.0) for k in range(len(later)))
+                row([(c, 1.0)] + [(d, -E) for d in later], -np.inf, 0.0)
         for j, cs in self.cols.items():
             for b in prep.blockers[j]:
                 bcols = self.cols.get(b, [])
@@ -90,7 +115,9 @@ class PlanModel:
         self.vals = np.array(vals, dtype=float)
         self.lo = np.array(lo, dtype=float)
         self.hi = np.array(hi, dtype=float)
-        self.value_coef = prep.impact[self.col_item] * prep.f[self.col_period] if m else np.zeros(0)
+        self.value_coef = np.where(binary, prep.impact[self.col_item] * prep.f[self.col_period], 0.0) \
+            if m else np.zeros(0)
+        self.integrality = binary.astype(float)
 
     @property
     def size(self) -> int:
@@ -98,7 +125,7 @@ class PlanModel:
 
     def decode(self, x: np.ndarray) -> np.ndarray:
         assign = np.full(self.prep.n, -1)
-        on = x > 0.5
+        on = np.flatnonzero(x[:self.n_x] > 0.5)
         assign[self.col_item[on]] = self.col_period[on]
         return assign
 
@@ -107,10 +134,15 @@ class PlanModel:
         if not self.size:
             return None
         A = csr_matrix((self.vals, (self.rows, self.cols_)), shape=(len(self.lo), self.size))
-        res = milp(-self.value_coef, integrality=np.zeros(self.size), bounds=Bounds(0, 1),
+        res = milp(-self.value_coef, integrality=np.zeros(self.size), bounds=Bounds(0, self._upper()),
                    constraints=LinearConstraint(A, self.lo, self.hi),
                    options={"time_limit": max(seconds, 0.01)})
-        return res.x
+        return None if res.x is None else res.x[:self.n_x]
+
+    def _upper(self) -> np.ndarray:
+        ub = np.ones(self.size)
+        ub[self.n_x:] = self.prep.effort[self.col_item[self.n_x:]]
+        return ub
 
     def solve(self, seconds: float, gap: float = 1e-4, *, impact: dict[int, float] | None = None,
               effort: dict[int, float] | None = None, force: dict[int, int | None] | None = None,
@@ -124,16 +156,21 @@ class PlanModel:
             return Solved("optimal", np.full(self.prep.n, -1), 0.0, 0.0)
         coef = self.value_coef.copy()
         for i, v in (impact or {}).items():
-            cs = self.cols.get(i, [])
+            cs = self.cols.get(i, [])   # the binaries only
             coef[cs] = v * self.prep.f[self.col_period[cs]]
         vals = self.vals
         if effort:
             vals = vals.copy()
             for i, e in effort.items():
-                vals[self.effort_at.get(i, [])] = e
-        lb, ub = np.zeros(m), np.ones(m)
+                for pos, sign in self.effort_at.get(i, []):
+                    vals[pos] = sign * e
+        lb, ub = np.zeros(m), self._upper()
+        if effort:
+            for i, e in effort.items():
+                ub[[c for c, _ in self.spend.get(i, [])]] = e
         if fixed is not None:
             held = np.array([not (free or {}).get(int(i), False) for i in self.col_item])
+            held[self.n_x:] = False
             val = (fixed[self.col_item] == self.col_period).astype(float)
             lb[held] = ub[held] = val[held]
         lo = self.lo.copy()
@@ -147,7 +184,7 @@ class PlanModel:
                 for c in cs:
                     lb[c] = ub[c] = float(self.col_period[c] == p)
         A = csr_matrix((vals, (self.rows, self.cols_)), shape=(len(self.lo), m))
-        res = milp(-coef, integrality=np.ones(m), bounds=Bounds(lb, ub),
+        res = milp(-coef, integrality=self.integrality, bounds=Bounds(lb, ub),
                    constraints=LinearConstraint(A, lo, self.hi),
                    options={"time_limit": max(seconds, 0.01), "mip_rel_gap": gap})
         bound = None if res.mip_dual_bound is None or not np.isfinite(res.mip_dual_bound) \
@@ -157,5 +194,5 @@ class PlanModel:
         if res.x is None:
             return Solved("time-limit" if res.status == 1 else "error", None, None, bound)
         assign = self.decode(res.x)
-        value = float(coef[res.x > 0.5].sum())
+        value = float(coef[:self.n_x][res.x[:self.n_x] > 0.5].sum())
         return Solved("optimal" if res.status == 0 else "time-limit", assign, value, bound)

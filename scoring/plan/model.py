@@ -43,6 +43,13 @@ class PlanInput:
     mip_gap: float = 1e-4           # HiGHS stops once the proven relative gap is this small
     explain_top: int = 10           # how many excluded items get `enters_if`
     explain_seconds: float | None = None  # budget for `enters_if` (default: solver_seconds)
+    latest: np.ndarray | None = None   # per item, the last period it may be delivered in (due date); -1: none
+    pin: np.ndarray | None = None      # per item, the period it is pinned to, else -1
+    in_progress: np.ndarray | None = None  # committed: mandatory, delivered in the first period it can be
+    spanning: bool = True              # an item too big for any one period may spread its effort
+    why: list[str | None] | None = None    # per item, a reason from the caller it cannot be planned
+    greedy_only: bool = False          # the greedy plan at once (status "greedy"), no solver
+    cpu_budget: bool = True            # solver_seconds counted in CPU seconds (wall-clock stretched, at most 3x)
 
 
 class PlanInfeasible(Conflict):
@@ -74,7 +81,7 @@ class PlanResult:
     """
     periods: list[str]
     teams: list[str]
-    status: str                      # optimal | time-limit
+    status: str                      # optimal | time-limit | greedy (no solver run)
     gap: float | None                # proven relative gap: (bound - value) / value
     value: float
     greedy_value: float
@@ -82,16 +89,30 @@ class PlanResult:
     planned: list[dict]
     load: list[dict]
     excluded: list[dict]
-    solve_seconds: float = 0.0       # the LP floor, its polish and the main MILP
+    solve_seconds: float = 0.0       # the LP floor, its polish and the main MILP (wall-clock)
+    solve_cpu_seconds: float = 0.0   # the same in CPU seconds of this process
     enters_if_seconds: float = 0.0   # every re-solve behind `enters_if`
     bound: float | None = None       # the solver's proven upper bound on the value
     assignment: dict[str, str] = field(default_factory=dict)  # key -> period
+    first_fit_value: float = 0.0     # the ranked list placed first-fit by team and period
+    prefix_cut_value: float = 0.0    # the roadmap's cut line: the ranked prefix that fits the capacity
+    greedy_assignment: dict[str, str] = field(default_factory=dict)  # the greedy plan, key -> period
+    notes: list[str] = field(default_factory=list)   # rules relaxed (work in progress that does not fit)
+
+    def simple_plans(self) -> dict[str, float]:
+        return {"greedy": self.greedy_value, "cut": self.cut_value, "first_fit": self.first_fit_value,
+                "prefix_cut": self.prefix_cut_value}
 
     def as_dict(self) -> dict:
+        simple = self.simple_plans()
+        best = max(simple, key=lambda k: simple[k])
         return {"periods": list(self.periods), "teams": list(self.teams), "status": self.status,
                 "gap": self.gap, "value": self.value, "greedy_value": self.greedy_value,
                 "cut_value": self.cut_value, "planned": self.planned, "load": self.load,
-                "excluded": self.excluded}
+                "excluded": self.excluded, "first_fit_value": self.first_fit_value,
+                "prefix_cut_value": self.prefix_cut_value, "simple_plans": simple, "notes": list(self.notes),
+                "best_simple": {"name": best, "value": simple[best],
+                                "gain": (self.value / simple[best] - 1) if simple[best] > 0 else None}}
 
 
 @dataclass
@@ -112,6 +133,8 @@ class Prepared:
     needed: np.ndarray               # plannable and worth planning (value, mandatory, or blocks one)
     forced: np.ndarray               # mandatory, or a blocker of a mandatory item
     mandatory: np.ndarray
+    span: np.ndarray = None          # spreads its effort over the periods up to its delivery
+    notes: list[str] = field(default_factory=list)   # rules relaxed, said to the user
 
 
 def time_factors(P: int, value_of_time: str) -> np.ndarray:
@@ -148,7 +171,7 @@ def closure(start: list[int], blockers: list[list[int]]) -> list[int]:
     return out
 
 
-def prepare(inp: PlanInput) -> Prepared:
+def prepare(inp: PlanInput, check: bool = True) -> Prepared:
     n, P = len(inp.keys), len(inp.periods)
     impact = np.asarray(inp.impact, dtype=float)
     effort = np.asarray(inp.effort, dtype=float)
@@ -183,10 +206,32 @@ def prepare(inp: PlanInput) -> Prepared:
                 reason[i] = reason[i] or f"blocked-by-unknown:{b}"
             elif not done[j] and j != i and j not in blockers[i]:
                 blockers[i].append(j)
+    for i, why in enumerate(inp.why or ()):
+        if why and reason[i] is None:
+            reason[i] = why
     allowed = capacity[team] >= effort[:, None] - TOL
+    span = np.zeros(n, dtype=bool)
+    if inp.spanning:
+        span = ~allowed.any(axis=1)
+        allowed[span] = np.cumsum(capacity[team[span]], axis=1) >= effort[span, None] - TOL
+    latest = np.full(n, P - 1) if inp.latest is None else np.asarray(inp.latest, dtype=int)
+    pin = np.full(n, -1) if inp.pin is None else np.asarray(inp.pin, dtype=int)
+    in_progress = np.zeros(n, dtype=bool) if inp.in_progress is None else np.asarray(inp.in_progress, dtype=bool)
     for i in range(n):
         if reason[i] is None and not allowed[i].any():
             reason[i] = EFFORT_TOO_BIG
+            continue
+        fit = allowed[i].copy()
+        allowed[i, latest[i] + 1:] = False
+        if reason[i] is None and not allowed[i].any():
+            reason[i] = (f"due before {inp.periods[0]} ends" if latest[i] < 0 else
+                         f"due by the end of {inp.periods[latest[i]]}; its effort fits no period up to it")
+        if pin[i] >= 0:
+            allowed[i] &= np.arange(P) == pin[i]
+            if reason[i] is None and not allowed[i].any():
+                reason[i] = (f"pinned to {inp.periods[pin[i]]}, "
+                             + ("after its due date" if pin[i] > latest[i] else
+                                "where its effort does not fit" if not fit[pin[i]] else "where it cannot go"))
     # an item goes no earlier than its blockers can: propagate to a fixed point
     earliest = np.where(allowed.any(axis=1), allowed.argmax(axis=1), P)
     for i in range(n):
@@ -210,6 +255,13 @@ def prepare(inp: PlanInput) -> Prepared:
             reason[i] = (f"blocked by {inp.keys[bad[0]]}, which cannot be planned" if bad
                          else "its blockers cannot be planned early enough")
         allowed[i, :min(earliest[i], P)] = False
+        if reason[i] is not None and reason[i].startswith("pinned"):
+            continue
+        if reason[i] is None and pin[i] >= 0 and not allowed[i].any():
+            reason[i] = f"pinned to {inp.periods[pin[i]]}, before its blockers can be delivered"
+    notes = commit_in_progress(inp, allowed, reason, in_progress & ~done & (pin < 0) & (latest >= P - 1),
+                               team, effort, capacity, span)
+    mandatory = mandatory | ((pin >= 0) | in_progress) & ~done
     plannable = ~done & np.array([r is None for r in reason], dtype=bool)
     seeds = [i for i in range(n) if plannable[i] and (impact[i] > 0 or mandatory[i])]
     needed = np.zeros(n, dtype=bool)
@@ -218,9 +270,37 @@ def prepare(inp: PlanInput) -> Prepared:
     forced = np.zeros(n, dtype=bool)
     forced[closure([i for i in range(n) if mandatory[i]], blockers)] = True
     prep = Prepared(inp, n, P, impact, effort, team, capacity, time_factors(P, inp.value_of_time),
-                    order, blockers, allowed, reason, plannable, needed, forced, mandatory)
-    check_mandatory(prep)
+                    order, blockers, allowed, reason, plannable, needed, forced, mandatory, span)
+    prep.notes = notes
+    if check:
+        check_mandatory(prep)
     return prep
+
+
+def commit_in_progress(inp: PlanInput, allowed: np.ndarray, reason: list, held: np.ndarray, team: np.ndarray,
+                       effort: np.ndarray, capacity: np.ndarray, span: np.ndarray) -> list[str]:
+    """Work in progress (without a due date or pin) is delivered in the first period it can
+    be: per team, when the first period holds all of it; when it does not, the items stay
+    committed (mandatory), in any period, and a note says so."""
+    notes = []
+    for t in range(capacity.shape[0]):
+        mine = [i for i in np.flatnonzero(held & (team == t)) if reason[i] is None and allowed[i].any()]
+        if not mine:
+            continue
+        first = {i: int(allowed[i].argmax()) for i in mine}
+        need = {}
+        for i in mine:
+            if not span[i]:
+                need[first[i]] = need.get(first[i], 0.0) + effort[i]
+        over = [p for p, e in need.items() if e > capacity[t, p] + TOL]
+        if over or any(span[i] for i in mine):
+            notes.append(f"work in progress of team {inp.teams[t]} ({', '.join(inp.keys[i] for i in mine)}) "
+                         f"does not all fit {inp.periods[min(first.values())]}: committed to the plan, "
+                         "in whichever periods hold it")
+            continue
+        for i in mine:
+            allowed[i] = np.arange(allowed.shape[1]) == first[i]
+    return notes
 
 
 def check_mandatory(prep: Prepared) -> None:

@@ -14,7 +14,9 @@ import time
 import numpy as np
 
 from scoring.plan.explain import diagnose, enters_if, explain_model
-from scoring.plan.heuristics import cut_value, greedy_plan, lp_rounded_plan, plan_value
+from scoring.plan.greedy import loads
+from scoring.plan.heuristics import (cut_value, first_fit_plan, greedy_plan, lp_rounded_plan, plan_value,
+                                     prefix_cut_value)
 from scoring.plan.milp import PlanModel
 from scoring.plan.model import NO_VALUE, PlanInput, PlanResult, Prepared, prepare
 
@@ -40,20 +42,30 @@ def solve_plan(inp: PlanInput) -> PlanResult:
     greedy = greedy_plan(prep)
     greedy_ok = bool((greedy[prep.mandatory] >= 0).all())
     gv = plan_value(prep, greedy)
+    if inp.greedy_only and greedy_ok:     # (a greedy plan without every must-have: solve)
+        result = PlanResult(
+            periods=list(inp.periods), teams=list(inp.teams), status="greedy", gap=None, value=gv,
+            greedy_value=gv, cut_value=cut_value(prep), planned=[], load=[], excluded=[],
+            first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
+            greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+        result.notes = list(prep.notes)
+        report(prep, greedy, result)
+        return result
     model = PlanModel(prep)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     floor, floor_value, floor_ok = greedy, gv, greedy_ok
     if model.size > LP_FLOOR_COLUMNS:
         x = model.relaxation(inp.solver_seconds / 4)
         if x is not None:
-            lp = lp_rounded_plan(prep, (model.col_item, model.col_period), x)
+            lp = lp_rounded_plan(prep, (model.col_item[:model.n_x], model.col_period[:model.n_x]), x)
             lp_ok, lp_value = bool((lp[prep.mandatory] >= 0).all()), plan_value(prep, lp)
             if (lp_ok, lp_value) > (floor_ok, floor_value):
                 floor, floor_value, floor_ok = lp, lp_value, lp_ok
             if floor_ok:
                 floor, floor_value = polish(prep, model, x, floor, floor_value, inp)
-    s = model.solve(max(0.01, inp.solver_seconds - (time.perf_counter() - start)), inp.mip_gap)
+    s = model.solve(max(0.01, fair_limit(inp, start, cpu_start)), inp.mip_gap)
     solve_seconds = time.perf_counter() - start
+    solve_cpu = time.process_time() - cpu_start
     if s.status == "infeasible":
         raise diagnose(prep, max(1.0, inp.solver_seconds / 5))
     status, bound = s.status, s.bound
@@ -71,7 +83,48 @@ def solve_plan(inp: PlanInput) -> PlanResult:
         periods=list(inp.periods), teams=list(inp.teams), status=status,
         gap=None if gap is None else float(gap), value=value, greedy_value=gv,
         cut_value=cut_value(prep), planned=[], load=[], excluded=[],
-        solve_seconds=solve_seconds, bound=bound)
+        solve_seconds=solve_seconds, solve_cpu_seconds=solve_cpu, bound=bound,
+        first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
+        greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+    result.notes = list(prep.notes)
+    report(prep, assign, result)
+    return result
+
+
+MAX_STRETCH = 3.0     # a busy machine may stretch the solver's wall-clock limit up to this
+
+
+def fair_limit(inp: PlanInput, start: float, cpu_start: float) -> float:
+    """The main solve's wall-clock limit: what is left of `solver_seconds` counted in CPU
+    seconds (HiGHS's own limit is wall-clock), so that a machine busy with other work
+    gives the solver about the same effort; the wall-clock stretched at most MAX_STRETCH
+    times. The CPU share is measured on the work so far (the LP relaxation and polish)."""
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    if not inp.cpu_budget or wall < 0.05:
+        return inp.solver_seconds - wall
+    share = min(1.0, max(cpu / wall, 1.0 / MAX_STRETCH))
+    left = inp.solver_seconds - cpu
+    return min(left / share, inp.solver_seconds * MAX_STRETCH - wall)
+
+
+def explain_plan(inp: PlanInput, assignment: dict[str, str], status: str, gap: float | None,
+                 bound: float | None = None) -> PlanResult:
+    """The result of a plan already solved (`assignment` key -> period), with `enters_if`
+    for its best excluded items: the board's last stage, without solving again."""
+    prep = prepare(inp)
+    index = {k: i for i, k in enumerate(inp.keys)}
+    where = {p: n for n, p in enumerate(inp.periods)}
+    assign = np.full(prep.n, -1)
+    for k, p in assignment.items():
+        assign[index[k]] = where[p]
+    greedy = greedy_plan(prep)
+    result = PlanResult(
+        periods=list(inp.periods), teams=list(inp.teams), status=status, gap=gap,
+        value=plan_value(prep, assign), greedy_value=plan_value(prep, greedy), cut_value=cut_value(prep),
+        planned=[], load=[], excluded=[], bound=bound,
+        first_fit_value=plan_value(prep, first_fit_plan(prep)), prefix_cut_value=prefix_cut_value(prep),
+        greedy_assignment={inp.keys[i]: inp.periods[greedy[i]] for i in np.flatnonzero(greedy >= 0)})
+    result.notes = list(prep.notes)
     report(prep, assign, result)
     return result
 
@@ -82,7 +135,7 @@ def polish(prep: Prepared, model: PlanModel, x: np.ndarray, floor: np.ndarray,
     the floor, the rest held at the floor (a small MIP, after RINS): a better floor fast."""
     lp_assign = model.decode(x)
     whole = np.zeros(prep.n, dtype=bool)
-    np.logical_or.at(whole, model.col_item, (x > 1e-6) & (x < 1 - 1e-6))
+    np.logical_or.at(whole, model.col_item[:model.n_x], (x > 1e-6) & (x < 1 - 1e-6))
     free = {int(i): True for i in np.flatnonzero(whole | (lp_assign != floor)) if prep.needed[i]}
     if not free:
         return floor, floor_value
@@ -123,8 +176,10 @@ def report(prep: Prepared, assign: np.ndarray, result: PlanResult) -> None:
                        "effort": float(prep.effort[i]), "impact": float(prep.impact[i]),
                        "value": float(prep.impact[i] * prep.f[assign[i]])} for i in planned]
     result.assignment = {keys[i]: periods[assign[i]] for i in planned}
-    load = np.zeros_like(prep.capacity)
-    np.add.at(load, (prep.team[planned], assign[planned]), prep.effort[planned])
+    load = loads(prep, assign)
+    for row, i in zip(result.planned, planned):
+        if prep.span[i]:
+            row["spread"] = spread(prep, assign, i)
     result.load = [{"team": teams[t], "period": periods[p], "effort": float(load[t, p]),
                     "capacity": float(prep.capacity[t, p])}
                    for p in range(prep.P) for t in range(len(teams))]
@@ -144,6 +199,22 @@ def report(prep: Prepared, assign: np.ndarray, result: PlanResult) -> None:
             model, prep, out[k], result.value, assign, max(0.05, share / 3),
             time.perf_counter() + max(share, 0.05), inp.mip_gap)
     result.enters_if_seconds = time.perf_counter() - start
+
+
+def spread(prep: Prepared, assign: np.ndarray, i: int) -> list[dict]:
+    """Where a spanning item's effort goes: the room its team has left in each period up
+    to its delivery, from the first period on (as `loads` counts it)."""
+    others = assign.copy()
+    others[i] = -1
+    t = prep.team[i]
+    room = np.maximum(prep.capacity[t] - loads(prep, others)[t], 0.0)
+    left, out = prep.effort[i], []
+    for q in range(assign[i] + 1):
+        use = min(room[q], left)
+        left -= use
+        if use > 0:
+            out.append({"period": prep.inp.periods[q], "effort": float(use)})
+    return out
 
 
 def why_out(prep: Prepared, assign: np.ndarray, i: int) -> str:

@@ -17,15 +17,19 @@ ranking are built: `RiskInput` (see `inputs.py` for its conventions) in, `RiskRe
 - `simulate`: the draws (Bernoulli effects with probability c, normal lifts for ranges,
   normal edge weights for `weight_range`), the decision in each draw, P(in plan) with its
   Monte Carlo standard error, impact and rank percentiles (`draws.py`).
-- `value_of_information`: the exact expected value of partial perfect information of
-  every link estimate, given the expected scores (`voi.py`).
+- `decide`: the decision D(s), the plan's own greedy under every rule of the plan, for a
+  batch of drawn scores (`decision.py`);
+- `value_of_information`: the expected value of partial perfect information of every
+  link estimate, given the expected scores, by probing the decision (`voi.py`).
 
 Readings of SCORING.md worth knowing:
 - an edge with a `weight_range` is drawn around the range's midpoint ("drawn the same
   way" as a lift), so the expected impacts here equal the ranking's only when `weight` is
   that midpoint;
-- the decision has no threshold: items with a drawn score of 0 (or below) still take any
-  room left in the capacity or the top N, after every better item;
+- an item with a drawn impact <= 0 is never taken, unless mandatory or pulled in as a
+  blocker (nor in a top N);
+- a bare `capacity` is one team with one period of that size; `plan` (a
+  `scoring.plan.PlanInput` over the same keys) brings every rule of the plan;
 - ranks and the decision count eligible (not done) items only; done items get nothing.
 """
 from __future__ import annotations
@@ -34,12 +38,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scoring.uncertainty.decision import decide
 from scoring.uncertainty.draws import Simulation, simulate
 from scoring.uncertainty.inputs import Prepared, RiskInput, prepare
 from scoring.uncertainty.voi import value_of_information
 
 __all__ = ["RiskInput", "RiskResult", "analyse_risk", "prepare", "simulate", "value_of_information",
-           "Prepared", "Simulation"]
+           "Prepared", "Simulation", "decide", "estimate_seconds"]
 
 
 @dataclass(frozen=True)
@@ -85,13 +90,35 @@ class RiskResult:
                 "refine_first": self.refine_first()}
 
 
+# CPU seconds measured by bench/risk.py (1,000 and 2,000 items, 4 teams x 4 periods, 10,000
+# draws): the simulation about 1.1 µs per item-draw; the value of information about
+# 2.5 µs per item x link, at most the probe budget's (voi.PROBE_NUMBERS) worth.
+SECONDS_PER_ITEM_DRAW = 1.1e-6
+SECONDS_PER_ITEM_LINK = 2.5e-6
+SECONDS_OF_PROBES = 0.7e-6
+
+
+def estimate_seconds(items: int, draws: int, links: int | None = None, with_voi: bool = True) -> float:
+    """A rough cost of `analyse_risk` in CPU seconds, for budgets: linear in items x draws,
+    plus the value of information (items x links, at most `voi.PROBE_NUMBERS` probes).
+
+    >>> round(estimate_seconds(1000, 10_000, 2000), 1), round(estimate_seconds(5000, 10_000), 1)
+    (16.0, 76.0)
+    """
+    from scoring.uncertainty.voi import PROBE_NUMBERS
+    links = 2 * items if links is None else links
+    sim = SECONDS_PER_ITEM_DRAW * items * draws
+    voi = min(SECONDS_PER_ITEM_LINK * items * links, SECONDS_OF_PROBES * PROBE_NUMBERS) if with_voi else 0.0
+    return sim + voi
+
+
 def analyse_risk(inp: RiskInput, *, with_voi: bool = True) -> RiskResult:
     """Validate `inp` (ValueError with the reason), simulate, and value every estimate."""
     p = prepare(inp)
     sim = simulate(p, np.random.Generator(np.random.PCG64(p.seed)))
     voi = np.full(len(inp.link_initiative), np.nan)
     if with_voi:
-        voi[p.link_source] = value_of_information(p)
+        voi[p.link_source] = value_of_information(p, sim.p_in_plan)
     rank = np.empty(len(p.keys), np.int64)
     rank[p.order] = np.arange(1, len(p.keys) + 1)
     keys = list(inp.keys)

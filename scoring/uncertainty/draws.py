@@ -1,10 +1,15 @@
-"""The Monte Carlo half of the uncertainty analysis (SCORING.md "Uncertainty"): draws of
+"""The Monte Carlo half of the uncertainty analysis (docs/model.md, "Uncertainty"): draws of
 every link's effect and lift and of every ranged edge weight, the drawn impacts, scores and
-ranks, the decision D(s) in each draw, and from them P(in plan) and the percentiles.
+ranks, the decision D(s) in each draw (`decision.py`), and from them P(in plan) and the
+percentiles.
 
-Everything is vectorised over draws; draws are taken in chunks so that a [draws, links]
-array never exceeds a few million numbers. The only Python loops are over KPIs (the V
-pass, when some edge weight is uncertain) and over ranked positions (the greedy decision).
+Everything is vectorised over draws, in chunks: a chunk of draws holds at most
+`CHUNK_NUMBERS` item-draws (and its link draws are taken in sub-chunks of as many
+numbers), so memory stays bounded whatever the backlog. The decision walks the items once
+per chunk. Percentiles of impact and rank come from the per-draw values of the first
+`percentile_draws(n, draws)` draws (every draw up to `PERCENTILE_NUMBERS` item-draws; at
+10,000 items, the first 1,200 of the draws), kept as float64 and int32; P(in plan), the
+mean and the standard deviation use every draw.
 """
 from __future__ import annotations
 
@@ -13,9 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from scoring.uncertainty.inputs import Prepared, kpi_values, ranking_order, rounded
+from scoring.uncertainty.decision import decide
+from scoring.uncertainty.inputs import DECIMALS, Prepared, kpi_values, ranking_order, rounded
 
-CHUNK_NUMBERS = 2_000_000     # numbers per [draws, links] array in one chunk
+CHUNK_NUMBERS = 12_000_000        # item-draws per chunk (and link-draws per sub-chunk)
+PERCENTILE_NUMBERS = 12_000_000   # item-draws kept for the percentiles (float64 impacts, int32 ranks)
 
 
 @dataclass(frozen=True)
@@ -27,63 +34,83 @@ class Simulation:
     impact_sd: np.ndarray
     impact_percentiles: np.ndarray  # [3, n]: 5th, 50th, 95th
     rank_percentiles: np.ndarray    # [3, n]
+    percentile_draws: int = 0       # how many draws the percentiles come from
 
 
-def greedy_taken(weight_in_order: np.ndarray, limit: float, tolerance: float) -> np.ndarray:
-    """The decision along the last axis: items in ranked order are taken while their
-    weight (effort, or 1 for a top N) still fits `limit`, continuing past items that do
-    not fit. Vectorised over the leading axes; one step per ranked position."""
-    taken = np.zeros(weight_in_order.shape, bool)
-    used = np.zeros(weight_in_order.shape[:-1])
-    cap = limit + tolerance
-    smallest = weight_in_order.min(initial=np.inf)
-    for j in range(weight_in_order.shape[-1]):
-        w = weight_in_order[..., j]
-        fits = used + w <= cap
-        taken[..., j] = fits
-        used = np.where(fits, used + w, used)
-        if j % 16 == 15 and np.all(used + smallest > cap):
-            break                     # nothing more can fit in any draw
-    return taken
+def percentile_draws(n: int, draws: int) -> int:
+    return max(1, min(draws, PERCENTILE_NUMBERS // max(n, 1)))
 
 
-def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
-    n, n_links, draws = len(p.keys), p.link_item.size, p.draws
+def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) -> np.ndarray:
+    """[size, n] drawn impacts, the links drawn in sub-chunks of at most CHUNK_NUMBERS."""
+    n, n_links = len(p.keys), p.link_item.size
+    out = np.zeros((size, n))
+    if not n_links:
+        return out
+    by_item = np.argsort(p.link_item, kind="stable")          # links grouped by item: one reduceat
+    items, starts = np.unique(p.link_item[by_item], return_index=True)
     ranged_links = np.flatnonzero(p.link_sd > 0)
     ranged_edges = np.flatnonzero(p.edge_sd > 0)
-    per_item = sp.csr_array((np.ones(n_links), (p.link_item, np.arange(n_links))), shape=(n, n_links))
-    impacts = np.empty((draws, n))
-    rank_count = np.zeros(n * n, np.int64)       # [item, rank - 1]: draws with that rank
-    in_plan = np.zeros(n)
-    chunk = max(1, min(draws, CHUNK_NUMBERS // max(n_links, n, p.urgency.size, 1)))
-    for start in range(0, draws, chunk):
-        size = min(chunk, draws - start)
-        happens = effects(p, rng, size)
-        lift = np.broadcast_to(p.link_mean, (size, n_links)).copy()
-        lift[:, ranged_links] += p.link_sd[ranged_links] * rng.standard_normal((size, ranged_links.size))
+    step = max(1, CHUNK_NUMBERS // max(n_links, p.urgency.size, 1))
+    for start in range(0, size, step):
+        m = min(step, size - start)
+        happens = effects(p, rng, m)
+        lift = np.broadcast_to(p.link_mean, (m, n_links)).copy()
+        lift[:, ranged_links] += p.link_sd[ranged_links] * rng.standard_normal((m, ranged_links.size))
         if ranged_edges.size:
-            weight = np.broadcast_to(p.edge_mean, (size, p.edge_mean.size)).copy()
-            weight[:, ranged_edges] += p.edge_sd[ranged_edges] * rng.standard_normal((size, ranged_edges.size))
+            weight = np.broadcast_to(p.edge_mean, (m, p.edge_mean.size)).copy()
+            weight[:, ranged_edges] += p.edge_sd[ranged_edges] * rng.standard_normal((m, ranged_edges.size))
             value = p.link_sign * kpi_values(p.urgency, p.objective_value, p.edge_child, p.edge_node,
                                              weight)[:, p.link_kpi]
         else:
             value = p.link_value
-        contribution = np.where(happens, lift * value, 0.0)
-        impact = rounded((per_item @ contribution.T).T) if n_links else np.zeros((size, n))
+        contribution = np.where(happens, lift * value, 0.0)[:, by_item]
+        out[start:start + m, items] = np.add.reduceat(contribution, starts, axis=1)
+    np.round(out, DECIMALS, out=out)
+    return out
+
+
+def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
+    n, n_links, draws = len(p.keys), p.link_item.size, p.draws
+    per_item = sp.csr_array((np.ones(n_links), (p.link_item, np.arange(n_links))), shape=(n, n_links))
+    kept = percentile_draws(n, draws)
+    impacts = np.empty((kept, n))
+    ranks = np.empty((kept, n), np.int32)
+    total, squares, in_plan = np.zeros(n), np.zeros(n), np.zeros(n)
+    chunk = max(1, min(draws, CHUNK_NUMBERS // max(n, 1)))
+    for start in range(0, draws, chunk):
+        size = min(chunk, draws - start)
+        impact = drawn_impacts(p, rng, size, per_item)
         score = rounded(impact / p.effort)
         order = ranking_order(score, impact, p.key_rank)
-        rows = slice(start, start + size)
-        impacts[rows] = impact
-        rank_count += np.bincount((order * n + np.arange(n)).ravel(), minlength=n * n)
-        taken = greedy_taken(p.decision_weight[order], p.decision_limit, p.tolerance)
-        in_plan += np.bincount(order[taken], minlength=n)
+        total += impact.sum(axis=0)
+        squares += np.square(impact).sum(axis=0)
+        keep = max(0, min(size, kept - start))
+        if keep:
+            impacts[start:start + keep] = impact[:keep]
+            rank = np.empty((keep, n), np.int32)
+            np.put_along_axis(rank, order[:keep], np.arange(1, n + 1, dtype=np.int32)[None, :], axis=1)
+            ranks[start:start + keep] = rank
+        in_plan += decide(p, impact, order).sum(axis=0)
     share = in_plan / draws
+    mean = total / draws
     q = [5, 50, 95]
     return Simulation(
         p_in_plan=share, p_in_plan_se=np.sqrt(share * (1 - share) / draws),
-        impact_mean=impacts.mean(axis=0), impact_sd=impacts.std(axis=0),
-        impact_percentiles=np.percentile(impacts, q, axis=0).reshape(3, n),
-        rank_percentiles=percentiles_of_counts(rank_count.reshape(n, n), q))
+        impact_mean=mean, impact_sd=np.sqrt(np.maximum(squares / draws - mean ** 2, 0.0)),
+        impact_percentiles=column_percentiles(impacts, q), rank_percentiles=column_percentiles(ranks, q),
+        percentile_draws=kept)
+
+
+def column_percentiles(values: np.ndarray, q) -> np.ndarray:
+    """np.percentile over the rows, a block of columns at a time (bounded memory); [len(q), n]."""
+    rows, n = values.shape
+    out = np.empty((len(q), n))
+    step = max(1, CHUNK_NUMBERS // max(rows, 1))
+    for start in range(0, n, step):
+        block = values[:, start:start + step].astype(np.float64)
+        out[:, start:start + step] = np.percentile(block, q, axis=0)
+    return rounded(out) if values.dtype.kind == "f" else out
 
 
 def effects(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
@@ -95,22 +122,3 @@ def effects(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
     happens = rng.random((size, p.link_item.size)) < p.rater_confidence
     pick = np.floor(rng.random((size, p.group_size.size)) * p.group_size).astype(np.int64)
     return happens & (pick[:, p.link_group] == p.link_slot)
-
-
-def percentiles_of_counts(count: np.ndarray, q) -> np.ndarray:
-    """np.percentile's default (linear) percentiles of the values 1..m, one row of counts
-    [rows, m] per sample, without the samples: the k-th smallest value (from 0) is the
-    first value whose cumulative count exceeds k. Returns [len(q), rows]."""
-    rows, m = count.shape
-    total = int(count[0].sum()) if rows else 0
-    cumulative = (np.cumsum(count, axis=1) + total * np.arange(rows)[:, None]).ravel()
-    out = np.empty((len(q), rows))
-    for n_q, share in enumerate(q):
-        h = (total - 1) * share / 100
-        low = int(np.floor(h))
-        high = min(low + 1, total - 1)
-        base = total * np.arange(rows)
-        x_low = np.searchsorted(cumulative, base + low, side="right") - np.arange(rows) * m + 1
-        x_high = np.searchsorted(cumulative, base + high, side="right") - np.arange(rows) * m + 1
-        out[n_q] = x_low + (h - low) * (x_high - x_low)
-    return out

@@ -50,7 +50,8 @@ class RiskInput:
     edge_low: Sequence[float] = ()          # weight_range; NaN = fixed weight
     edge_high: Sequence[float] = ()
     link_pool: Sequence[int] = ()           # pooled link per row (raters share it); () = one rater each
-    capacity: float | None = None           # total capacity of the horizon, else top N
+    capacity: float | None = None           # total capacity of the horizon (one team, one period), else top N
+    plan: object | None = None              # a scoring.plan.PlanInput over the same keys: the plan's rules
     top: int = 10
     draws: int = 10_000
     seed: int = 1
@@ -76,8 +77,9 @@ class Prepared:
     edge_node: np.ndarray           # [M] parent: KPI index, or K + objective index
     edge_mean: np.ndarray
     edge_sd: np.ndarray             # 0 for a fixed weight
-    decision_weight: np.ndarray     # [n] effort with a capacity, else 1 (top N)
-    decision_limit: float           # the capacity, else N
+    top: int                        # the decision's size without a plan
+    plan: object | None             # the plan's prepared problem (scoring.plan.model.Prepared) over every key
+    ids: np.ndarray                 # [n] each eligible item's index among every key
     draws: int
     seed: int
     kpi_value: np.ndarray = field(default=None)        # [K] V̄ at the expected edge weights
@@ -91,10 +93,6 @@ class Prepared:
     link_slot: np.ndarray | None = None
     group_size: np.ndarray | None = None
     rater_confidence: np.ndarray | None = None
-
-    @property
-    def tolerance(self) -> float:
-        return 1e-9 * max(1.0, abs(self.decision_limit))
 
 
 def kpi_values(urgency, objective_value, edge_child, edge_node, weight) -> np.ndarray:
@@ -119,8 +117,21 @@ def rounded(values: np.ndarray) -> np.ndarray:
 
 
 def ranking_order(score: np.ndarray, impact: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
-    """Items (last axis) by score desc, then impact desc, then key asc."""
-    return np.lexsort((np.broadcast_to(key_rank, score.shape), -impact, -score), axis=-1)
+    """Items (last axis) by score desc, then impact desc, then key asc. For many rows: one
+    stable sort by score of the columns in key order, and the full three-key sort only for
+    rows where two non-zero scores tie (a zero score means a zero impact: the key decides)."""
+    if score.ndim == 1 or score.shape[0] < 8:
+        return np.lexsort((np.broadcast_to(key_rank, score.shape), -impact, -score), axis=-1)
+    by_key = np.argsort(key_rank)
+    s = score[:, by_key]
+    o = np.argsort(-s, axis=1, kind="stable")
+    ss = np.take_along_axis(s, o, axis=1)
+    order = by_key[o]
+    tied = ((ss[:, 1:] == ss[:, :-1]) & (ss[:, 1:] != 0)).any(axis=1)
+    if tied.any():
+        order[tied] = np.lexsort((np.broadcast_to(key_rank, (int(tied.sum()), key_rank.size)),
+                                  -impact[tied], -score[tied]), axis=-1)
+    return order
 
 
 def prepare(inp: RiskInput) -> Prepared:
@@ -187,8 +198,7 @@ def prepare(inp: RiskInput) -> Prepared:
         edge_child=child, edge_node=np.where(to_obj, n_kpi + parent, parent),
         edge_mean=np.where(ranged, (e_low + e_high) / 2, e_weight),
         edge_sd=np.where(ranged, (e_high - e_low) / (2 * Z90), 0.0),
-        decision_weight=effort[ids] if inp.capacity is not None else np.ones(ids.size),
-        decision_limit=float(inp.capacity) if inp.capacity is not None else float(inp.top),
+        top=int(inp.top), plan=plan_problem(inp, keys, effort, eligible), ids=ids,
         draws=int(inp.draws), seed=int(inp.seed))
     # V is multilinear in independent edge weights, so E[V] is V at the expected weights.
     _pool(p, inp.link_pool, keep)
@@ -199,6 +209,23 @@ def prepare(inp: RiskInput) -> Prepared:
     p.score = rounded(p.impact / p.effort)
     p.order = ranking_order(p.score, p.impact, p.key_rank)
     return p
+
+
+def plan_problem(inp: RiskInput, keys: list[str], effort: np.ndarray, eligible: np.ndarray):
+    """The plan's prepared problem the decision runs on: `inp.plan`, or for a bare
+    `capacity` one team with one period of that size; None for a top N."""
+    from scoring.plan.model import PlanInput, prepare as prepare_plan
+    plan = inp.plan
+    if plan is None and inp.capacity is None:
+        return None
+    if plan is None:
+        n = len(keys)
+        plan = PlanInput(keys=keys, impact=np.zeros(n), effort=np.where(eligible, effort, 1.0),
+                         order=np.arange(n), team=np.zeros(n, int), done=~eligible,
+                         blocked_by=[()] * n, mandatory=np.zeros(n, bool), teams=["all"], periods=["all"],
+                         capacity=np.array([[float(inp.capacity)]]), value_of_time="none")
+    _check(list(plan.keys) == keys, "plan: its keys must be the analysis's keys, in the same order")
+    return prepare_plan(plan, check=False)
 
 
 def _pool(p: Prepared, link_pool, keep: np.ndarray) -> None:

@@ -1,4 +1,4 @@
-"""The plan and the risk as the roadmap and initiative pages show them (issues 13.5, 14.3):
+"""The plan and the risk as the roadmap and initiative pages show them (docs/http.md, "Pages"):
 the period each item is planned in, where a plain cut of the ranked list runs out of the
 plan's capacity, P(in plan) with its Monte Carlo error, the estimates worth refining first,
 and one item's impact spread. A failing analysis hides its part of the page (logged), never

@@ -1,23 +1,22 @@
-"""The plan and the risk analysis on the web: the /plan board (periods as columns, teams
-as lanes, capacity editable; the scenario lives in the URL as `cap.<team>=40` or
-`cap.<team>=40,30,30,30`), GET/POST /api/v1/plan and GET /api/v1/risk. Their OpenAPI
-parts are here too (`OPENAPI_SCHEMAS`, `OPENAPI_PATHS`), merged by app/web/openapi.py."""
+"""GET/POST /api/v1/plan and GET /api/v1/risk (docs/http.md, "Plan" and "Risk"), the
+scenario of a GET read from its URL (`cap.<team>=40` or `=40,30,30,30`, `periods=P`,
+`pin.<key>=<period>`), and their OpenAPI parts (`OPENAPI_SCHEMAS`, `OPENAPI_PATHS`),
+merged by app/web/openapi.py."""
 from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
-from app.services.whatif import WhatIfError
+from app.web.plan import planning
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from scoring.numbers import finite_number
 
-planning = Blueprint("planning", __name__, template_folder="templates")
 
 MAX_BODY = 256 * 1024
 MAX_TOP = 100_000          # /api/v1/risk?top= (documented as the maximum)
@@ -32,6 +31,7 @@ class PlanBody(BaseModel):
     periods: list[str] = Field(default_factory=list, max_length=24)
     mandatory: list[str] = Field(default_factory=list, max_length=10_000)
     excluded: list[str] = Field(default_factory=list, max_length=10_000)
+    pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
     objective_weights: dict | None = None
     edge_weights: list | None = None
     kpi_values: dict | None = None
@@ -56,12 +56,14 @@ def _cap_values(where: str, raw) -> tuple[float, ...]:
     return tuple(out)
 
 
-def url_request() -> plans.PlanRequest:
-    """The scenario of a GET: `cap.<team>=N` or `=N,N,...`, `periods=P` (the first P)."""
+def url_request(**more) -> plans.PlanRequest:
+    """The scenario of a GET: `cap.<team>=N` or `=N,N,...`, `periods=P` (the first P),
+    `pin.<key>=<period>` (an empty period unpins an item pinned in the tracker)."""
     caps = tuple((k[4:], _cap_values(k, v.split(",") if "," in v else v))
                  for k, v in sorted(request.args.items()) if k.startswith("cap.") and v.strip())
+    pins = tuple((k[4:], v.strip()) for k, v in sorted(request.args.items()) if k.startswith("pin.") and k[4:])
     first = int_arg("periods", 0, 0) or None
-    return plans.PlanRequest(capacity=caps, first_periods=first)
+    return plans.PlanRequest(capacity=caps, first_periods=first, pins=pins, **more)
 
 
 def _solve(req: plans.PlanRequest, whatif: dict | None = None, as_of=None) -> dict:
@@ -109,7 +111,7 @@ def plan_post():
         raise ApiError(400, "bad-request", "; ".join(validation_problems(exc, PlanBody))) from None
     caps = tuple((t, _cap_values(f"capacity.{t}", v)) for t, v in body.capacity.items())
     req = plans.PlanRequest(capacity=caps, periods=tuple(body.periods), mandatory=tuple(body.mandatory),
-                            excluded=tuple(body.excluded))
+                            excluded=tuple(body.excluded), pins=tuple(sorted(body.pins.items())))
     whatif = {k: getattr(body, k) for k in ("objective_weights", "edge_weights", "kpi_values", "initiatives")
               if getattr(body, k) is not None}
     as_of = None
@@ -133,66 +135,11 @@ def risk_get():
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
     draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
-    from app.web.plan_risk import scenario_risk_json       # `w.<objective>`, `kpi.<kpi>`: a page's scenario
+    from app.web.plan.marks import scenario_risk_json       # `w.<objective>`, `kpi.<kpi>`: a page's scenario
     under = scenario_risk_json(workspace(), request.args, as_of_arg(), draws=draws, seed=seed, top=top)
     if under is not None:
         return jsonify(under)
     return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
-
-
-def _cap_text(values: list[float]) -> str:
-    same = all(v == values[0] for v in values)
-    return f"{values[0]:g}" if same else ",".join(f"{v:g}" for v in values)
-
-
-@planning.get("/plan")
-def plan_page():
-    ws = workspace()
-    error, refused, d = None, None, None
-    status = 200
-    from flask import url_for
-    from app.web.scenario import page_scenario
-    from app.web.scenarios import saved_for
-    ps = page_scenario(request.args, ws.graph.objectives, ws.graph.kpis, cache().currents(as_of_arg()),
-                       url_for("planning.plan_page"))          # the roadmap's what-if carries to the plan
-    if ps.error:
-        error, status = f"The what-if scenario cannot be used: {ps.error}", 400
-    try:
-        d = _solve(url_request(), ps.body(), as_of=as_of_arg())
-    except plans.PlanOverrideError as exc:
-        error, status = str(exc), 400
-    except plans.PlanRefused as exc:
-        refused, status = exc, 422
-    except (ApiError, plans.PlanNotConfigured) as exc:
-        error, status = exc.message, (exc.status if exc.status != 409 else 200)
-    except WhatIfError as exc:            # the scenario's what-if body: the page says why, with the stored plan's form
-        error, status = f"The what-if scenario cannot be used: {exc}", 400
-    teams = []
-    if d is not None:
-        caps = {}
-        for row in d["load"]:
-            caps.setdefault(row["team"], []).append(row["capacity"])
-        teams = [(t, _cap_text(caps.get(t, [0.0]))) for t in d["teams"]]
-    else:
-        cfg = ws.settings.planning
-        given = dict(request.args)
-        teams = [(t.id, given.get(f"cap.{t.id}", _cap_text(cfg.capacity_of(t)))) for t in cfg.teams] \
-            or [("all", given.get("cap.all", ""))]     # no teams configured: one capacity for all
-    load = {(r["team"], r["period"]): r for r in (d or {}).get("load", [])}
-    cells = {}
-    for p in (d or {}).get("planned", []):
-        cells.setdefault((p["team"], p["period"]), []).append(p)
-    must = plans.mandatory_keys(ws) if d is not None else set()
-    keep = [(k, v) for k, v in request.args.items(multi=True)
-            if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"]       # the scenario, kept on re-plan
-    from app.web.scenario import query
-    here = query(request.args, page=None)
-    return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load, must=must,
-                           cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods),
-                           ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis}, saved=saved_for("plan"), saved_open=bool(request.args), save_page="plan", save_query=here,
-                           back=url_for("planning.plan_page") + (f"?{here}" if here else ""),
-                           roadmap_url=url_for("pages.roadmap") + (f"?{query(request.args, page=None)}" if keep else "")
-                           ), status
 
 
 NUM, STR = {"type": "number"}, {"type": "string"}
@@ -213,8 +160,10 @@ def _ref(name: str) -> dict:
 
 OPENAPI_SCHEMAS = {
     "Plan": _o({"as_of": STR, "periods": _arr(STR), "teams": _arr(STR),
-                "status": {"enum": ["optimal", "time-limit", "infeasible"]}, "gap": NUM_NULL, "value": NUM,
-                "greedy_value": NUM, "cut_value": NUM,
+                "status": {"enum": ["optimal", "time-limit", "greedy", "infeasible"]}, "gap": NUM_NULL, "value": NUM,
+                "greedy_value": NUM, "cut_value": NUM, "first_fit_value": NUM, "prefix_cut_value": NUM,
+                "simple_plans": {"type": "object", "additionalProperties": NUM},
+                "best_simple": _o({"name": STR, "value": NUM, "gain": NUM_NULL}), "notes": _arr(STR),
                 "planned": _arr(_o({"key": STR, "title": STR, "team": STR, "period": STR, "effort": NUM,
                                     "impact": NUM, "value": NUM})),
                 "load": _arr(_o({"team": STR, "period": STR, "effort": NUM, "capacity": NUM})),
@@ -249,7 +198,9 @@ _PLAN_Q = [{"name": "as_of", "in": "query", "schema": {"type": "string", "format
            {"name": "periods", "in": "query", "schema": {"type": "integer", "minimum": 1},
             "description": "plan only the first P periods"},
            {"name": "cap.{team}", "in": "query", "schema": STR,
-            "description": "a team's capacity: one number, or one per period separated by commas"}]
+            "description": "a team's capacity: one number, or one per period separated by commas"},
+           {"name": "pin.{key}", "in": "query", "schema": STR,
+            "description": "pin an item to a period (empty: unpin an item pinned in the tracker)"}]
 _REFUSED = {"422": {"description": "The mandatory items cannot all be planned",
                     "content": {"application/json": {"schema": _ref("PlanRefused")}}}}
 OPENAPI_PATHS = {
