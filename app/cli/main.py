@@ -42,9 +42,9 @@ def _redact(text: str) -> str:
 
 
 def workspace(config: str | None):
-    from app.config import load_settings
+    from app.config_cache import load
     from app.services import Workspace
-    settings = load_settings(config)
+    settings = load(config)
     _loaded.append(settings)
     return Workspace(settings)
 
@@ -187,13 +187,19 @@ def sync(config, connector, full, allow_removal) -> None:
 
 def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
     from app import render, services
+    from app.services import published
     r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
-    items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
+    if fmt == "csv":            # the stored CSV, else written from the ranking's columns
+        text = published.csv_of(ws, r, limit)
+        click.echo(text if text is not None else published.ranking_csv(r, published.all_texts(ws),
+                                                                       r.ranked[:limit])[0], nl=False)
+        return
+    items = published.top_items(ws, r, 0, limit) if fmt == "json" else None
+    if items is None:
+        items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
     if fmt == "json":
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
                                    "total": r.total, "items": items}))
-    elif fmt == "csv":
-        click.echo(render.ranking_csv(items), nl=False)
     else:
         click.echo(render.ranking_table(items))
         click.echo(f"{r.total} ranked by {r.params.method} as of {r.params.as_of}"

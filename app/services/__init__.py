@@ -34,9 +34,23 @@ class Workspace:
 
     @cached_property
     def graph(self) -> GoalGraph:
-        """The goal graph; raises GraphError (cycle, unknown node) when it cannot be scored."""
+        """The goal graph; raises GraphError (cycle, unknown node) when it cannot be scored.
+        Kept in the config cache with the settings it was built from (app/config_cache.py)."""
+        from app import config_cache
         s = self.settings
-        return GoalGraph.build(s.objectives, list(s.kpis), s.edges)
+        cached = config_cache.graph_of(s)
+        if cached is not None:
+            return cached
+        graph = GoalGraph.build(s.objectives, list(s.kpis), s.edges)
+        config_cache.remember_graph(s, graph)
+        return graph
+
+    @cached_property
+    def config_digest(self) -> str:
+        """The hash of the config's inputs to the ranking (app/ranking_inputs.py)."""
+        from app import config_cache
+        from app.ranking_inputs import config_digest
+        return config_cache.digest_of(self.settings) or config_digest(self.settings)
 
     def as_of(self, override: date | None = None) -> date:
         return override or self.settings.scoring.as_of or datetime.now(timezone.utc).date()
@@ -59,6 +73,18 @@ def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
 
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
             include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+    """The ranking: the published one, read from the store (app/services/published.py),
+    unless objective weights change it."""
+    if objective_weights is None:
+        from app.services import published
+        return published.ranking(ws, as_of=as_of, method=method, include_done=include_done)
+    return compute_ranking(ws, as_of=as_of, method=method, include_done=include_done,
+                           objective_weights=objective_weights)
+
+
+def compute_ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
+                    include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+    """Load the backlog and score it (what the published ranking stores)."""
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
     return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),

@@ -200,7 +200,19 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         saved = auto_save(ws)
         if saved and "error" in saved:
             published[-1].skipped.append(("snapshot", saved["error"]))
+        publish_ranking(ws)
     return [reports[n] for n in names]
+
+
+def publish_ranking(ws: Workspace) -> None:
+    """Store the default ranking of the data just published, so no reader scores it
+    (docs/model.md, "The published ranking")."""
+    from app.services import published
+    from scoring.graph import GraphError
+    try:
+        published.ranking(ws)
+    except (GraphError, ValueError):
+        pass           # nothing to rank with: every reader reports it
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,

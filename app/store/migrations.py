@@ -128,5 +128,18 @@ def m005_snapshots(conn) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots]
+def m009_published_ranking(conn) -> None:
+    """The published ranking (docs/model.md, "The published ranking"): each ranking stored
+    once per input key (data version and a hash of every scoring input), so reads never
+    recompute it: its head, its first items as JSON, its CSV and its columns."""
+    md = MetaData()
+    Table("published_rankings", md, Column("key", String(64), primary_key=True),
+          Column("data_version", Integer, nullable=False), Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("head", Text, nullable=False), Column("top", LargeBinary, nullable=False),
+          Column("csv", LargeBinary, nullable=False), Column("columns", LargeBinary, nullable=False))
+    md.create_all(conn)
+
+
+MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots,
+              m009_published_ranking]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -14,7 +14,7 @@ import traceback
 from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.config import Settings, load_settings
+from app.config import Settings
 from app.services import Workspace
 from app.web.state import ApiError, RankingCache, check_host
 
@@ -46,7 +46,8 @@ def error_response(status: int, code: str, message: str, problems: list[str] | N
 
 def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     if workspace is None:
-        workspace = Workspace(settings if isinstance(settings, Settings) else load_settings(settings))
+        from app.config_cache import load
+        workspace = Workspace(settings if isinstance(settings, Settings) else load(settings))
     app = Flask(__name__)
     app.extensions["roadmap"] = RankingCache(workspace)
     app.config["JSON_SORT_KEYS"] = False

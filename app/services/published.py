@@ -1,0 +1,142 @@
+"""The published ranking: scored once per set of inputs, stored, and then read by every
+view (CLI `score`, the API's roadmap and its CSV, the roadmap page) instead of being
+scored again (docs/model.md, "The published ranking").
+
+A ranking is stored under the hash of every input it depends on (app/ranking_inputs.py:
+the data version, the config's scoring settings and goal graph, calibration, as_of, the
+method). A sync stores the default ranking when it publishes; any other combination is
+stored the first time it is asked for. What is stored: the ranking's arrays (read back
+without loading the backlog or scoring it), its first items as `score --format json`
+shows them, and the CSV of every ranked row.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from itertools import accumulate
+
+from app import render
+from app.ranking_inputs import TOP, csv_head, pack_csv, ranking_key, unpack_csv
+from app.store import published as store_pub
+from app.store.details import link_url
+from scoring import packed
+from scoring.ranking import Ranking
+
+COMPUTED = [0]       # rankings scored (not read) by this process: the tests count them
+CSV_HEADER = ["rank", "key", "title", "status", "score", "impact", "effort", "flags", "url"]
+
+
+def key_of(ws, as_of=None, method=None, include_done: bool = False) -> tuple[str, int, object]:
+    """The key of the ranking for these request inputs, the data version, and the params."""
+    params = ws.params(as_of, method)
+    values = store_pub.store_values(ws.store)
+    key = ranking_key(ws.config_digest, values, params.as_of.isoformat(), params.method, include_done)
+    return key, int(values[0][1] or 0), params
+
+
+def ranking(ws, *, as_of=None, method=None, include_done: bool = False) -> Ranking:
+    """The ranking for these inputs: the stored one when there is one, else scored now
+    and stored (so the next read, in any process, reads it)."""
+    key, version, params = key_of(ws, as_of, method, include_done)
+    blob = store_pub.read(ws.store, key, "columns")
+    if blob is not None:
+        try:
+            r = packed.unpack(blob, ws.graph)
+        except (ValueError, KeyError, OSError):
+            r = None              # another format: scored again below
+        if r is not None:
+            r.published_key = key
+            return r
+    from app.services import compute_ranking
+    COMPUTED[0] += 1
+    r = compute_ranking(ws, as_of=params.as_of, method=params.method, include_done=include_done)
+    publish(ws, r, key, version)
+    return r
+
+
+def publish(ws, r: Ranking, key: str, version: int) -> None:
+    """Store `r` under `key`: its arrays, its first TOP items and its CSV."""
+    texts = all_texts(ws)
+    top = _top_items(r, texts)
+    csv, offsets = ranking_csv(r, texts)
+    head = json.dumps({"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": r.total,
+                       "top": len(top)})
+    r.published_key = key
+    r.__dict__["_published"] = {"top": top, "csv": (csv, offsets)}
+    store_pub.write(ws.store, key, version, head=head, top=zlib.compress(json.dumps(top).encode(), 1),
+                    csv=pack_csv(csv, offsets), columns=packed.pack(r))
+
+
+def all_texts(ws) -> dict[str, tuple[str, str, str]]:
+    """(title, status, url) of every active initiative, in one query."""
+    from sqlalchemy import select
+
+    from app.store import schema as s
+    it = s.initiatives
+    with ws.store.engine.connect() as c:
+        rows = c.execute(select(it.c.key, it.c.title, it.c.status, it.c.url).where(it.c.active)).all()
+    return {k: (t, st, link_url(u)) for k, t, st, u in rows}
+
+
+def _top_items(r: Ranking, texts: dict) -> list[dict]:
+    out = r.items(0, TOP)
+    for d in out:
+        if d.get("title") is None:
+            d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
+    return out
+
+
+def ranking_csv(r: Ranking, texts: dict | None = None, idx=None) -> tuple[str, list[int]]:
+    """The CSV of the ranked rows (`roadmap score --format csv`), written from columns, and
+    the character offset where each row ends (so a --limit is a slice)."""
+    idx = r.ranked if idx is None else idx
+    b = r.backlog
+    keys = [b.keys[i] for i in idx.tolist()]
+    none = ("", "", "")
+    texts = texts or {}
+    own = b.texts if b.texts is not None else [None] * len(b)
+    got = [own[i] or texts.get(k, none) for i, k in zip(idx.tolist(), keys)]
+    titles, statuses, urls = ([t[n] for t in got] for n in range(3))
+    effort, defaulted = r.effort[idx].tolist(), r.effort_defaulted[idx].tolist()
+    efforts = ["" if e != e else f"{e}{'*' if d else ''}" for e, d in zip(effort, defaulted)]
+    maybe = r.maybe_flagged[idx]
+    flags = [""] * len(keys)
+    for n in maybe.nonzero()[0].tolist():
+        flags[n] = " ".join(r.flags(int(idx[n])))
+    columns = [list(map(str, r.rank_of[idx].tolist())), render.csv_column(keys), render.csv_column(titles),
+               render.csv_column(statuses), list(map(repr, r.score[idx].tolist())),
+               list(map(repr, r.impact[idx].tolist())), efforts, render.csv_column(flags), render.csv_column(urls)]
+    lines = [",".join(CSV_HEADER)]
+    lines.extend(map(",".join, zip(*columns)))
+    offsets = list(accumulate(len(x) + 1 for x in lines))[1:]
+    return "\n".join(lines) + "\n", offsets
+
+
+def stored_parts(ws, r: Ranking):
+    """(top items, (csv text, offsets)) of a published ranking, or None when it is not one."""
+    mine = r.__dict__.get("_published")
+    if mine is not None:
+        return mine
+    key = getattr(r, "published_key", None)
+    if key is None:
+        return None
+    top, csv = store_pub.read(ws.store, key, "top"), store_pub.read(ws.store, key, "csv")
+    if top is None or csv is None:
+        return None
+    mine = r.__dict__["_published"] = {"top": json.loads(zlib.decompress(top)), "csv": unpack_csv(csv)}
+    return mine
+
+
+def top_items(ws, r: Ranking, offset: int, limit: int | None) -> list[dict] | None:
+    """Items offset .. offset + limit as `score --format json` shows them, when stored."""
+    if limit is None or offset + limit > TOP:
+        return None
+    parts = stored_parts(ws, r)
+    if parts is None or (len(parts["top"]) < offset + limit and len(parts["top"]) < r.total):
+        return None
+    return [dict(d) for d in parts["top"][offset:offset + limit]]
+
+
+def csv_of(ws, r: Ranking, limit: int | None = None) -> str | None:
+    parts = stored_parts(ws, r)
+    return None if parts is None else csv_head(*parts["csv"], limit)
