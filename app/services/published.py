@@ -78,6 +78,13 @@ def all_texts(ws) -> dict[str, tuple[str, str, str]]:
     return {k: (t, st, link_url(u)) for k, t, st, u in rows}
 
 
+def texts_of(ws, r: Ranking, idx) -> dict[str, tuple[str, str, str]]:
+    """(title, status, url) of the items `idx` of `r`: in one scan for many, by key for a few."""
+    if len(idx) > 2000:
+        return all_texts(ws)
+    return ws.store.texts([r.backlog.keys[i] for i in idx.tolist()])
+
+
 def _top_items(r: Ranking, texts: dict) -> list[dict]:
     out = r.items(0, TOP)
     for d in out:

@@ -3,14 +3,13 @@ KPIs, alignment, the goal graph. Everything a page shows is in its URL; the CSV 
 roadmap exports exactly the rows the page shows."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
+from app.services import published
 from app.web import charts, plan_risk
 from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
 from app.web.state import cache, ranking, workspace
@@ -236,21 +235,35 @@ def roadmap_csv():
 
 
 def _roadmap_csv():
+    """Written from columns (one escaping pass per column, formula starts neutralised)."""
     view = View()
-    r = view.r
+    r, idx = view.r, view.among
     names = {o.id: o.name or o.id for o in r.graph.objectives}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags", "url"]
-    w.writerow(head + (["baseline_rank", "moved"] if view.scenario else []))
-    for it in services.rows(workspace(), r, among=view.among):
-        top, share = view.top[r.index_of(it["key"])]
-        row = [it["rank"], it["key"], it["title"], it["status"], names.get(top, ""), f"{share:.3f}" if top else "",
-               it["score"], it["impact"], it["effort"], " ".join(it["flags"]), it["url"]]
-        if view.scenario:
-            row += [view.before.get(it["key"], ""), view.moved(it["key"], it["rank"])]
-        w.writerow(row)
-    return buf.getvalue(), 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
+    b = r.backlog
+    keys = [b.keys[i] for i in idx.tolist()]
+    texts = published.texts_of(workspace(), r, idx) if b.texts is None else {}
+    none = ("", "", "")
+    got = [(b.texts[i] if b.texts is not None else None) or texts.get(k, none) for i, k in zip(idx.tolist(), keys)]
+    tops = [view.top[i] for i in idx.tolist()]
+    effort = r.effort[idx].tolist()
+    flags = [" ".join(r.flags(i)) if m else "" for i, m in zip(idx.tolist(), r.maybe_flagged[idx].tolist())]
+    columns = [list(map(str, r.rank_of[idx].tolist())), keys, [t[0] for t in got], [t[1] for t in got],
+               [names.get(top, "") for top, _ in tops], [f"{share:.3f}" if top else "" for top, share in tops],
+               list(map(repr, r.score[idx].tolist())), list(map(repr, r.impact[idx].tolist())),
+               ["" if e != e else repr(e) for e in effort], flags, [t[2] for t in got]]
+    head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags",
+            "url"]
+    if view.scenario:
+        head += ["baseline_rank", "moved"]
+        columns.append([str(view.before.get(k, "")) for k in keys])
+        moved = [view.moved(k, rk) for k, rk in zip(keys, r.rank_of[idx].tolist())]
+        columns.append(["" if m is None else str(m) for m in moved])
+    text_cols = {1, 2, 3, 4, 9, 10}
+    columns = [render.csv_column(c) if n in text_cols else c for n, c in enumerate(columns)]
+    lines = [",".join(head)]
+    lines.extend(map(",".join, zip(*columns)))
+    body = "\n".join(lines) + "\n"
+    return body, 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
 
 
 def _links():
