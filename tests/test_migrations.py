@@ -43,8 +43,13 @@ V4 = _plus(V3, jobs=["id", "kind", "status", "scope", "hint", "requested_at", "s
            workers=["id", "started_at", "seen_at"])
 V5 = _plus(V4, snapshots=["hash", "prev_hash", "name", "created_at", "run_id", "item_count", "manifest", "is_full"],
            snapshot_items=["hash", "blob"])
-V6 = _plus(V5, published_rankings=["key", "data_version", "created_at", "head", "top", "csv", "columns"])
-EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}   # one entry per released version; a new migration adds one
+V6 = _plus(V5, initiatives=["estimator", "estimator_id"], staged_initiatives=["estimator", "estimator_id"],
+           links=["estimator"], staged_links=["estimator"],
+           estimates=["id", "key", "kpi", "low", "high", "confidence", "unit", "by_name", "by_key", "line",
+                      "source", "blind", "created_at"],
+           estimate_rounds=["key", "revealed_at", "revealed_by"])
+V7 = _plus(V6, published_rankings=["key", "data_version", "created_at", "head", "top", "csv", "columns"])
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:
