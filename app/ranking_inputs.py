@@ -59,6 +59,10 @@ CONFIG_INPUTS = [
 STORE_INPUTS = [
     ("data_version", "SELECT MAX(id) FROM sync_runs WHERE status IN ('ok', 'partial')"),
     ("inputs_version", "SELECT value FROM meta WHERE key = 'ranking_inputs'"),
+    # estimates added outside the tracker, and the rounds revealed (app/store/estimates.py)
+    ("estimates", "SELECT COUNT(*) || '/' || COALESCE(MAX(id), 0) || '/' || COALESCE(SUM(low + high + "
+                  "COALESCE(confidence, 0)), 0) || '/' || COALESCE(CAST(MAX(created_at) AS TEXT), '') || '/' || "
+                  "(SELECT COUNT(*) FROM estimate_rounds WHERE revealed_at IS NOT NULL) FROM estimates"),
 ]
 
 

@@ -46,8 +46,11 @@ def pack(r: Ranking) -> bytes:
     same: list[str] = []
     for name in _BACKLOG:
         arrays["b." + name] = getattr(b, name)
-    if b.link_unit is not None:
-        arrays["b.link_unit"] = b.link_unit
+    for name in ("link_unit", "link_by"):         # optional columns: absent means None
+        if getattr(b, name, None) is not None:
+            arrays["b." + name] = getattr(b, name)
+    if getattr(r, "link_share", None) is not None:
+        arrays["r.link_share"] = r.link_share
     for name in _RANKING:
         a = getattr(r, name)
         twin = arrays.get("b." + name)       # unconverted lifts are the backlog's own: stored once
@@ -60,7 +63,8 @@ def pack(r: Ranking) -> bytes:
         arrays["bf." + name] = col
     for name, col in (r.factors or {}).items():
         arrays["rf." + name] = np.asarray(col)
-    small = {"keys": b.keys, "kpi_names": b.kpi_names, "same": same, "ranking_factors": r.factors is not None,
+    small = {"keys": b.keys, "kpi_names": b.kpi_names, "same": same,
+             "estimator_names": list(getattr(b, "estimator_names", [])), "ranking_factors": r.factors is not None,
              "source_flags": [[i, list(f)] for i, f in b.source_flags.items()],
              "weights": r.weights, "default_effort": r.default_effort,
              "params": {**asdict(r.params), "as_of": r.params.as_of.isoformat()},
@@ -81,8 +85,10 @@ def unpack(blob: bytes, graph: GoalGraph) -> Ranking:
     with np.load(io.BytesIO(blob[10 + n:]), allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     bf = {k[3:]: v for k, v in arrays.items() if k.startswith("bf.")}
+    optional = {"link_by": arrays.get("b.link_by"), "estimator_names": small["estimator_names"]} \
+        if "link_by" in Backlog.__dataclass_fields__ else {}
     backlog = Backlog(keys=small["keys"], kpi_names=small["kpi_names"], factors=bf,
-                      link_unit=arrays.get("b.link_unit"),
+                      link_unit=arrays.get("b.link_unit"), **optional,
                       source_flags={int(i): tuple(f) for i, f in small["source_flags"]},
                       **{name: arrays["b." + name] for name in _BACKLOG})
     fields = {name: arrays["b." + name] if name in small["same"] else arrays["r." + name] for name in _RANKING}
@@ -91,6 +97,8 @@ def unpack(blob: bytes, graph: GoalGraph) -> Ranking:
     states = {s["kpi"]: KpiState(**{**s, "current_date": date.fromisoformat(s["current_date"])
                                     if s["current_date"] else None}) for s in small["states"]}
     rf = {k[3:]: v for k, v in arrays.items() if k.startswith("rf.")} if small["ranking_factors"] else None
+    if "r.link_share" in arrays:
+        fields["link_share"] = arrays["r.link_share"]
     r = Ranking(params=params, backlog=backlog, graph=graph, weights=small["weights"], states=states,
                 factors=rf, default_effort=small["default_effort"], **fields)
     r.__dict__["objective_impact"] = arrays["r.objective_impact"]

@@ -2,16 +2,20 @@
 weights, KPI values or edge weights, computing only what the change touches
 (docs/model.md, "What-if").
 
-Each item keeps its contribution per objective at unit weight, `P[i, o] = 100 · Σ over its
-links of δ · V[k, o]` (SCORING.md step 5 before the weights), so that
+The scored ranking keeps each link's direct improvement δ (SCORING.md step 1, after
+conversion and pooling) and each KPI's value per objective V[k, o]. Then
 
-- new objective weights cost one matrix product, `I = P @ ŵ`, and a sort of the scores;
+- new objective weights cost one matrix-vector product, W = 100 · V @ ŵ (per KPI), one
+  pass over the link arrays, I = Σ δ · W[k], and a sort of the scores;
 - new KPI values or edge weights change V (and the base of absolute estimates) only on
-  the KPIs they reach; only the items with a link on one of those have their row of P
-  computed again, from their links in the same order as a full scoring would.
+  the KPIs they reach; δ is computed again only for the links whose lift changed, and only
+  the items holding a link on a changed KPI are summed again.
 
-The ranking returned is the same as `rank_backlog` on the changed inputs (the tests compare
-both on the demo and on a random graph).
+Every sum runs over an item's links in the order a full scoring uses, so the result is the
+ranking `rank_backlog` gives on the changed inputs, to the last bit (scores are rounded to
+10 decimals, and round-number estimates often land on the rounding's half-way point, so a
+sum in another order, such as a per-objective matrix product, would move some of them by
+1e-10 and break exact ties). The tests compare both on the demo and on random graphs.
 """
 from __future__ import annotations
 
@@ -21,27 +25,7 @@ import numpy as np
 
 from scoring.graph import GoalGraph
 from scoring.impact import kpi_values, round10
-from scoring.ranking import Ranking, ScoringParams, convert_lifts, kpi_states
-
-
-def objective_unit(r: Ranking) -> np.ndarray:
-    """P[item, objective]: each item's impact per objective at unit objective weight."""
-    got = r.__dict__.get("_objective_unit")
-    if got is None:
-        got = r.__dict__["_objective_unit"] = _unit_rows(r, np.ones(len(r.backlog.link_item), dtype=bool),
-                                                         r.link_delta, r.V, len(r.backlog))
-    return got
-
-
-def _unit_rows(r: Ranking, links: np.ndarray, delta: np.ndarray, V: np.ndarray, n: int) -> np.ndarray:
-    """P rows from the links selected by the mask `links` (all of an item's links, in order)."""
-    k = r.link_kpi_index
-    use = links & (k >= 0)
-    items, kk, d = r.backlog.link_item[use], k[use], delta[use]
-    out = np.zeros((n, V.shape[1] if V.ndim == 2 else 0))
-    for o in range(out.shape[1]):
-        out[:, o] = np.bincount(items, weights=100.0 * d * V[kk, o], minlength=n)
-    return out
+from scoring.ranking import Ranking, convert_lifts, kpi_states
 
 
 def key_order(r: Ranking) -> np.ndarray:
@@ -70,40 +54,42 @@ def rescore(base: Ranking, *, objective_weights: dict[str, float] | None = None,
     graph = graph or base.graph
     weights = graph.objective_weights(objective_weights)
     w = np.array([weights[o.id] for o in graph.objectives])
-    P, V, states = objective_unit(base), base.V, base.states
-    fields: dict = {}
+    b, k = base.backlog, base.link_kpi_index
+    V, delta, low, fields = base.V, base.link_delta, base.link_low, {}
+    touched_item = np.zeros(len(b), dtype=bool)
     if graph is not base.graph or currents is not None:
         states = kpi_states(graph, currents, base.params) if currents is not None else base.states
-        V, reach = kpi_values(graph, {k: s.urgency for k, s in states.items()})
-        low, high, problem, link_base = convert_lifts(base.backlog, base.link_kpi_index, graph, states)
-        changed_kpi = np.any(V != base.V, axis=1) if V.size else np.zeros(len(graph.kpi_order), dtype=bool)
-        lift_changed = ~(((low == base.link_low) | (np.isnan(low) & np.isnan(base.link_low)))
-                         & ((high == base.link_high) | (np.isnan(high) & np.isnan(base.link_high))))
-        k = base.link_kpi_index
-        touched_link = lift_changed | ((k >= 0) & np.append(changed_kpi, False)[k])
-        touched_item = np.zeros(len(base.backlog), dtype=bool)
-        touched_item[base.backlog.link_item[touched_link]] = True
-        delta = base.link_delta.copy()
-        if touched_link.any():
+        V, reach = kpi_values(graph, {x: s.urgency for x, s in states.items()})
+        low, high, problem, link_base = convert_lifts(b, k, graph, states)
+        changed_kpi = np.append(np.any(V != base.V, axis=1) if V.size else np.zeros(len(graph.kpi_order), bool),
+                                False)
+        redo = ~((((low == base.link_low) | (np.isnan(low) & np.isnan(base.link_low)))
+                  & ((high == base.link_high) | (np.isnan(high) & np.isnan(base.link_high)))))
+        touched_item[b.link_item[redo | changed_kpi[k]]] = True
+        if redo.any():
+            delta = base.link_delta.copy()
             sign = np.array([graph.kpi(x).sign for x in graph.kpi_order] + [0], dtype=float)
-            lift = (low[touched_link] + high[touched_link]) / 2
-            est = ~np.isnan(lift) & (k[touched_link] >= 0)
-            d = np.zeros(int(touched_link.sum()))
-            d[est] = sign[k[touched_link][est]] * lift[est] * base.link_confidence[touched_link][est]
-            delta[touched_link] = d
-            P = P.copy()
-            rows = _unit_rows(base, touched_item[base.backlog.link_item], delta, V, len(base.backlog))
-            P[touched_item] = rows[touched_item]
+            conf = base.link_confidence[redo]
+            if getattr(base, "link_share", None) is not None:    # several raters on a link: each counts 1/R
+                conf = conf * base.link_share[redo]
+            lift = (low[redo] + high[redo]) / 2
+            delta[redo] = np.where(np.isnan(lift) | (k[redo] < 0), 0.0, sign[k[redo]] * lift * conf)
         fields = dict(states=states, V=V, reach=reach, link_delta=delta, link_low=low, link_high=high,
                       link_problem=problem, link_base=link_base)
-    impact = round10(P @ w) if P.size else np.zeros(len(base.backlog))
-    score = round10(impact / base.effort)
+    if w.tolist() != [base.weights[o.id] for o in graph.objectives]:
+        touched_item[:] = True            # new weights move every item
+    unit = 100.0 * (V @ w) if len(V) else np.zeros(0)
+    est = (k >= 0) & ~np.isnan(low)
+    impact, score = base.impact.copy(), base.score.copy()
+    if touched_item.all():
+        impact = round10(np.bincount(b.link_item[est], weights=delta[est] * unit[k[est]], minlength=len(b)))
+        score = round10(impact / base.effort)
+    elif touched_item.any():
+        mine = est & touched_item[b.link_item]
+        sums = np.bincount(b.link_item[mine], weights=delta[mine] * unit[k[mine]], minlength=len(b))
+        impact[touched_item] = round10(sums[touched_item])
+        score[touched_item] = round10(impact[touched_item] / base.effort[touched_item])
     r = replace(base, graph=graph, weights=weights, impact=impact, score=score,
                 ranked=order(base, impact, score), **fields)
-    r.__dict__["_objective_unit"] = P
     r.__dict__["_key_order"] = key_order(base)
-    r.__dict__["objective_impact"] = P * w
     return r
-
-
-__all__ = ["ScoringParams", "objective_unit", "order", "rescore"]

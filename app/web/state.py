@@ -116,7 +116,8 @@ class RankingCache:
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
+        # over each KPI's window, as the ranking reads them (a what-if changes only the KPIs it names)
+        return self._get((self.ws.store.data_version(), "currents", as_of), lambda: services.currents(self.ws, as_of))
 
 
 def workspace() -> Workspace:
