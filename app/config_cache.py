@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import sys
-from pathlib import Path
 
 FORMAT = 1
 STATS = {"parsed": 0, "cached": 0}      # how settings were obtained in this process (tests count)
@@ -28,64 +27,65 @@ _extras: dict[int, tuple[object, dict]] = {}    # id(settings) -> (settings, {"k
 _MAX_EXTRAS = 16
 
 
-def cache_dir() -> Path | None:
+def cache_dir() -> str | None:
+    """Where the entries live (os.path strings: the CLI's fast path never imports pathlib)."""
     env = os.environ.get("ROADMAP_CACHE_DIR")
     if env and env.lower() in ("off", "0", "none"):
         return None
     if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kpi-roadmap"
+        return env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "kpi-roadmap")
 
 
-def entry_key(path: Path, data: bytes) -> str:
+def entry_key(path, data: bytes) -> str:
     h = hashlib.sha256()
-    for part in (str(FORMAT), sys.version, str(path.resolve())):
+    for part in (str(FORMAT), sys.version, os.path.realpath(path)):
         h.update(part.encode() + b"\0")
     h.update(data)
     return h.hexdigest()
 
 
-def _safe(p: Path) -> bool:
+def _safe(p: str) -> bool:
     """Ours and not writable by anyone else (a pickle runs code when loaded)."""
     try:
-        st = p.stat()
+        st = os.stat(p)
     except OSError:
         return False
     return (not hasattr(os, "getuid") or st.st_uid == os.getuid()) and not st.st_mode & 0o022
 
 
-def _entry(path: Path) -> tuple[Path, str, bytes] | None:
+def _entry(path) -> tuple[str, str] | None:
+    """(the entry's path without its suffix, its key) for the config file at `path`."""
     d = cache_dir()
     if d is None:
         return None
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as fh:
+            data = fh.read()
     except OSError:
         return None
-    return d, entry_key(path, data), data
+    key = entry_key(path, data)
+    return os.path.join(d, key), key
 
 
-def summary(path: Path) -> dict | None:
+def summary(path) -> dict | None:
     """The fast path's values for the config at `path`, or None (not cached)."""
     found = _entry(path)
-    if found is None:
-        return None
-    d, key, _ = found
-    p = d / f"{key}.json"
-    if not _safe(p):
+    if found is None or not _safe(found[0] + ".json"):
         return None
     try:
-        return json.loads(p.read_text())
+        with open(found[0] + ".json", encoding="utf-8") as fh:
+            return json.load(fh)
     except (OSError, ValueError):
         return None
 
 
-def _write(p: Path, data: bytes) -> None:
+def _write(p: str, data: bytes) -> None:
     """Atomically, private to this user; a cache that cannot be written is no cache."""
     try:
-        p.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = p.with_name(f".{p.name}.{os.getpid()}")
+        os.makedirs(os.path.dirname(p), mode=0o700, exist_ok=True)
+        tmp = os.path.join(os.path.dirname(p), f".{os.path.basename(p)}.{os.getpid()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -103,11 +103,11 @@ def load(path=None):
     p = find_config_path(path)
     found = _entry(p) if p.is_file() else None
     if found is not None:
-        d, key, _ = found
-        f = d / f"{key}.settings"
-        if _safe(f) and _safe(d / f"{key}.json"):
+        base, key = found
+        if _safe(base + ".settings") and _safe(base + ".json"):
             try:
-                settings, digest = pickle.loads(f.read_bytes())
+                with open(base + ".settings", "rb") as fh:
+                    settings, digest = pickle.load(fh)
             except Exception:  # noqa: BLE001 - a stale or broken entry is parsed again
                 settings = None
             if settings is not None:
@@ -118,10 +118,10 @@ def load(path=None):
     STATS["parsed"] += 1
     if found is not None:
         from app.ranking_inputs import config_digest
-        d, key, _ = found
+        base, key = found
         digest = config_digest(settings)
-        _write(d / f"{key}.settings", pickle.dumps((settings, digest), protocol=pickle.HIGHEST_PROTOCOL))
-        _write(d / f"{key}.json", json.dumps({
+        _write(base + ".settings", pickle.dumps((settings, digest), protocol=pickle.HIGHEST_PROTOCOL))
+        _write(base + ".json", json.dumps({
             "database": settings.service.database, "base_dir": str(settings.base_dir), "digest": digest,
             "as_of": settings.scoring.as_of.isoformat() if settings.scoring.as_of else None,
             "method": settings.scoring.method}).encode())
@@ -151,10 +151,11 @@ def graph_of(settings):
     if "graph" in extra:
         return extra["graph"]
     key, d = extra.get("key"), cache_dir()
-    if key is None or d is None or not _safe(d / f"{key}.graph"):
+    if key is None or d is None or not _safe(os.path.join(d, key + ".graph")):
         return None
     try:
-        graph = pickle.loads((d / f"{key}.graph").read_bytes())
+        with open(os.path.join(d, key + ".graph"), "rb") as fh:
+            graph = pickle.load(fh)
     except Exception:  # noqa: BLE001
         return None
     extra["graph"] = graph
@@ -173,4 +174,4 @@ def remember_graph(settings, graph) -> None:
         return
     plain = object.__new__(type(graph))
     plain.__dict__.update({k: v for k, v in graph.__dict__.items() if not k.startswith("_")})
-    _write(d / f"{key}.graph", pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))
+    _write(os.path.join(d, key + ".graph"), pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 METHODS = ("kpi-impact", "rice", "ice", "wsjf")     # the CLI's choices (a test keeps them equal)
 _VALUED = ("--config", "--format", "--limit", "--as-of", "--method")
@@ -77,42 +76,50 @@ def answer(args: list[str]) -> str | None:
     if method is not None and method not in METHODS:
         return None
     as_of = opts.get("--as-of")
-    if as_of is not None:
-        from datetime import date
-        if len(as_of) != 10 or date.fromisoformat(as_of).isoformat() != as_of:
-            return None
+    if as_of is not None and not _is_date(as_of):
+        return None
     from app import config_cache
-    config = opts.get("--config") or os.environ.get("ROADMAP_CONFIG") or str(Path.cwd() / "roadmap.toml")
-    summary = config_cache.summary(Path(config))
+    config = opts.get("--config") or os.environ.get("ROADMAP_CONFIG") or os.path.join(os.getcwd(), "roadmap.toml")
+    summary = config_cache.summary(config)
     if summary is None:
         return None
-    db = _sqlite_path(os.environ.get("ROADMAP_DATABASE") or summary["database"], Path(summary["base_dir"]))
-    if db is None or not db.is_file():
+    db = _sqlite_path(os.environ.get("ROADMAP_DATABASE") or summary["database"], summary["base_dir"])
+    if db is None or not os.path.isfile(db):
         return None
     if as_of is None:
-        from datetime import datetime, timezone
-        as_of = summary["as_of"] or datetime.now(timezone.utc).date().isoformat()
+        import time
+        as_of = summary["as_of"] or time.strftime("%Y-%m-%d", time.gmtime())
     return _read(db, summary["digest"], as_of, method or summary["method"], bool(opts.get("include_done")),
                  fmt, limit)
 
 
-def _sqlite_path(url: str, base: Path) -> Path | None:
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD naming a real day (without importing datetime)."""
+    parts = text.split("-")
+    if len(text) != 10 or len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return False
+    y, m, d = map(int, parts)
+    leap = y % 4 == 0 and (y % 100 != 0 or y % 400 == 0)
+    days = [31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+    return y >= 1 and 1 <= m <= 12 and 1 <= d <= days[m - 1]
+
+
+def _sqlite_path(url: str, base: str) -> str | None:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or "?" in url or url == prefix + ":memory:":
         return None
-    p = Path(url[len(prefix):])
-    return p if p.is_absolute() else base / p
+    p = url[len(prefix):]
+    return p if os.path.isabs(p) else os.path.join(base, p)
 
 
 def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str, limit: int | None) -> str | None:
     import json
     import sqlite3
-    import zlib
-    from urllib.parse import quote
 
-    from app.ranking_inputs import csv_head, ranking_key, store_values, unpack_csv
-    con = sqlite3.connect(f"file:{quote(str(db))}?mode=ro", uri=True)
+    from app.ranking_inputs import csv_head, items_slice, json_page, ranking_key, store_values, unpack_text
+    con = sqlite3.connect(db)
     try:
+        con.execute("PRAGMA query_only = 1")
         values = store_values(lambda sql: (con.execute(sql).fetchone() or (None,))[0])
         key = ranking_key(digest, values, as_of, method, include_done)
         row = con.execute(f"SELECT head, {'top' if fmt == 'json' else 'csv'} FROM published_rankings WHERE key = ?",
@@ -122,10 +129,9 @@ def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str
     if row is None:
         return None
     head = json.loads(row[0])
+    text, ends = unpack_text(row[1])
     if fmt == "csv":
-        return csv_head(*unpack_csv(row[1]), limit)
+        return csv_head(text, ends, limit)
     if limit > head["top"] and head["top"] < head["total"]:
         return None
-    items = json.loads(zlib.decompress(row[1]))[:limit]
-    out = {"as_of": head["as_of"], "method": head["method"], "total": head["total"], "items": items}
-    return json.dumps(out, indent=2, ensure_ascii=False, default=str) + "\n"
+    return json_page(head["as_of"], head["method"], head["total"], items_slice(text, ends, 0, limit))

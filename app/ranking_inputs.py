@@ -91,14 +91,15 @@ def ranking_key(digest: str, store: list, as_of: str, method: str, include_done:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
-# -- the stored CSV: row end offsets, then the text, compressed (read by the CLI's fast path) --
+# -- stored text: the CSV's rows, or the first items as `score --format json` prints them, with
+# -- the offset where each ends, compressed (read by the CLI's fast path as they are) --
 
-def pack_csv(text: str, offsets: list[int]) -> bytes:
+def pack_text(text: str, offsets: list[int]) -> bytes:
     body = array("q", offsets).tobytes()
     return zlib.compress(len(body).to_bytes(8, "little") + body + text.encode(), 1)
 
 
-def unpack_csv(blob: bytes) -> tuple[str, array]:
+def unpack_text(blob: bytes) -> tuple[str, array]:
     raw = zlib.decompress(blob)
     n = int.from_bytes(raw[:8], "little")
     offsets = array("q")
@@ -115,3 +116,40 @@ def csv_head(text: str, offsets, limit: int | None) -> str:
     if limit is None or limit >= len(offsets):
         return text
     return text[:offsets[limit - 1]] if limit else text[:text.index("\n") + 1]
+
+
+def item_texts(items: list[dict]) -> tuple[str, list[int]]:
+    r"""Items pre-rendered as `score --format json` prints them inside its `items` list
+    (indent 2, at depth 2), joined by ",\n", and where each ends."""
+    texts = ["    " + json.dumps(it, indent=2, ensure_ascii=False).replace("\n", "\n    ") for it in items]
+    offsets, at = [], -2
+    for t in texts:
+        at += len(t) + 2
+        offsets.append(at)
+    return ",\n".join(texts), offsets
+
+
+def items_slice(text: str, offsets, offset: int, limit: int) -> str:
+    r"""The pre-rendered items offset .. offset + limit, still joined by ",\n"."""
+    end = min(offset + limit, len(offsets))
+    if end <= offset:
+        return ""
+    return text[offsets[offset - 1] + 2 if offset else 0:offsets[end - 1]]
+
+
+def json_page(as_of: str, method: str, total: int, items: str) -> str:
+    r"""`score --format json`'s whole text around pre-rendered items (what render.to_json prints).
+
+    >>> import json
+    >>> text, ends = item_texts([{"key": "A", "n": [1]}, {"key": "B", "n": []}])
+    >>> page = json_page("2026-07-02", "kpi-impact", 2, items_slice(text, ends, 0, 5))
+    >>> page == json.dumps({"as_of": "2026-07-02", "method": "kpi-impact", "total": 2,
+    ...                     "items": [{"key": "A", "n": [1]}, {"key": "B", "n": []}]}, indent=2) + "\n"
+    True
+    >>> json.loads("[" + items_slice(text, ends, 1, 1) + "]")
+    [{'key': 'B', 'n': []}]
+    """
+    body = "[\n" + items + "\n  ]" if items else "[]"
+    return ('{\n  "as_of": ' + json.dumps(as_of, ensure_ascii=False) + ',\n  "method": '
+            + json.dumps(method, ensure_ascii=False) + ',\n  "total": ' + str(total) + ',\n  "items": '
+            + body + "\n}\n")

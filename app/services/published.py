@@ -12,11 +12,10 @@ shows them, and the CSV of every ranked row.
 from __future__ import annotations
 
 import json
-import zlib
 from itertools import accumulate
 
 from app import render
-from app.ranking_inputs import TOP, csv_head, pack_csv, ranking_key, unpack_csv
+from app.ranking_inputs import TOP, csv_head, item_texts, items_slice, pack_text, ranking_key, unpack_text
 from app.store import published as store_pub
 from app.store.details import link_url
 from scoring import packed
@@ -61,10 +60,11 @@ def publish(ws, r: Ranking, key: str, version: int) -> None:
     csv, offsets = ranking_csv(r, texts)
     head = json.dumps({"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": r.total,
                        "top": len(top)})
+    items = item_texts(top)
     r.published_key = key
-    r.__dict__["_published"] = {"top": top, "csv": (csv, offsets)}
-    store_pub.write(ws.store, key, version, head=head, top=zlib.compress(json.dumps(top).encode(), 1),
-                    csv=pack_csv(csv, offsets), columns=packed.pack(r))
+    r.__dict__["_published"] = {"top": items, "csv": (csv, offsets)}
+    store_pub.write(ws.store, key, version, head=head, top=pack_text(*items), csv=pack_text(csv, offsets),
+                    columns=packed.pack(r))
 
 
 def all_texts(ws) -> dict[str, tuple[str, str, str]]:
@@ -130,7 +130,7 @@ def stored_parts(ws, r: Ranking):
     top, csv = store_pub.read(ws.store, key, "top"), store_pub.read(ws.store, key, "csv")
     if top is None or csv is None:
         return None
-    mine = r.__dict__["_published"] = {"top": json.loads(zlib.decompress(top)), "csv": unpack_csv(csv)}
+    mine = r.__dict__["_published"] = {"top": unpack_text(top), "csv": unpack_text(csv)}
     return mine
 
 
@@ -139,9 +139,12 @@ def top_items(ws, r: Ranking, offset: int, limit: int | None) -> list[dict] | No
     if limit is None or offset + limit > TOP:
         return None
     parts = stored_parts(ws, r)
-    if parts is None or (len(parts["top"]) < offset + limit and len(parts["top"]) < r.total):
+    if parts is None:
         return None
-    return [dict(d) for d in parts["top"][offset:offset + limit]]
+    text, ends = parts["top"]
+    if len(ends) < offset + limit and len(ends) < r.total:
+        return None
+    return json.loads("[" + items_slice(text, ends, offset, limit) + "]")
 
 
 def csv_of(ws, r: Ranking, limit: int | None = None) -> str | None:
