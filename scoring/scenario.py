@@ -38,10 +38,25 @@ def key_order(r: Ranking) -> np.ndarray:
     return got
 
 
+def _eligible(r: Ranking) -> np.ndarray:
+    got = r.__dict__.get("_eligible")
+    if got is None:
+        got = r.__dict__["_eligible"] = np.sort(r.ranked)
+    return got
+
+
 def order(r: Ranking, impact: np.ndarray, score: np.ndarray) -> np.ndarray:
-    """Score descending, then impact descending, then key ascending, over the items `r` ranks."""
-    idx = np.sort(r.ranked)
-    return idx[np.lexsort((key_order(r)[idx], -impact[idx], -score[idx]))]
+    """Score descending, then impact descending, then key ascending, over the items `r`
+    ranks: one sort of the scores, then only the runs of equal scores sorted by all three."""
+    idx = _eligible(r)
+    out = idx[np.argsort(-score[idx])]
+    s = score[out]
+    tie = np.flatnonzero(s[1:] == s[:-1])
+    if len(tie):
+        pos = np.union1d(tie, tie + 1)      # whole runs of equal scores, in place
+        sub = out[pos]
+        out[pos] = sub[np.lexsort((key_order(r)[sub], -impact[sub], -score[sub]))]
+    return out
 
 
 def rescore(base: Ranking, *, objective_weights: dict[str, float] | None = None, graph: GoalGraph | None = None,
@@ -91,5 +106,5 @@ def rescore(base: Ranking, *, objective_weights: dict[str, float] | None = None,
         score[touched_item] = round10(impact[touched_item] / base.effort[touched_item])
     r = replace(base, graph=graph, weights=weights, impact=impact, score=score,
                 ranked=order(base, impact, score), **fields)
-    r.__dict__["_key_order"] = key_order(base)
+    r.__dict__["_key_order"], r.__dict__["_eligible"] = key_order(base), _eligible(base)
     return r

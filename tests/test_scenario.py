@@ -112,3 +112,16 @@ def test_the_demo_what_if_through_the_api_equals_a_full_scoring(tmp_path, monkey
     assert [(it["score"], it["impact"], it["contributions"]) for it in got["items"]] == \
         [(it["score"], it["impact"], it["contributions"]) for it in want]
     assert all(it["previous_rank"] == base.rank_of[base.index_of(it["key"])] for it in got["items"])
+
+
+def test_round10_of_one_float_is_numpys_bit_for_bit():
+    from scoring.impact import round10, round10_float
+    rng = np.random.default_rng(3)
+    xs = np.concatenate([rng.normal(0, 10, 20000), rng.integers(-10**6, 10**6, 5000) / 2**rng.integers(0, 40, 5000),
+                         np.round(rng.uniform(-5, 5, 5000), 11), [0.0, -0.0, 1e300, -1e-300, 2.0**60, 5e-11, -5e-11,
+                                                               np.nan, np.inf]])
+    with np.errstate(over="ignore"):
+        want = round10(xs)
+    got = np.array([round10_float(float(x)) for x in xs])
+    assert np.array_equal(got, want, equal_nan=True)
+    assert not np.signbit(got[~np.isnan(got)] == 0).any()

@@ -189,12 +189,13 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
 forecasts, paths = ex.forecasts, ex.paths     # kept under their old names for the views
 
 
-def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
+def join_texts(ws: Workspace, shown: list[dict], texts=None) -> list[dict]:
     """Fill in title, status and url of ranked items (plain dicts from a `Ranking`) from
-    the store, by key; an item gone from the store since the ranking shows empty text."""
+    the store (or `texts(keys)`, a caller's cache of it), by key; an item gone from the
+    store since the ranking shows empty text."""
     missing = [d["key"] for d in shown if d.get("title") is None]
     if missing:
-        texts = ws.store.texts(missing)
+        texts = (texts or ws.store.texts)(missing)
         for d in shown:
             if d.get("title") is None:
                 d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
@@ -202,9 +203,9 @@ def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
 
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
-          among: np.ndarray | None = None) -> list[dict]:
+          among: np.ndarray | None = None, texts=None) -> list[dict]:
     """`score --format json`'s items, with their text joined in."""
-    return join_texts(ws, r.items(offset, limit, among=among))
+    return join_texts(ws, r.items(offset, limit, among=among), texts)
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,

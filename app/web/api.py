@@ -30,8 +30,10 @@ def page_of(r, rows: bool = False) -> dict:
     items = None
     if not rows and len(among) == r.total:      # no filter: the published ranking's stored items
         items = published.top_items(workspace(), r, offset, limit)
-    if items is None:
-        items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
+    if items is None and rows:
+        items = services.rows(workspace(), r, offset, limit, among=among)
+    elif items is None:
+        items = services.items(workspace(), r, offset, limit, among=among, texts=cache().texts)
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
             "offset": offset, "limit": limit, "items": items}
 
