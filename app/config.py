@@ -21,18 +21,19 @@ from scoring.graph import GraphProblem, find_problems
 from scoring.model import Edge, Kpi, Objective
 from scoring.numbers import finite_number
 from scoring.ranking import METHODS
+from scoring.errors import BadInput
 
 CONFIG_NAME = "roadmap.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """The config cannot be used. `problems` are located, one per line, each with a fix."""
 
     def __init__(self, problems: list[str], path: Path | None = None):
         self.problems = problems
         self.path = path
         where = f"{path}: " if path else ""
-        super().__init__("\n".join(where + p for p in problems))
+        super().__init__("\n".join(where + p for p in problems), code="config")
 
 
 class _Section(BaseModel):
@@ -49,6 +50,8 @@ class ServiceSettings(_Section):
     log_format: Literal["text", "json"] = "text"
     # Host headers served (DNS rebinding); "*" for any. Default: the loopback names, any port.
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+    metrics_token_env: str | None = None       # /metrics needs this bearer token; unset: loopback clients only
+    max_concurrent_analyses: int = Field(default=2, ge=1, le=64)   # plan/risk computations at once per process
 
 
 class ScoringSettings(_Section):
@@ -111,6 +114,21 @@ class UncertaintySettings(_Section):
     top: int = Field(default=10, ge=1)
 
 
+class OutcomesSettings(_Section):
+    """[outcomes] (docs/model.md, "Outcomes")."""
+    post_days: int = Field(default=28, ge=7, le=366)
+    ramp_days: int = Field(default=0, ge=0, le=366)
+    pre_days: int = Field(default=140, ge=56, le=3660)
+    placebos: int = Field(default=12, ge=0, le=104)
+    level: float = Field(default=0.90, ge=0.5, lt=1)
+
+
+class CalibrationSettings(_Section):
+    """[calibration] (docs/model.md, "Calibration")."""
+    prior_sd: float = Field(default=0.5, gt=0, le=100, allow_inf_nan=False)
+    apply: bool = False
+
+
 class Source(BaseModel):
     """A KPI's `source`: the connector that feeds it plus that connector's own keys."""
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -127,6 +145,8 @@ class Settings(_Section):
     alignment: AlignmentSettings = AlignmentSettings()
     planning: PlanningSettings = PlanningSettings()
     uncertainty: UncertaintySettings = UncertaintySettings()
+    outcomes: OutcomesSettings = OutcomesSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
     objectives: list[Objective] = Field(default_factory=list)
     kpis: list[KpiSettings] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)

@@ -124,7 +124,8 @@ def load(path=None):
         _write(base + ".json", json.dumps({
             "database": settings.service.database, "base_dir": str(settings.base_dir), "digest": digest,
             "as_of": settings.scoring.as_of.isoformat() if settings.scoring.as_of else None,
-            "method": settings.scoring.method}).encode())
+            "method": settings.scoring.method,
+            "calibrated": bool(getattr(getattr(settings, "calibration", None), "apply", False))}).encode())
         _remember(settings, key=key, digest=digest)
     return settings
 

@@ -81,7 +81,7 @@ def answer(args: list[str]) -> str | None:
     from app import config_cache
     config = opts.get("--config") or os.environ.get("ROADMAP_CONFIG") or os.path.join(os.getcwd(), "roadmap.toml")
     summary = config_cache.summary(config)
-    if summary is None:
+    if summary is None or summary.get("calibrated", True):      # a calibrated ranking is scored, never stored
         return None
     db = _sqlite_path(os.environ.get("ROADMAP_DATABASE") or summary["database"], summary["base_dir"])
     if db is None or not os.path.isfile(db):

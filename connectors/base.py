@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
+from scoring.errors import BadInput, SourceFailed
+
 ENTRY_POINT_GROUP = "kpi_roadmap.connectors"
 
 
@@ -58,6 +60,8 @@ class InitiativeRecord:
     flags: tuple[str, ...] = ()           # e.g. unreadable-effort, found while reading the record
     raw: Any = None                       # the source record as received, kept in the store
     external_id: str = ""                 # the source's own id, when it has one besides the key
+    launched_on: date | None = None       # when it reached users (a date column or field)
+    done_on: date | None = None           # the day it became done (Jira: resolution, status change)
     estimator: str = ""                   # who estimated (display name), for lines without `by`
     estimator_id: str = ""                # a stable id for that person (Jira's accountId), else ""
 
@@ -103,7 +107,7 @@ class SyncRun(Protocol):
     def progress(self, done: int, total: int | None = None) -> None: ...
 
 
-class SourceError(RuntimeError):
+class SourceError(SourceFailed):
     """The source failed as a whole (unreachable, refused credentials). The message names
     the source and the status and never holds a secret."""
 
@@ -136,9 +140,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-class SourceConfigError(SourceError):
+class SourceConfigError(BadInput, SourceError):
     """The source says the config is wrong (a field name it does not have): bad input,
-    reported before anything is fetched."""
+    reported before anything is fetched (400, exit 2)."""
+    status, exit_code, code = 400, 2, "source-config"
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))

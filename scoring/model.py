@@ -124,6 +124,16 @@ class Initiative(_Strict):
     mandatory: bool = False
     factors: dict[str, float] = Field(default_factory=dict)  # rice / ice / wsjf inputs
     estimator: str | None = None         # who estimated, for lines without `by` (else "unknown")
+    launched_on: date | None = None      # when it reached users (docs/model.md, "Outcomes")
+    done_on: date | None = None          # the day it became done
+
+    @property
+    def launch_date(self) -> date | None:
+        """The day it launched: `launched_on`, else the day it became done while it is done
+        (an item reopened since is not launched)."""
+        if self.launched_on is not None:
+            return self.launched_on
+        return self.done_on if self.status_category == "done" else None
 
     @field_validator("effort", "confidence")
     @classmethod
@@ -163,7 +173,7 @@ class Backlog:
     source_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     texts: list[tuple[str, str, str] | None] | None = None   # (title, status, url); None = in the store
     # who estimated each link: a code into `estimator_names`, -1 unknown; None = all unknown.
-    # Several links of one item to one KPI are several raters, pooled (docs/model.md "Who estimated").
+    # Several links of one item to one KPI are several raters, pooled (docs/model.md "Several estimators").
     link_by: np.ndarray | None = None
     estimator_names: list[str] = field(default_factory=list)
 

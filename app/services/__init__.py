@@ -15,6 +15,7 @@ from app.config import Settings
 from app.store import Store
 from scoring import alignment as al
 from scoring import explain as ex
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph, GraphError
 from scoring.progress import Current
 from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
@@ -72,23 +73,40 @@ def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
 
 
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
-            include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+            include_done: bool = False, objective_weights: dict[str, float] | None = None,
+            calibrated: bool | None = None) -> Ranking:
     """The ranking: the published one, read from the store (app/services/published.py),
-    unless objective weights change it."""
-    if objective_weights is None:
+    unless objective weights change it or it is calibrated (`calibrated`, default
+    `[calibration] apply`, scales every estimate by its estimator's track-record factor
+    first: docs/model.md, "Calibration"), which are scored here."""
+    if objective_weights is None and not calibration_wanted(ws, calibrated):
         from app.services import published
         return published.ranking(ws, as_of=as_of, method=method, include_done=include_done)
     return compute_ranking(ws, as_of=as_of, method=method, include_done=include_done,
-                           objective_weights=objective_weights)
+                           objective_weights=objective_weights, calibrated=calibrated)
 
 
 def compute_ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
-                    include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+                    include_done: bool = False, objective_weights: dict[str, float] | None = None,
+                    calibrated: bool | None = None) -> Ranking:
     """Load the backlog and score it (what the published ranking stores)."""
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
-    return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
-                        objective_weights=objective_weights, include_done=include_done)
+    from app.services.estimates import merged
+    backlog = merged(ws, backlog)       # estimates kept in the store, as more estimators
+    applied = None
+    if calibration_wanted(ws, calibrated):
+        from app.services import calibrated as cb
+        backlog, applied = cb.apply(ws, backlog)
+    r = rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
+                     objective_weights=objective_weights, include_done=include_done)
+    if applied is not None:
+        r.calibration = applied       # type: ignore[attr-defined]  (read by calibrated.annotate)
+    return r
+
+
+def calibration_wanted(ws: Workspace, calibrated: bool | None) -> bool:
+    return ws.settings.calibration.apply if calibrated is None else bool(calibrated)
 
 
 def kpis(ws: Workspace, as_of: date | None = None) -> dict:
@@ -130,55 +148,72 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
         states = kpi_states(_graph_or_flat(ws), now, params)
         findings += al.kpi_findings(list(s.kpis), states, rules)
     else:
-        r = rank_backlog(ws.store.load_backlog(), ws.graph, ScoringParams(**{**params.__dict__, "method": "kpi-impact"}),
-                         now)
+        from app.services import estimates
+        r = rank_backlog(estimates.merged(ws, ws.store.load_backlog()), ws.graph,
+                         ScoringParams(**{**params.__dict__, "method": "kpi-impact"}), now)
+        findings += al.disagreement_findings(discuss(ws, r))
         findings += al.graph_findings(ws.graph, rules)
         findings += al.kpi_findings(list(s.kpis), r.states, rules)
         findings += al.initiative_findings(r)
         findings += al.data_quality_findings(r)
         alloc = al.allocation(r)
         findings += al.allocation_findings(alloc, rules)
+    findings += al.outlier_findings(list(s.kpis), kpi_histories(ws, params.as_of), params.as_of)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.level], al.CODES.index(f.code), f.subject))
     return {"as_of": params.as_of.isoformat(), "findings": [f.as_dict() for f in findings], "allocation": alloc}
 
 
+def kpi_histories(ws: Workspace, as_of: date) -> dict[str, list[tuple[date, float]]]:
+    """The observations up to `as_of` of the KPIs whose current value aggregates a window
+    (mean or sum over 3 days or more): what the outlier guard reads."""
+    return {k.id: ws.store.history(k.id, until=as_of) for k in ws.settings.kpis
+            if k.aggregate in ("mean", "sum") and k.window_days >= 3}
+
+
 FLAG_FIXES = {
-    "effort-defaulted": "no effort was given, so the default effort was used (shown as 2.0*); set the effort field",
+    "effort-defaulted": "no effort was given, so the default effort was used{shown}; set the effort field",
     "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{e}'",
     "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
     "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%', a range '-5%..-2%' "
                          "or an absolute change '+2pp' / '+3pt' (pp only on a KPI with unit '%')",
     "no-base": "the absolute estimate on '{d}' cannot be converted: the KPI has no current value and no "
                "baseline (or they are 0); give it a baseline or a source",
+    "discuss": "the estimators disagree on '{d}', and it can change the plan: discuss this estimate",
     "unreadable-confidence": "a confidence cannot be read; write it as 70%, 70 or 0.7",
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
     "missing-factor": "the factor {d} is missing, so it counts as 0; fill it in the tracker or the file",
+    "unreadable-date": "the date in {d} cannot be read; write it as YYYY-MM-DD",
 }
 
 
-def flag_fix(flag: str, graph: GoalGraph | None = None) -> str:
+def flag_fix(flag: str, graph: GoalGraph | None = None, effort: float | None = None) -> str:
+    """The fix of a flag in words; `effort` is the item's effort as used, so an
+    effort-defaulted item's text names the value it actually shows (`shown as 5.0*`)."""
     code, _, detail = flag.partition(":")
     kpi = graph.kpi(detail) if graph is not None and detail in graph.kpi_order else None
-    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail))
+    shown = f" (shown as {effort:.1f}*)" if effort is not None else ""
+    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail), shown=shown)
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
-            with_done: Ranking | None = None) -> dict | None:
+            with_done: Ranking | None = None, calibrated: bool | None = None) -> dict | None:
     """Why an initiative ranks where it does: contributions, paths, forecasts, flags.
     `with_done` is a ranking that includes done items, when the caller holds one already."""
-    r = with_done or ranking(ws, as_of=as_of, method=method, include_done=True)
+    r = with_done or ranking(ws, as_of=as_of, method=method, include_done=True, calibrated=calibrated)
     i = r.index_of(key)
     if i is None:
         return None
-    item = join_texts(ws, [r.item(i)])[0]
+    from app.services.calibrated import annotate
+    from app.services.estimates import flag_items
+    item = flag_items(annotate(r, join_texts(ws, [r.item(i)])), discuss(ws, r))[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
         item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
         item["total"] = len(not_done)
-    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph)} for f in item["flags"]]
+    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph, item.get("effort"))} for f in item["flags"]]
     item["forecasts"] = ex.forecasts(r, i)
     item["paths"] = ex.paths(r, i)
     item["urgency_means"] = ex.URGENCY_MEANS
@@ -204,14 +239,27 @@ def join_texts(ws: Workspace, shown: list[dict], texts=None) -> list[dict]:
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
           among: np.ndarray | None = None, texts=None) -> list[dict]:
-    """`score --format json`'s items, with their text joined in."""
-    return join_texts(ws, r.items(offset, limit, among=among), texts)
+    """`score --format json`'s items, with their text joined in (from `texts(keys)`, a
+    caller's cache of the store's, when given), `discuss` flags, and each link's
+    calibration factor when the ranking was calibrated."""
+    from app.services.calibrated import annotate
+    from app.services.estimates import flag_items
+    return flag_items(annotate(r, join_texts(ws, r.items(offset, limit, among=among), texts)), discuss(ws, r))
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
          among: np.ndarray | None = None) -> list[dict]:
-    """The ranked rows for tables and CSV, with their text joined in."""
-    return join_texts(ws, r.rows(offset, limit, among=among))
+    """The ranked rows for tables and CSV, with their text joined in (and `discuss` flags)."""
+    from app.services.estimates import flag_items
+    return flag_items(join_texts(ws, r.rows(offset, limit, among=among)), discuss(ws, r))
+
+
+def discuss(ws: Workspace, r: Ranking) -> dict[str, list[dict]]:
+    """The disputed links that can change the plan, once per ranking (app/services/estimates.py)."""
+    if "_discuss" not in r.__dict__:
+        from app.services import estimates
+        r.__dict__["_discuss"] = estimates.discuss(ws, r)
+    return r.__dict__["_discuss"]
 
 
 def _texts_of(ws: Workspace | None, r: Ranking, idx: np.ndarray) -> list[tuple[str, str, str]]:
@@ -234,7 +282,7 @@ def select(r: Ranking, *, objective: str | None = None, q: str | None = None, st
     if objective:
         ids = [o.id for o in r.graph.objectives]
         if objective not in ids:
-            raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
+            raise BadInput(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
         idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
     if q or status:
         texts = _texts_of(ws, r, idx)

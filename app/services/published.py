@@ -48,7 +48,7 @@ def ranking(ws, *, as_of=None, method=None, include_done: bool = False) -> Ranki
             return r
     from app.services import compute_ranking
     COMPUTED[0] += 1
-    r = compute_ranking(ws, as_of=params.as_of, method=params.method, include_done=include_done)
+    r = compute_ranking(ws, as_of=params.as_of, method=params.method, include_done=include_done, calibrated=False)
     publish(ws, r, key, version)
     return r
 
@@ -56,8 +56,8 @@ def ranking(ws, *, as_of=None, method=None, include_done: bool = False) -> Ranki
 def publish(ws, r: Ranking, key: str, version: int) -> None:
     """Store `r` under `key`: its arrays, its first TOP items and its CSV."""
     texts = all_texts(ws)
-    top = _top_items(r, texts)
-    csv, offsets = ranking_csv(r, texts)
+    top = _top_items(ws, r, texts)
+    csv, offsets = ranking_csv(r, texts, r.ranked, flags_column(ws, r, r.ranked))
     head = json.dumps({"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": r.total,
                        "top": len(top)})
     items = item_texts(top)
@@ -85,15 +85,35 @@ def texts_of(ws, r: Ranking, idx) -> dict[str, tuple[str, str, str]]:
     return ws.store.texts([r.backlog.keys[i] for i in idx.tolist()])
 
 
-def _top_items(r: Ranking, texts: dict) -> list[dict]:
-    out = r.items(0, TOP)
-    for d in out:
-        if d.get("title") is None:
-            d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
+def _top_items(ws, r: Ranking, texts: dict) -> list[dict]:
+    """The first TOP items as `score --format json` shows them (services.items)."""
+    from app import services
+    return services.items(ws, r, 0, TOP, texts=lambda keys: {k: texts[k] for k in keys if k in texts})
+
+
+def flags_column(ws, r: Ranking, idx) -> list[str]:
+    """Each item's flags as the views show them: its own, then `discuss:<kpi>` for the
+    disputed links worth discussing (app/services/estimates.py)."""
+    from app import services
+    extra = services.discuss(ws, r) if ws is not None and hasattr(services, "discuss") else {}
+    out = []
+    for i, maybe in zip(idx.tolist(), r.maybe_flagged[idx].tolist()):
+        flags = r.flags(i) if maybe else []
+        for f in extra.get(r.backlog.keys[i], ()):
+            code = f"discuss:{f['kpi']}"
+            if code not in flags:
+                flags = [*flags, code]
+        out.append(" ".join(flags))
     return out
 
 
-def ranking_csv(r: Ranking, texts: dict | None = None, idx=None) -> tuple[str, list[int]]:
+def csv_for(ws, r: Ranking, idx) -> str:
+    """The CSV of the items `idx` of `r` (a filtered selection), written from columns."""
+    return ranking_csv(r, texts_of(ws, r, idx), idx, flags_column(ws, r, idx))[0]
+
+
+def ranking_csv(r: Ranking, texts: dict | None = None, idx=None, flags: list[str] | None = None
+                ) -> tuple[str, list[int]]:
     """The CSV of the ranked rows (`roadmap score --format csv`), written from columns, and
     the character offset where each row ends (so a --limit is a slice)."""
     idx = r.ranked if idx is None else idx
@@ -106,10 +126,8 @@ def ranking_csv(r: Ranking, texts: dict | None = None, idx=None) -> tuple[str, l
     titles, statuses, urls = ([t[n] for t in got] for n in range(3))
     effort, defaulted = r.effort[idx].tolist(), r.effort_defaulted[idx].tolist()
     efforts = ["" if e != e else f"{e}{'*' if d else ''}" for e, d in zip(effort, defaulted)]
-    maybe = r.maybe_flagged[idx]
-    flags = [""] * len(keys)
-    for n in maybe.nonzero()[0].tolist():
-        flags[n] = " ".join(r.flags(int(idx[n])))
+    if flags is None:
+        flags = flags_column(None, r, idx)
     columns = [list(map(str, r.rank_of[idx].tolist())), render.csv_column(keys), render.csv_column(titles),
                render.csv_column(statuses), list(map(repr, r.score[idx].tolist())),
                list(map(repr, r.impact[idx].tolist())), efforts, render.csv_column(flags), render.csv_column(urls)]

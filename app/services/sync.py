@@ -56,7 +56,8 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
                mandatory=bool(rec.mandatory),
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
-               external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id)
+               external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id,
+               launched_on=rec.launched_on, done_on=rec.done_on)
     row.update(rec.factors)
     return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit,
                                             (l.by or estimator) if l.low is not None else None) for l in lines])
@@ -203,19 +204,31 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         saved = auto_save(ws)
         if saved and "error" in saved:
             published[-1].skipped.append(("snapshot", saved["error"]))
-        publish_ranking(ws)
+        _refresh_outcomes(ws, published[-1])
+        publish_ranking(ws, published[-1])
     return [reports[n] for n in names]
 
 
-def publish_ranking(ws: Workspace) -> None:
+def _refresh_outcomes(ws: Workspace, report: ConnectorReport) -> None:
+    """Measure what the new data changes (links in their post window, new launches); a
+    failure is reported with the sync, never fails it (docs/model.md, "Outcomes")."""
+    from app.services.outcomes import refresh
+    try:
+        refresh(ws)
+    except Exception as exc:  # noqa: BLE001 - measuring outcomes must never undo a published sync
+        report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", ws.settings)[:300]))
+
+
+def publish_ranking(ws: Workspace, report: ConnectorReport | None = None) -> None:
     """Store the default ranking of the data just published, so no reader scores it
-    (docs/model.md, "The published ranking")."""
+    (docs/model.md, "The published ranking"); a failure is reported with the sync (the
+    first reader then scores and stores it), never fails it."""
     from app.services import published
-    from scoring.graph import GraphError
     try:
         published.ranking(ws)
-    except (GraphError, ValueError):
-        pass           # nothing to rank with: every reader reports it
+    except Exception as exc:  # noqa: BLE001 - storing the ranking must never undo a published sync
+        if report is not None:
+            report.skipped.append(("ranking", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,

@@ -11,8 +11,9 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 from app import render, services
 from app.services import published
 from app.web import charts, plan_risk
-from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
-from app.web.state import cache, ranking, workspace
+from app.web.strip import strip
+from app.web.scenario import FILTERS, page_scenario, query, without_scenario
+from app.web.state import cache, calibrated_arg, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
 from scoring.ranking import METHODS
@@ -56,26 +57,25 @@ class View:
         self.since: dict[str, int | None] = {}     # rank in the snapshot before the last sync
         self.scenario = None
         r = self.base
-        try:
-            sc = read_scenario(self.args, ws.graph.objectives, {k.id for k in ws.graph.kpis})
-            pct = _kpi_percent(ws)
-            sc.kpi_values = {k: (v / 100 if k in pct else v) for k, v in sc.kpi_values.items()}
-            if sc.active:
-                body = sc.body()
+        ps = page_scenario(self.args, ws.graph.objectives, ws.graph.kpis, cache().currents(self.base.params.as_of),
+                           url_for("pages.roadmap"))
+        self.confirm, self.confirm_url = ps.confirm, ps.confirm_url
+        if ps.error:
+            self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {ps.error}"
+        elif ps.scenario is not None:
+            try:
+                body = ps.body()
                 if self.args.get("as_of"):
                     body["as_of"] = self.args["as_of"]
                 r, self.before = what_if(ws, body, baseline=self.base, method=self.method)
-                self.scenario = sc
-        except (ScenarioError, WhatIfError) as exc:
-            self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
+                self.scenario = ps.scenario
+            except WhatIfError as exc:
+                self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
         self.r = r
         if self.scenario is None and self.method == ws.settings.scoring.method:
             from app.services.changes import moved
             self.since = moved(ws, r)     # the "Moved" column: since the snapshot before the last sync
-        try:
-            among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)
-        except ValueError as exc:
-            abort(400, str(exc))
+        among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)   # BadInput: a 400 page
         self.kpi = self.args.get("kpi", "")
         if self.kpi:
             among = among[_moves(r, self.kpi)[among]]
@@ -179,11 +179,14 @@ def _roadmap_context(view: View) -> dict:
     marks, risk = _plan_and_risk(view, items, page)
     columns = [c for c in COLUMNS if (c[0] != "moved" or view.scenario or view.since)
                and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
-    return dict(marks=marks, risk=risk, plan_url=url_for("planning.plan_page"), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
+    from app.web.scenarios import saved_for
+    here = query(request.args, page=None)
+    return dict(k_pct=pct, kpi_units={k.id: k.unit for k in r.graph.kpis}, saved=saved_for("roadmap"), saved_open=view.scenario is not None, save_page="roadmap", save_query=here,
+                back=_with_query(url_for("pages.roadmap"), here), marks=marks, risk=risk, plan_url=_with_query(url_for("planning.plan_page"), _scenario_only(request.args) if view.scenario else ""), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
-                fix=services.flag_fix, methods=METHODS, columns=columns, group_info=group_info,
+                fix=services.flag_fix, methods=METHODS, strip=strip, columns=columns, group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
                 csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
                 reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
@@ -194,8 +197,11 @@ def _plan_and_risk(view: View, items: list[dict], page: int) -> tuple[dict, dict
     P(in plan) and refine-first list (kpi-impact, no scenario); each empty when not shown."""
     ws, r = workspace(), view.r
     marks, risk = {}, None
-    if view.scenario is None and view.method == ws.settings.scoring.method:
-        marks, cut = plan_risk.plan_marks(ws, r)
+    if view.method == ws.settings.scoring.method:
+        if view.scenario is None:
+            marks, cut = plan_risk.plan_marks(ws, r)
+        else:                 # the scenario's own plan: the Plan column stays under a scenario
+            marks, cut = plan_risk.scenario_marks(ws, r, view.scenario.body(), view.base)
         rank_of = np.zeros(len(r.backlog), dtype=np.int64)
         rank_of[r.ranked] = np.arange(1, len(r.ranked) + 1)
         after = page * PAGE_SIZE
@@ -203,9 +209,17 @@ def _plan_and_risk(view: View, items: list[dict], page: int) -> tuple[dict, dict
         flags = plan_risk.cut_after([it["rank"] for it in items], nxt, None if view.group else cut)
         for it, f in zip(items, flags):
             it["cut_after"] = f
-    if view.scenario is None and view.method == "kpi-impact":
-        risk = plan_risk.risk_for_roadmap(ws, r)
+    if view.method == "kpi-impact":
+        risk = plan_risk.risk_for_roadmap(ws, r) if view.scenario is None else plan_risk.scenario_risk(ws, r)
     return marks, risk
+
+
+def _scenario_only(args) -> str:
+    """The what-if part of a URL (weights, KPI values, extra items, confirmation): what the
+    plan page takes from the roadmap's."""
+    from urllib.parse import urlencode
+    return urlencode([(k, v) for k, v in args.items(multi=True)
+                      if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"])
 
 
 def _with_query(path: str, qs: str) -> str:
@@ -222,7 +236,8 @@ def roadmap():
         view = View()
         body = render_template("roadmap.html", **_roadmap_context(view))
         return body, 400 if view.error else 200
-    body, status = cache().response(build, "page", request.full_path)
+    from app.services.scenarios import version
+    body, status = cache().response(build, "page", request.full_path, version(workspace()))
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -235,7 +250,8 @@ def roadmap_csv():
 
 
 def _roadmap_csv():
-    """Written from columns (one escaping pass per column, formula starts neutralised)."""
+    """Written from columns: one escaping pass per text column (formula starts neutralised),
+    the flags as the page shows them."""
     view = View()
     r, idx = view.r, view.among
     names = {o.id: o.name or o.id for o in r.graph.objectives}
@@ -245,21 +261,20 @@ def _roadmap_csv():
     none = ("", "", "")
     got = [(b.texts[i] if b.texts is not None else None) or texts.get(k, none) for i, k in zip(idx.tolist(), keys)]
     tops = [view.top[i] for i in idx.tolist()]
-    effort = r.effort[idx].tolist()
-    flags = [" ".join(r.flags(i)) if m else "" for i, m in zip(idx.tolist(), r.maybe_flagged[idx].tolist())]
-    columns = [list(map(str, r.rank_of[idx].tolist())), keys, [t[0] for t in got], [t[1] for t in got],
-               [names.get(top, "") for top, _ in tops], [f"{share:.3f}" if top else "" for top, share in tops],
+    ranks = r.rank_of[idx].tolist()
+    # the same columns with or without a scenario: baseline_rank is the rank compared with (the
+    # stored ranking's under a scenario, else the snapshot's before the last sync), blank when none
+    was = [view.was(k) for k in keys]
+    moved = [view.moved(k, rk) for k, rk in zip(keys, ranks)]
+    columns = [list(map(str, ranks)), render.csv_column(keys), render.csv_column([t[0] for t in got]),
+               render.csv_column([t[1] for t in got]), render.csv_column([names.get(top, "") for top, _ in tops]),
+               [f"{share:.3f}" if top else "" for top, share in tops],
                list(map(repr, r.score[idx].tolist())), list(map(repr, r.impact[idx].tolist())),
-               ["" if e != e else repr(e) for e in effort], flags, [t[2] for t in got]]
+               ["" if e != e else repr(e) for e in r.effort[idx].tolist()],
+               render.csv_column(published.flags_column(workspace(), r, idx)), render.csv_column([t[2] for t in got]),
+               ["" if w is None else str(w) for w in was], ["" if m is None else str(m) for m in moved]]
     head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags",
-            "url"]
-    if view.scenario:
-        head += ["baseline_rank", "moved"]
-        columns.append([str(view.before.get(k, "")) for k in keys])
-        moved = [view.moved(k, rk) for k, rk in zip(keys, r.rank_of[idx].tolist())]
-        columns.append(["" if m is None else str(m) for m in moved])
-    text_cols = {1, 2, 3, 4, 9, 10}
-    columns = [render.csv_column(c) if n in text_cols else c for n, c in enumerate(columns)]
+            "url", "baseline_rank", "moved"]
     lines = [",".join(head)]
     lines.extend(map(",".join, zip(*columns)))
     body = "\n".join(lines) + "\n"
@@ -283,14 +298,20 @@ def _links():
 
 @pages.get("/initiatives/<key>")
 def initiative(key: str):
-    item = services.explain(workspace(), key, with_done=cache().get(include_done=True))
+    item = services.explain(workspace(), key, with_done=cache().get(include_done=True, calibrated=calibrated_arg()))
     if item is None:
         abort(404, f"no initiative with key '{key}'")
     link, kpis, objectives = _links()
     ws = workspace()
     risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
+    from app.auth import current_person
+    from app.services import estimates
+    row = ws.store.initiative(key) or {}
+    launched = row.get("launched_on") or (row.get("done_on") if row.get("status_category") == "done" else None)
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk)
+                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()),
+                           discuss={f["flag"].partition(":")[2] for f in item["flags"]
+                                    if f["flag"].startswith("discuss:")}, launched=launched)
 
 
 @pages.get("/kpis")
@@ -303,9 +324,16 @@ def _kpis_page():
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
+    from scoring.windows import window_outliers
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
-        chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
-                             label=k["name"], current=_current(k))
+        hist = ws.store.history(k["id"])
+        odd = []
+        if cfg.aggregate in ("mean", "sum") and cfg.window_days >= 3:
+            odd = [(d, v) for d, v, _ in window_outliers([d for d, _ in hist], [v for _, v in hist],
+                                                         cfg.window_days, as_of)]
+        chart = charts.trend(hist, cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
+                             label=k["name"], current=_current(k), outliers=odd)
+        k = {**k, "outliers": odd, "aggregate": cfg.aggregate}
         window = k.get("window") or _window_text(cfg)
         rows.append({**k, "chart": chart, "window": window, "movers": _movers(k["id"])})
     return render_template("kpis.html", kpis=rows, as_of=data["as_of"], fmt=render)

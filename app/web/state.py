@@ -20,6 +20,7 @@ from flask import current_app, g, has_request_context, request
 from app import services
 from app.services import Workspace
 from scoring.ranking import METHODS
+from scoring.errors import RoadmapError
 
 MAX_PAGE = 500                    # `limit` above this is a 400 (documented in the OpenAPI document)
 MAX_OFFSET = 2**31 - 1
@@ -28,10 +29,11 @@ MAX_CACHE_BYTES = 256 * 2**20     # ... and their rough size together
 MAX_TEXTS = 100_000               # titles kept per worker for what-if pages
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApiError(RoadmapError):
+    """A route's own refusal with its status and code (create_app's one handler answers it)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message, code=code, status=status, headers=headers)
 
 
 def _nbytes(value) -> int:
@@ -94,12 +96,12 @@ class RankingCache:
         return len(self._cache)
 
     def version(self) -> int:
-        """The store's data version, read once per request."""
+        """The store's cache version, read once per request."""
         if not has_request_context():
-            return self.ws.store.data_version()
-        if "roadmap_data_version" not in g:
-            g.roadmap_data_version = self.ws.store.data_version()
-        return g.roadmap_data_version
+            return self.ws.store.cache_version()
+        if "roadmap_cache_version" not in g:
+            g.roadmap_cache_version = self.ws.store.cache_version()
+        return g.roadmap_cache_version
 
     def texts(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
         """(title, status, url) by key, kept per data version (up to MAX_TEXTS keys): a
@@ -120,11 +122,13 @@ class RankingCache:
     def nbytes(self) -> int:
         return self._cache.currsize
 
-    def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False):
+    def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False,
+            calibrated: bool | None = None):
         as_of, method = self.ws.as_of(as_of), method or self.ws.settings.scoring.method
-        key = (self.version(), "ranking", as_of, method, include_done)
+        calibrated = services.calibration_wanted(self.ws, calibrated)
+        key = (self.version(), "ranking", as_of, method, include_done, calibrated)
         return self._get(key, lambda: services.ranking(self.ws, as_of=as_of, method=method,
-                                                       include_done=include_done))
+                                                       include_done=include_done, calibrated=calibrated))
 
     def response(self, build, *parts):
         """A built response body, reused until the data, the date or the request changes."""
@@ -142,8 +146,7 @@ class RankingCache:
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        # over each KPI's window, as the ranking reads them (a what-if changes only the KPIs it names)
-        return self._get((self.version(), "currents", as_of), lambda: services.currents(self.ws, as_of))
+        return self._get((self.version(), "currents", as_of), lambda: services.currents(self.ws, as_of))   # over each KPI's window
 
 
 def workspace() -> Workspace:
@@ -176,6 +179,8 @@ def allowed_hosts() -> tuple[str, ...]:
 def check_host() -> None:
     """Every request: its `Host` must be one the service answers to (`[service] allowed_hosts`,
     default the loopback names, any port), so a DNS-rebinding page cannot read a local server."""
+    if not request.headers.get("Host", "").strip():        # no Host at all (HTTP/1.0): a foreign name
+        raise ApiError(400, "host-not-allowed", "this service answers only requests that name it in a Host header")
     allowed = allowed_hosts()
     if "*" in allowed:
         return
@@ -253,10 +258,23 @@ def method_arg() -> str | None:
 
 
 def ranking(*, include_done: bool = False):
-    """The cached ranking for this request's `as_of` and `method`."""
-    return ranking_for(as_of_arg(), method_arg(), include_done=include_done)
+    """The cached ranking for this request's `as_of`, `method` and `calibrated`."""
+    return ranking_for(as_of_arg(), method_arg(), include_done=include_done, calibrated=calibrated_arg())
 
 
-def ranking_for(as_of: date | None, method: str | None, *, include_done: bool = False):
+def ranking_for(as_of: date | None, method: str | None, *, include_done: bool = False,
+                calibrated: bool | None = None):
     """A goal graph that cannot be scored raises GraphError: create_app's one handler answers 409."""
-    return cache().get(as_of, method, include_done=include_done)
+    return cache().get(as_of, method, include_done=include_done, calibrated=calibrated)
+
+
+def calibrated_arg() -> bool | None:
+    """`?calibrated=1` / `0` (default: `[calibration] apply`)."""
+    raw = arg("calibrated")
+    if raw is None or raw == "":
+        return None
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ApiError(400, "bad-request", "calibrated must be 1 or 0")

@@ -9,18 +9,21 @@ select option, an Atlassian team object or components (the first one's name);
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
 from connectors.base import InitiativeRecord
-from scoring.notation import impact_section, read_confidence
+from scoring.notation import confidence_field, impact_section
 from scoring.numbers import finite_number
+from scoring.errors import BadInput
 
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 # every role a field may play; JiraFields below has one key per role
-ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "score", "rank")
+ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "launched", "score",
+         "rank")
 WRITE_BACK_ROLES = ("score", "rank")
 _NO = {"no", "false", "0", "off", "none", ""}
 
@@ -41,6 +44,7 @@ class JiraFields(BaseModel):
     team: str | None = None
     mandatory: str | None = None
     estimator: str | None = None         # a user field: who estimated (default: the reporter)
+    launched: str | None = None     # a date field: when it reached users (default: the done date)
     score: str | None = None
     rank: str | None = None
 
@@ -48,8 +52,8 @@ class JiraFields(BaseModel):
 assert set(JiraFields.model_fields) == set(ROLES), "ROLES and JiraFields must list the same roles"
 
 
-class MalformedIssue(ValueError):
-    pass
+class MalformedIssue(BadInput):
+    """An issue the connector cannot read: skipped, counted and reported."""
 
 
 def option_label(v: Any) -> str | None:
@@ -84,9 +88,7 @@ def confidence_of(raw: Any, levels: dict[str, float]) -> float | None:
         label = option_label(option) if isinstance(option, dict) else (None if option is None else str(option))
         if label is None:
             continue
-        value = levels.get(label)
-        if value is None:
-            value = read_confidence(label)
+        value = confidence_field(label, levels or None)     # a configured word in any case, or a number
         if value is None:
             return None
         read.append(value)
@@ -135,6 +137,42 @@ def blocked_by_of(links: Any) -> tuple[str, ...]:
             if isinstance(key, str) and key:
                 out.append(key)
     return tuple(dict.fromkeys(out))
+
+
+def jira_day(v: Any) -> date | None:
+    """A Jira date (`2026-05-04`) or timestamp (`2026-05-04T10:15:30.123+0200`, the day in
+    its own offset) as a date; None when unset or unreadable."""
+    if isinstance(v, dict):
+        v = v.get("value")
+    if not isinstance(v, str) or not v.strip():
+        return None
+    text = v.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return date.fromisoformat(text[:10]) if text[10] == "T" else None
+    except ValueError:
+        return None
+
+
+def done_day(issue: dict, fields: dict, category: str, status_name: str) -> date | None:
+    """The day the issue became done, while it is done: `resolutiondate`, else the last
+    changelog entry that moved it into its current status (when the issue carries its
+    changelog), else `statuscategorychangedate` (the last change of status category)."""
+    if category != "done":
+        return None
+    day = jira_day(fields.get("resolutiondate"))
+    if day is not None:
+        return day
+    log = issue.get("changelog") if isinstance(issue.get("changelog"), dict) else {}
+    histories = log.get("histories") if isinstance(log.get("histories"), list) else []
+    moves = [h.get("created") for h in histories if isinstance(h, dict) and any(
+        isinstance(i, dict) and i.get("field") == "status" and i.get("toString") == status_name
+        for i in (h.get("items") if isinstance(h.get("items"), list) else []))]
+    moves = [d for d in (jira_day(m) for m in moves) if d is not None]
+    if moves:
+        return max(moves)
+    return jira_day(fields.get("statuscategorychangedate"))
 
 
 def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[str, float],
@@ -195,4 +233,6 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         team=option_label(f.get(ids["team"])) or "" if ids.get("team") else "",
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
         factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
-        estimator=estimator, estimator_id=estimator_id)
+        estimator=estimator, estimator_id=estimator_id,
+        launched_on=jira_day(f.get(ids["launched"])) if ids.get("launched") else None,
+        done_on=done_day(issue, f, category, str(status.get("name", ""))))
