@@ -146,7 +146,8 @@ def big_changes(kpi_values: dict[str, float], currents: dict[str, Current], kpis
 
 
 def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, method: str | None = None,
-            baseline: Ranking | None = None, currents: dict[str, Current] | None = None) -> tuple[Ranking, "PreviousRanks"]:
+            baseline: Ranking | None = None,
+            currents: dict[str, Current] | None = None) -> tuple[Ranking, "PreviousRanks"]:
     """The changed ranking, and each key's rank in the unchanged one (to show who moved).
     `as_of` and `method` are the request's (the body's `as_of` wins); `baseline` is the
     unchanged ranking for that date and method and `currents` the KPI values, when the

@@ -5,7 +5,7 @@ import json
 
 from flask import Blueprint, Response, jsonify, request
 
-from app import render, services
+from app import services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)

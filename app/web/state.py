@@ -146,7 +146,8 @@ class RankingCache:
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.version(), "currents", as_of), lambda: services.currents(self.ws, as_of))   # over each KPI's window
+        # over each KPI's window, as the ranking reads them
+        return self._get((self.version(), "currents", as_of), lambda: services.currents(self.ws, as_of))
 
 
 def workspace() -> Workspace:
