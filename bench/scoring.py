@@ -7,8 +7,9 @@
   arrays;
 - against a straightforward per-initiative walk over all paths, on a graph small enough
   for the walk to finish;
-- `roadmap score` end to end from a SQLite store, as a separate process, with its peak
-  memory;
+- `roadmap score` end to end from a SQLite store, as separate processes: CPU time against
+  the floors (interpreter start plus a bare sqlite3 read of the rows, with json.dumps or
+  csv.writer), 3 rounds interleaved, min and median, and peak RSS;
 - a 40-layer diamond lattice (2^40 paths).
 
 Run: python3 bench/scoring.py [--initiatives N]
@@ -16,9 +17,10 @@ Run: python3 bench/scoring.py [--initiatives N]
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -188,25 +190,81 @@ def end_to_end(graph: GoalGraph, b: Backlog, n_items: int) -> None:
     store.stage_initiatives(run, page)
     store.publish(run, "bench", complete_listing=False, failed_kpis=set())
     print(f"  store built: {n_items:,} initiatives staged and published in {time.perf_counter() - t:.1f} s")
-    env = dict(os.environ, ROADMAP_CONFIG=str(tmp / "roadmap.toml"))
+    env = dict(os.environ, ROADMAP_CONFIG=str(tmp / "roadmap.toml"), ROADMAP_CACHE_DIR=str(tmp / "cache"))
     env.pop("ROADMAP_DATABASE", None)
-    for args in (["--format", "json", "--limit", "50"], ["--format", "csv"]):
-        cmd = [sys.executable, "-m", "app.cli", "score", *args]
-        times = []
-        for _ in range(3):
-            t = time.perf_counter()
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
-            times.append(time.perf_counter() - t)
-            assert out.returncode == 0, out.stderr
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"  roadmap score {' '.join(args):28} best of 3: {min(times):.2f} s  "
-              f"(goal < 3 s; {len(out.stdout):,} bytes out; peak RSS of a run {peak:.0f} MiB)")
     from app.config import load_settings
-    from app.services import Workspace, ranking
+    from app.services import Workspace, compute_ranking, ranking
+    from app.services.sync import publish_ranking
     ws = Workspace(load_settings(tmp / "roadmap.toml"))
+    t = time.perf_counter()
+    publish_ranking(ws)          # what the end of a sync does
+    print(f"  publish (score once and store the ranking, its CSV and columns): {time.perf_counter() - t:.2f} s")
+    read_and_print(tmp, env)
     t_load, bl = best(lambda: ws.store.load_backlog(), repeat=3)
-    t_rank, _ = best(lambda: ranking(ws), repeat=3)
-    print(f"  in process: load_backlog {t_load:.2f} s, services.ranking (load + rank) {t_rank:.2f} s")
+    t_rank, _ = best(lambda: compute_ranking(ws), repeat=3)
+    t_read, _ = best(lambda: ranking(ws), repeat=3)
+    print(f"  in process: load_backlog {t_load:.2f} s, compute_ranking (load + rank) {t_rank:.2f} s, "
+          f"services.ranking (read the published one) {t_read:.2f} s")
+
+
+_MEASURE = """
+import resource, subprocess, sys, json
+p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"cpu": u.ru_utime + u.ru_stime, "rss": u.ru_maxrss / 1024, "bytes": len(p.stdout),
+                  "rc": p.returncode, "err": p.stderr.decode()[-300:]}))
+"""
+
+FLOOR_JSON = """
+import json, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+rows = c.execute("SELECT key, title, status, url, effort, flags FROM initiatives WHERE active ORDER BY id LIMIT 50").fetchall()
+print(json.dumps({"items": [dict(zip(("key", "title", "status", "url", "effort", "flags"), r)) for r in rows]}, indent=2))
+"""
+
+FLOOR_CSV = """
+import csv, sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+w = csv.writer(sys.stdout, lineterminator="\\n")
+w.writerow(["rank", "key", "title", "status", "effort", "flags", "url"])
+for n, r in enumerate(c.execute("SELECT key, title, status, effort, flags, url FROM initiatives WHERE active ORDER BY id"), 1):
+    w.writerow((n, *r))
+"""
+
+
+def measure(cmd: list[str], env: dict) -> dict:
+    """CPU time (user + system) and peak RSS of one process, from a small parent that waits for it."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *cmd], env=env, capture_output=True, text=True, cwd=ROOT)
+    got = json.loads(out.stdout)
+    assert got["rc"] == 0, got["err"]
+    return got
+
+
+def read_and_print(tmp: Path, env: dict) -> None:
+    """`roadmap score` against the floors, CPU time of whole processes, interleaved, 3 runs (min, median)."""
+    db = str(tmp / "roadmap.db")
+    cases = {
+        "json50": {"floor": [sys.executable, "-c", FLOOR_JSON, db],
+                   "roadmap": [sys.executable, "-m", "app", "score", "--format", "json", "--limit", "50"],
+                   "full CLI": [sys.executable, "-m", "app.cli", "score", "--format", "json", "--limit", "50"]},
+        "csv": {"floor": [sys.executable, "-c", FLOOR_CSV, db],
+                "roadmap": [sys.executable, "-m", "app", "score", "--format", "csv"],
+                "full CLI": [sys.executable, "-m", "app.cli", "score", "--format", "csv"]},
+    }
+    measure(cases["json50"]["full CLI"], env)       # fills the config cache (the first command after an edit)
+    for name, cmds in cases.items():
+        runs: dict[str, list[dict]] = {k: [] for k in cmds}
+        for _ in range(3):
+            for k, cmd in cmds.items():
+                runs[k].append(measure(cmd, env))
+        floor = [r["cpu"] for r in runs["floor"]]
+        for k, rs in runs.items():
+            cpu = [r["cpu"] for r in rs]
+            ratios = [c / f for c, f in zip(cpu, floor)]
+            print(f"  {name:6} {k:9} CPU min {min(cpu):.3f} s median {statistics.median(cpu):.3f} s  "
+                  f"ratio to floor (same round) min {min(ratios):.2f} median {statistics.median(ratios):.2f}  "
+                  f"peak RSS {max(r['rss'] for r in rs):.0f} MiB  {rs[-1]['bytes']:,} bytes")
+    print("  floors: interpreter start + sqlite3 read of the rows (+ json.dumps of 50 / csv.writer of all)")
 
 
 def main() -> None:

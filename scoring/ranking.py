@@ -16,7 +16,7 @@ from scoring import frameworks, pool
 from scoring.errors import BadInput
 from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
 from scoring.graph import GoalGraph
-from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
+from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10, round10_float
 from scoring.model import LINK_UNITS, Backlog
 from scoring.progress import Current, KpiState, kpi_state
 
@@ -281,16 +281,24 @@ class Ranking:
         if self.params.method != "kpi-impact":
             return []
         acc: dict[tuple[str, str], float] = {}
-        w = [self.weights[o.id] for o in self.graph.objectives]
-        for j in self.links_of(i):
-            k = self.link_kpi_index[j]
-            if k < 0 or np.isnan(self.link_low[j]):
+        paths = self._reached
+        js = self.links_of(i)
+        # plain floats (the same IEEE products as numpy's, without a numpy call per number)
+        for k, low, delta in zip(self.link_kpi_index[js].tolist(), self.link_low[js].tolist(),
+                                 self.link_delta[js].tolist()):
+            if k < 0 or low != low:
                 continue
-            for o, obj in enumerate(self.graph.objectives):
-                if self.reach[k, o]:
-                    key = (self.graph.kpi_order[k], obj.id)
-                    acc[key] = acc.get(key, 0.0) + 100.0 * w[o] * self.link_delta[j] * self.V[k, o]
-        return [{"kpi": k, "objective": o, "impact": float(round10(v))} for (k, o), v in acc.items()]
+            for key, weight, v in paths[k]:
+                acc[key] = acc.get(key, 0.0) + weight * delta * v
+        return [{"kpi": k, "objective": o, "impact": round10_float(v)} for (k, o), v in acc.items()]
+
+    @cached_property
+    def _reached(self) -> list[list[tuple[tuple[str, str], float, float]]]:
+        """Per KPI: ((kpi, objective), 100 · ŵ_o, V[k, o]) for each objective it reaches."""
+        ids = [o.id for o in self.graph.objectives]
+        w = [100.0 * self.weights[o] for o in ids]
+        return [[((kpi, ids[o]), w[o], v) for o, (reach, v) in enumerate(zip(reach_row, v_row)) if reach]
+                for kpi, reach_row, v_row in zip(self.graph.kpi_order, self.reach.tolist(), self.V.tolist())]
 
     def links(self, i: int) -> list[dict]:
         """Item i's links as `score --format json` shows them. Several estimators' rows of
@@ -322,16 +330,17 @@ class Ranking:
     def _link_rows(self, i: int) -> list[dict]:
         b = self.backlog
         out = []
-        units = b.units()
-        for j in self.links_of(i):
-            low, high = self.link_low[j], self.link_high[j]
+        js = self.links_of(i)
+        units = b.link_unit[js].tolist() if b.link_unit is not None else [0] * len(js)
+        for j, low, high, conf, unit in zip(js.tolist(), self.link_low[js].tolist(), self.link_high[js].tolist(),
+                                            self.link_confidence[js].tolist(), units):
             d = {"kpi": b.kpi_of(j),
-                 "lift": None if np.isnan(low) else float(round10((low + high) / 2)),
-                 "confidence": float(self.link_confidence[j])}
-            if not np.isnan(low) and low != high:
-                d["range"] = [float(round10(low)), float(round10(high))]
-            if units[j]:
-                d["written"] = written_lift(b.link_low[j], b.link_high[j], LINK_UNITS[units[j]])
+                 "lift": None if low != low else round10_float((low + high) / 2),
+                 "confidence": conf}
+            if low == low and low != high:
+                d["range"] = [round10_float(low), round10_float(high)]
+            if unit:
+                d["written"] = written_lift(b.link_low[j], b.link_high[j], LINK_UNITS[unit])
                 if not np.isnan(self.link_base[j]):
                     d["base"] = float(self.link_base[j])
                     d["converted"] = converted_text(d["written"], d["lift"], d["base"],
@@ -349,7 +358,8 @@ class Ranking:
              "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
              "effort": None if np.isnan(self.effort[i]) else float(self.effort[i]),
-             "effort_defaulted": bool(self.effort_defaulted[i]),
+             "effort_defaulted": bool(self.effort_defaulted[i] if self.factors is not None
+                                      else not self.effort_given[i]),
              "flags": self.flags(i), "links": self.links(i),
              "contributions": self.contributions(i)}
         if self.factors is not None:

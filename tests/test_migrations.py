@@ -49,23 +49,22 @@ V6 = _plus(V5, initiatives=["estimator", "estimator_id"], staged_initiatives=["e
                       "source", "blind", "created_at"],
            estimate_rounds=["key", "revealed_at", "revealed_by"])
 EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}   # one entry per released version; a new migration adds one
-# m007_outcomes: launch and done dates; one row per launched estimate (app/services/outcomes.py)
-_OUTCOMES_STEP = migrations.MIGRATIONS.index(migrations.m007_outcomes) + 1
-V_OUTCOMES = _plus(EXPECTED[_OUTCOMES_STEP - 1], initiatives=["launched_on", "done_on"],
-                   staged_initiatives=["launched_on", "done_on"],
-                   outcomes=["key", "kpi", "estimator", "launched_on", "snapshot", "low", "high", "confidence",
-                             "expected", "verdict", "reason", "realised", "realised_low", "realised_high", "se",
-                             "observed", "expected_level", "placebos", "group_keys", "group_expected",
-                             "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at",
-                             "active"])
-EXPECTED[_OUTCOMES_STEP] = V_OUTCOMES
-# m010_scenarios: saved, named scenarios
-_SCENARIOS_STEP = migrations.MIGRATIONS.index(migrations.m010_scenarios) + 1
-EXPECTED[_SCENARIOS_STEP] = _plus(EXPECTED[_SCENARIOS_STEP - 1],
-                                  scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])
-# m012_plan: each initiative's due date and the period it is pinned to
-_PLAN_STEP = migrations.MIGRATIONS.index(migrations.m012_plan) + 1
-EXPECTED[_PLAN_STEP] = _plus(EXPECTED[_PLAN_STEP - 1], initiatives=["due", "period"], staged_initiatives=["due", "period"])
+# Each later migration by what it adds (tables' columns), applied in MIGRATIONS' order.
+ADDED = {
+    migrations.m007_outcomes: dict(     # launch and done dates; one row per launched estimate
+        initiatives=["launched_on", "done_on"], staged_initiatives=["launched_on", "done_on"],
+        outcomes=["key", "kpi", "estimator", "launched_on", "snapshot", "low", "high", "confidence",
+                  "expected", "verdict", "reason", "realised", "realised_low", "realised_high", "se",
+                  "observed", "expected_level", "placebos", "group_keys", "group_expected",
+                  "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at", "active"]),
+    migrations.m009_published_ranking: dict(   # the published ranking, stored once per input key
+        published_rankings=["key", "data_version", "created_at", "head", "top", "csv", "columns"]),
+    migrations.m010_scenarios: dict(scenarios=["id", "name", "page", "query", "saved_by", "saved_at"]),
+    migrations.m012_plan: dict(initiatives=["due", "period"], staged_initiatives=["due", "period"]),
+}
+for _n, _step in enumerate(migrations.MIGRATIONS, start=1):
+    if _step in ADDED:
+        EXPECTED[_n] = _plus(EXPECTED[_n - 1], **ADDED[_step])
 
 
 def _columns(engine) -> dict:

@@ -104,7 +104,7 @@ def test_what_if_honours_method_and_as_of_and_reuses_the_cached_backlog(client, 
     assert rice["method"] == "rice"
     for _ in range(3):
         client.post("/api/v1/what-if", json={"kpi_values": {"nps": 41}})
-    assert len(loads) == 1             # the kpi-impact backlog once, then from the cache
+    assert len(loads) == 0             # the sync published the kpi-impact ranking: read, never loaded again
     when = client.post("/api/v1/what-if?as_of=2026-06-01", json={}).get_json()
     assert when["as_of"] == "2026-06-01"
     body_wins = client.post("/api/v1/what-if?as_of=2026-06-01", json={"as_of": "2026-05-01"}).get_json()

@@ -49,9 +49,9 @@ def _redact(text: str) -> str:
 
 
 def workspace(config: str | None):
-    from app.config import load_settings
+    from app.config_cache import load
     from app.services import Workspace
-    settings = load_settings(config)
+    settings = load(config)
     _loaded.append(settings)
     return Workspace(settings)
 
@@ -210,14 +210,19 @@ def sync(config, connector, full, allow_removal) -> None:
 def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False,
                    calibrated=None) -> None:
     from app import render, services
+    from app.services import published
     r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done, calibrated=calibrated)
-    items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
+    if fmt == "csv":            # the published ranking's stored CSV, else written from the ranking's columns
+        text = published.csv_of(ws, r, limit)
+        click.echo(text if text is not None else published.csv_for(ws, r, r.ranked[:limit]), nl=False)
+        return
+    items = published.top_items(ws, r, 0, limit) if fmt == "json" else None
+    if items is None:
+        items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
     if fmt == "json":
         extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
                                    "total": r.total, **extra, "items": items}))
-    elif fmt == "csv":
-        click.echo(render.ranking_csv(items), nl=False)
     else:
         click.echo(render.ranking_table(items))
         click.echo(f"{r.total} ranked by {r.params.method} as of {r.params.as_of}"

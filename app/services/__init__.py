@@ -35,9 +35,23 @@ class Workspace:
 
     @cached_property
     def graph(self) -> GoalGraph:
-        """The goal graph; raises GraphError (cycle, unknown node) when it cannot be scored."""
+        """The goal graph; raises GraphError (cycle, unknown node) when it cannot be scored.
+        Kept in the config cache with the settings it was built from (app/config_cache.py)."""
+        from app import config_cache
         s = self.settings
-        return GoalGraph.build(s.objectives, list(s.kpis), s.edges)
+        cached = config_cache.graph_of(s)
+        if cached is not None:
+            return cached
+        graph = GoalGraph.build(s.objectives, list(s.kpis), s.edges)
+        config_cache.remember_graph(s, graph)
+        return graph
+
+    @cached_property
+    def config_digest(self) -> str:
+        """The hash of the config's inputs to the ranking (app/ranking_inputs.py)."""
+        from app import config_cache
+        from app.ranking_inputs import config_digest
+        return config_cache.digest_of(self.settings) or config_digest(self.settings)
 
     def as_of(self, override: date | None = None) -> date:
         return override or self.settings.scoring.as_of or datetime.now(timezone.utc).date()
@@ -61,8 +75,21 @@ def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
             include_done: bool = False, objective_weights: dict[str, float] | None = None,
             calibrated: bool | None = None) -> Ranking:
-    """The ranking; `calibrated` (default: `[calibration] apply`) scales every estimate by
-    its estimator's track-record factor first (docs/model.md, "Calibration")."""
+    """The ranking: the published one, read from the store (app/services/published.py),
+    unless objective weights change it or it is calibrated (`calibrated`, default
+    `[calibration] apply`, scales every estimate by its estimator's track-record factor
+    first: docs/model.md, "Calibration"), which are scored here."""
+    if objective_weights is None and not calibration_wanted(ws, calibrated):
+        from app.services import published
+        return published.ranking(ws, as_of=as_of, method=method, include_done=include_done)
+    return compute_ranking(ws, as_of=as_of, method=method, include_done=include_done,
+                           objective_weights=objective_weights, calibrated=calibrated)
+
+
+def compute_ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
+                    include_done: bool = False, objective_weights: dict[str, float] | None = None,
+                    calibrated: bool | None = None) -> Ranking:
+    """Load the backlog and score it (what the published ranking stores)."""
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
     from app.services.estimates import merged
@@ -197,12 +224,13 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
 forecasts, paths = ex.forecasts, ex.paths     # kept under their old names for the views
 
 
-def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
+def join_texts(ws: Workspace, shown: list[dict], texts=None) -> list[dict]:
     """Fill in title, status and url of ranked items (plain dicts from a `Ranking`) from
-    the store, by key; an item gone from the store since the ranking shows empty text."""
+    the store (or `texts(keys)`, a caller's cache of it), by key; an item gone from the
+    store since the ranking shows empty text."""
     missing = [d["key"] for d in shown if d.get("title") is None]
     if missing:
-        texts = ws.store.texts(missing)
+        texts = (texts or ws.store.texts)(missing)
         for d in shown:
             if d.get("title") is None:
                 d["title"], d["status"], d["url"] = texts.get(d["key"], ("", "", ""))
@@ -210,12 +238,13 @@ def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
 
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
-          among: np.ndarray | None = None) -> list[dict]:
-    """`score --format json`'s items, with their text joined in, `discuss` flags, and each
-    link's calibration factor when the ranking was calibrated."""
+          among: np.ndarray | None = None, texts=None) -> list[dict]:
+    """`score --format json`'s items, with their text joined in (from `texts(keys)`, a
+    caller's cache of the store's, when given), `discuss` flags, and each link's
+    calibration factor when the ranking was calibrated."""
     from app.services.calibrated import annotate
     from app.services.estimates import flag_items
-    return flag_items(annotate(r, join_texts(ws, r.items(offset, limit, among=among))), discuss(ws, r))
+    return flag_items(annotate(r, join_texts(ws, r.items(offset, limit, among=among), texts)), discuss(ws, r))
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,

@@ -205,6 +205,7 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         if saved and "error" in saved:
             published[-1].skipped.append(("snapshot", saved["error"]))
         _refresh_outcomes(ws, published[-1])
+        publish_ranking(ws, published[-1])
     return [reports[n] for n in names]
 
 
@@ -216,6 +217,18 @@ def _refresh_outcomes(ws: Workspace, report: ConnectorReport) -> None:
         refresh(ws)
     except Exception as exc:  # noqa: BLE001 - measuring outcomes must never undo a published sync
         report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", secret_values(ws.settings))[:300]))
+
+
+def publish_ranking(ws: Workspace, report: ConnectorReport | None = None) -> None:
+    """Store the default ranking of the data just published, so no reader scores it
+    (docs/model.md, "The published ranking"); a failure is reported with the sync (the
+    first reader then scores and stores it), never fails it."""
+    from app.services import published
+    try:
+        published.ranking(ws)
+    except Exception as exc:  # noqa: BLE001 - storing the ranking must never undo a published sync
+        if report is not None:
+            report.skipped.append(("ranking", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,

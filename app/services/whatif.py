@@ -19,6 +19,7 @@ from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT, Backlog, Edge, 
 from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
+from scoring.scenario import rescore
 from scoring.numbers import finite_number
 from scoring.errors import BadInput
 
@@ -150,7 +151,8 @@ def big_changes(kpi_values: dict[str, float], currents: dict[str, Current], kpis
 
 
 def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, method: str | None = None,
-            baseline: Ranking | None = None, currents: dict[str, Current] | None = None) -> tuple[Ranking, dict]:
+            baseline: Ranking | None = None,
+            currents: dict[str, Current] | None = None) -> tuple[Ranking, "PreviousRanks"]:
     """The changed ranking, and each key's rank in the unchanged one (to show who moved).
     `as_of` and `method` are the request's (the body's `as_of` wins); `baseline` is the
     unchanged ranking for that date and method and `currents` the KPI values, when the
@@ -181,12 +183,21 @@ def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, met
             raise WhatIfError("edge_weights: " + "; ".join(p.message for p in exc.problems)) from None
     params = ws.params(req.as_of or as_of, method)
     base = baseline if baseline is not None else services.ranking(ws, as_of=params.as_of, method=params.method)
-    currents = dict(currents if currents is not None else services.currents(ws, params.as_of))
     kpi_ids = {x.id for x in graph.kpis}
-    for k, v in req.kpi_values.items():
+    for k in req.kpi_values:
         if k not in kpi_ids:
             raise WhatIfError(f"kpi_values.{k[:100]}: no such KPI")
-        currents[k] = Current(v, params.as_of)
+    fast = base.params == params and params.method == "kpi-impact" and not req.initiatives
+    changed = None
+    if req.kpi_values or not fast:
+        changed = dict(currents if currents is not None else services.currents(ws, params.as_of))
+        for k, v in req.kpi_values.items():
+            changed[k] = Current(v, params.as_of)
+    if fast:
+        # only what the change touches is scored again (scoring/scenario.py)
+        ranking = rescore(base, objective_weights=weights or None,
+                          graph=graph if graph is not ws.graph else None, currents=changed)
+        return ranking, PreviousRanks(base)
     backlog = base.backlog
     extra = []
     for it in req.initiatives:
@@ -195,6 +206,27 @@ def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, met
                                 links=tuple(parsed.links), flags=tuple(parsed.flags), status="what-if"))
     if extra:
         backlog = join_backlogs(backlog, Backlog.from_initiatives(extra))
-    ranking = rank_backlog(backlog, graph, params, currents, objective_weights=weights or None)
-    before = {base.backlog.keys[i]: r + 1 for r, i in enumerate(base.ranked.tolist())}
-    return ranking, before
+    ranking = rank_backlog(backlog, graph, params, changed, objective_weights=weights or None)
+    return ranking, PreviousRanks(base)
+
+
+class PreviousRanks:
+    """Each key's rank in the unchanged ranking, looked up only for the items shown
+    (a dict of every key would cost more than the what-if itself)."""
+
+    def __init__(self, base: Ranking):
+        self.base = base
+
+    def get(self, key: str, default=None):
+        i = self.base.index_of(key)
+        rank = int(self.base.rank_of[i]) if i is not None else 0
+        return rank if rank else default
+
+    def __getitem__(self, key: str) -> int:
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def __contains__(self, key: str) -> bool:
+        return self.get(key) is not None

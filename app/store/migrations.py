@@ -185,6 +185,18 @@ def m010_scenarios(conn) -> None:
     md.create_all(conn)
 
 
+def m009_published_ranking(conn) -> None:
+    """The published ranking (docs/model.md, "The published ranking"): each ranking stored
+    once per input key (data version and a hash of every scoring input), so reads never
+    recompute it: its head, its first items as JSON, its CSV and its columns."""
+    md = MetaData()
+    Table("published_rankings", md, Column("key", String(64), primary_key=True),
+          Column("data_version", Integer, nullable=False), Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("head", Text, nullable=False), Column("top", LargeBinary, nullable=False),
+          Column("csv", LargeBinary, nullable=False), Column("columns", LargeBinary, nullable=False))
+    md.create_all(conn)
+
+
 def m012_plan(conn) -> None:
     """The plan's due dates and pins: each initiative's `due` date and the `period` it is
     pinned to."""
@@ -193,7 +205,6 @@ def m012_plan(conn) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN period TEXT NOT NULL DEFAULT ''"))
 
 
-
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes, m010_scenarios, m012_plan]
+              m007_outcomes, m009_published_ranking, m010_scenarios, m012_plan]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -248,3 +248,15 @@ scenarios = Table(
     Column("saved_by", String(255), nullable=False),        # the person's name (app.auth.current_person)
     Column("saved_at", DateTime(timezone=True), nullable=False),
 )
+
+# -- since m009: the published ranking, stored once per input key (app/services/published.py) --
+published_rankings = Table(
+    "published_rankings", metadata,
+    Column("key", String(64), primary_key=True),           # sha256 of every input group (app/ranking_inputs.py)
+    Column("data_version", Integer, nullable=False),       # the newest published run when it was stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("head", Text, nullable=False),                  # JSON: as_of, method, total, top count, format
+    Column("top", LargeBinary, nullable=False),            # zlib JSON: the first items as `score --format json`
+    Column("csv", LargeBinary, nullable=False),            # zlib: the CSV of every ranked row, then row offsets
+    Column("columns", LargeBinary, nullable=False),        # the ranking's arrays (scoring/packed.py)
+)

@@ -19,7 +19,7 @@ import uuid
 from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from app.config import Settings, load_settings
+from app.config import Settings
 from app.services import Workspace
 from app.web.state import RankingCache, check_host
 from scoring.errors import RoadmapError
@@ -62,7 +62,8 @@ def error_response(status: int, code: str, message: str, problems: list[str] | N
 
 def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     if workspace is None:
-        workspace = Workspace(settings if isinstance(settings, Settings) else load_settings(settings))
+        from app.config_cache import load
+        workspace = Workspace(settings if isinstance(settings, Settings) else load(settings))
     app = Flask(__name__)
     app.extensions["roadmap"] = RankingCache(workspace)
     app.config["JSON_SORT_KEYS"] = False

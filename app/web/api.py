@@ -5,10 +5,11 @@ import json
 
 from flask import Blueprint, Response, jsonify, request
 
-from app import render, services
+from app import services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, calibrated_arg, int_arg, method_arg,
                            ranking, ranking_for, workspace)
+from app.services import published
 from app.services.whatif import WhatIfBody, big_changes, what_if
 
 api = Blueprint("api", __name__)
@@ -24,7 +25,13 @@ def selection(r):
 def page_of(r, rows: bool = False) -> dict:
     limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0, MAX_OFFSET)
     among = selection(r)
-    items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
+    items = None
+    if not rows and len(among) == r.total:      # no filter: the published ranking's stored items
+        items = published.top_items(workspace(), r, offset, limit)
+    if items is None and rows:
+        items = services.rows(workspace(), r, offset, limit, among=among)
+    elif items is None:
+        items = services.items(workspace(), r, offset, limit, among=among, texts=cache().texts)
     extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
             "offset": offset, "limit": limit, **extra, "items": items}
@@ -49,13 +56,19 @@ def roadmap():
 
 @api.get("/api/v1/roadmap.csv")
 def roadmap_csv():
-    body = cache().response(lambda: render.ranking_csv(ranking_rows()), "csv", request.full_path)
+    body = cache().response(_csv_body, "csv", request.full_path)
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": "attachment; filename=roadmap.csv"})
 
 
-def ranking_rows() -> list[dict]:
+def _csv_body() -> str:
+    """The published ranking's stored CSV; with filters, the selected rows written from columns."""
     r = ranking()
-    return services.rows(workspace(), r, among=selection(r))
+    among = selection(r)
+    if len(among) == r.total:
+        text = published.csv_of(workspace(), r)
+        if text is not None:
+            return text
+    return published.csv_for(workspace(), r, among)
 
 
 @api.get("/api/v1/initiatives/<key>")

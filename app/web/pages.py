@@ -3,14 +3,13 @@ KPIs, alignment, the goal graph. Everything a page shows is in its URL; the CSV 
 roadmap exports exactly the rows the page shows."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date
 
 import numpy as np
 from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
+from app.services import published
 from app.web import charts
 from app.web.plan import marks as plan_risk
 from app.web.strip import strip
@@ -252,23 +251,35 @@ def roadmap_csv():
 
 
 def _roadmap_csv():
+    """Written from columns: one escaping pass per text column (formula starts neutralised),
+    the flags as the page shows them."""
     view = View()
-    r = view.r
+    r, idx = view.r, view.among
     names = {o.id: o.name or o.id for o in r.graph.objectives}
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags", "url"]
+    b = r.backlog
+    keys = [b.keys[i] for i in idx.tolist()]
+    texts = published.texts_of(workspace(), r, idx) if b.texts is None else {}
+    none = ("", "", "")
+    got = [(b.texts[i] if b.texts is not None else None) or texts.get(k, none) for i, k in zip(idx.tolist(), keys)]
+    tops = [view.top[i] for i in idx.tolist()]
+    ranks = r.rank_of[idx].tolist()
     # the same columns with or without a scenario: baseline_rank is the rank compared with (the
     # stored ranking's under a scenario, else the snapshot's before the last sync), blank when none
-    w.writerow(head + ["baseline_rank", "moved"])
-    for it in services.rows(workspace(), r, among=view.among):
-        top, share = view.top[r.index_of(it["key"])]
-        row = [it["rank"], it["key"], it["title"], it["status"], names.get(top, ""), f"{share:.3f}" if top else "",
-               it["score"], it["impact"], it["effort"], " ".join(it["flags"]), it["url"]]
-        was, moved = view.was(it["key"]), view.moved(it["key"], it["rank"])
-        row += ["" if was is None else was, "" if moved is None else moved]
-        w.writerow(row)
-    return buf.getvalue(), 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
+    was = [view.was(k) for k in keys]
+    moved = [view.moved(k, rk) for k, rk in zip(keys, ranks)]
+    columns = [list(map(str, ranks)), render.csv_column(keys), render.csv_column([t[0] for t in got]),
+               render.csv_column([t[1] for t in got]), render.csv_column([names.get(top, "") for top, _ in tops]),
+               [f"{share:.3f}" if top else "" for top, share in tops],
+               list(map(repr, r.score[idx].tolist())), list(map(repr, r.impact[idx].tolist())),
+               ["" if e != e else repr(e) for e in r.effort[idx].tolist()],
+               render.csv_column(published.flags_column(workspace(), r, idx)), render.csv_column([t[2] for t in got]),
+               ["" if w is None else str(w) for w in was], ["" if m is None else str(m) for m in moved]]
+    head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags",
+            "url", "baseline_rank", "moved"]
+    lines = [",".join(head)]
+    lines.extend(map(",".join, zip(*columns)))
+    body = "\n".join(lines) + "\n"
+    return body, 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
 
 
 def _links():

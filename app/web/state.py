@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from cachetools import LRUCache
-from flask import current_app, request
+from flask import current_app, g, has_request_context, request
 
 from app import services
 from app.services import Workspace
@@ -26,6 +26,7 @@ MAX_PAGE = 500                    # `limit` above this is a 400 (documented in t
 MAX_OFFSET = 2**31 - 1
 MAX_CACHE_ENTRIES = 64            # rankings and bodies kept per worker ...
 MAX_CACHE_BYTES = 256 * 2**20     # ... and their rough size together
+MAX_TEXTS = 100_000               # titles kept per worker for what-if pages
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
 class ApiError(RoadmapError):
@@ -63,6 +64,8 @@ class RankingCache:
         self._lock = threading.RLock()
         self._cache = LRUCache(maxsize=max_bytes, getsizeof=_nbytes)
         self._building: dict = {}
+        self._texts: dict = {}
+        self._texts_version = None
 
     def _get(self, key, build):
         with self._lock:
@@ -92,6 +95,29 @@ class RankingCache:
     def __len__(self) -> int:
         return len(self._cache)
 
+    def version(self) -> int:
+        """The store's cache version, read once per request."""
+        if not has_request_context():
+            return self.ws.store.cache_version()
+        if "roadmap_cache_version" not in g:
+            g.roadmap_cache_version = self.ws.store.cache_version()
+        return g.roadmap_cache_version
+
+    def texts(self, keys: list[str]) -> dict[str, tuple[str, str, str]]:
+        """(title, status, url) by key, kept per data version (up to MAX_TEXTS keys): a
+        what-if shows other items each time, and each is fetched from the store once."""
+        with self._lock:
+            version = self.version()
+            if self._texts_version != version or len(self._texts) > MAX_TEXTS:
+                self._texts, self._texts_version = {}, version
+            known = self._texts
+        missing = [k for k in keys if k not in known]
+        if missing:
+            got = self.ws.store.texts(missing)
+            with self._lock:
+                known.update(got)
+        return {k: known[k] for k in keys if k in known}
+
     @property
     def nbytes(self) -> int:
         return self._cache.currsize
@@ -100,27 +126,28 @@ class RankingCache:
             calibrated: bool | None = None):
         as_of, method = self.ws.as_of(as_of), method or self.ws.settings.scoring.method
         calibrated = services.calibration_wanted(self.ws, calibrated)
-        key = (self.ws.store.cache_version(), "ranking", as_of, method, include_done, calibrated)
+        key = (self.version(), "ranking", as_of, method, include_done, calibrated)
         return self._get(key, lambda: services.ranking(self.ws, as_of=as_of, method=method,
                                                        include_done=include_done, calibrated=calibrated))
 
     def response(self, build, *parts):
         """A built response body, reused until the data, the date or the request changes."""
-        key = (self.ws.store.cache_version(), "response", self.ws.as_of(), *parts)
+        key = (self.version(), "response", self.ws.as_of(), *parts)
         return self._get(key, build)
 
     def check(self):
-        key = (self.ws.store.cache_version(), "check", self.ws.as_of())
+        key = (self.version(), "check", self.ws.as_of())
         return self._get(key, lambda: services.check(self.ws))
 
     def kpis(self, as_of: date | None = None) -> dict:
         """`services.kpis` for this data and date (copy before changing it)."""
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.cache_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
+        return self._get((self.version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.cache_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
+        # over each KPI's window, as the ranking reads them
+        return self._get((self.version(), "currents", as_of), lambda: services.currents(self.ws, as_of))
 
 
 def workspace() -> Workspace:
