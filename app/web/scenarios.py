@@ -75,6 +75,7 @@ def api_save():
 
 @scenarios_bp.delete("/api/v1/scenarios/<int:sid>")
 def api_delete(sid: int):
+    require_write_access()             # before the lookup: a refused client learns nothing of what exists
     row = scenarios.get(workspace(), sid)
     _may_write(row["by"])
     scenarios.remove(workspace(), sid)
@@ -101,6 +102,7 @@ def form_save():
 
 @scenarios_bp.post("/scenarios/<int:sid>/delete")
 def form_delete(sid: int):
+    require_write_access()
     row = scenarios.get(workspace(), sid)
     _may_write(row["by"])
     scenarios.remove(workspace(), sid)
@@ -112,6 +114,7 @@ _STR = {"type": "string"}
 _SCENARIO = {"type": "object", "required": ["id", "name", "page", "url", "by", "saved_at"], "properties": {
     "id": {"type": "integer"}, "name": _STR, "page": {"enum": ["roadmap", "plan"]}, "url": _STR, "by": _STR,
     "saved_at": {"type": "string", "format": "date-time"}}}
+_WRITE_SECURITY = [{"bearer": []}, {}]          # a token, or (none configured) loopback only
 _ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 OPENAPI_SCHEMAS = {
     "Scenario": _SCENARIO,
@@ -127,12 +130,16 @@ OPENAPI_PATHS = {
         "post": {"summary": "Save a page's URL state under a name (role planner; records who and when)",
                  "requestBody": {"required": True, "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/ScenarioRequest"}}}},
+                 "security": _WRITE_SECURITY,
                  "responses": {"201": {"description": "Saved", "content": {"application/json": {
                      "schema": {"$ref": "#/components/schemas/Scenario"}}}},
+                     "401": {"description": "Token missing or wrong", **_ERR},
                      "403": {"description": "Not a planner, or a page of another origin", **_ERR}}}},
     "/api/v1/scenarios/{id}": {
         "delete": {"summary": "Delete a saved scenario (role planner, or its author)",
                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                   "security": _WRITE_SECURITY,
                    "responses": {"204": {"description": "Deleted"},
+                                 "401": {"description": "Token missing or wrong", **_ERR},
                                  "403": {"description": "Not a planner nor the author", **_ERR}}}},
 }
