@@ -217,6 +217,9 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
                 continue
             if v is not None:
                 factors[role] = v
+    launched = jira_day(f.get(ids["launched"])) if ids.get("launched") else None
+    if ids.get("launched") and launched is None and f.get(ids["launched"]) not in (None, "", []):
+        flags.append("unreadable-date:launched")
     impact = text(f.get(ids["impact"])) if ids.get("impact") else ""
     if not impact.strip():
         impact = impact_section(text(f.get("description"))) or ""
@@ -234,5 +237,5 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
         factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
         estimator=estimator, estimator_id=estimator_id,
-        launched_on=jira_day(f.get(ids["launched"])) if ids.get("launched") else None,
+        launched_on=launched,
         done_on=done_day(issue, f, category, str(status.get("name", ""))))
