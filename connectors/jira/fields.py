@@ -150,7 +150,7 @@ def jira_day(v: Any) -> date | None:
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
-        return date.fromisoformat(text[:10]) if text[10] == "T" else None
+        return date.fromisoformat(text[:10]) if len(text) > 10 and text[10] == "T" else None
     except ValueError:
         return None
 
