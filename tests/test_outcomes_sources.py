@@ -57,6 +57,10 @@ def test_jira_launched_field_then_resolution_then_changelog_then_status_category
     assert rec.launched_on == date(2026, 4, 2) and rec.done_on == date(2026, 3, 18)
     rec = _read(ISSUE)
     assert rec.launched_on is None and rec.done_on == date(2026, 3, 18)
+    odd = _without("customfield_10071")
+    odd["fields"]["customfield_10071"] = "soon"
+    rec = _read(odd, {"launched": "customfield_10071"})
+    assert rec.launched_on is None and "unreadable-date:launched" in rec.flags
     no_resolution = _without("resolutiondate")
     assert _read(no_resolution).done_on == date(2026, 3, 19)            # the changelog's move into Done
     no_resolution.pop("changelog")

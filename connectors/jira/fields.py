@@ -152,7 +152,7 @@ def jira_day(v: Any) -> date | None:
     try:
         if len(text) == 10:
             return date.fromisoformat(text)
-        return date.fromisoformat(text[:10]) if text[10] == "T" else None
+        return date.fromisoformat(text[:10]) if len(text) > 10 and text[10] == "T" else None
     except ValueError:
         return None
 
@@ -219,6 +219,9 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
                 continue
             if v is not None:
                 factors[role] = v
+    launched = jira_day(f.get(ids["launched"])) if ids.get("launched") else None
+    if ids.get("launched") and launched is None and f.get(ids["launched"]) not in (None, "", []):
+        flags.append("unreadable-date:launched")
     impact = text(f.get(ids["impact"])) if ids.get("impact") else ""
     if not impact.strip():
         impact = impact_section(text(f.get("description"))) or ""
@@ -236,7 +239,7 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
         factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
         estimator=estimator, estimator_id=estimator_id,
-        launched_on=jira_day(f.get(ids["launched"])) if ids.get("launched") else None,
+        launched_on=launched,
         done_on=done_day(issue, f, category, str(status.get("name", ""))),
         due=_due(f.get(ids["due"]), flags) if ids.get("due") else None,
         period=(option_label(f.get(ids["period"])) or "").strip() if ids.get("period") else "")
