@@ -213,6 +213,13 @@ class Store(Staging):
         with self.engine.connect() as c:
             return [(r.day, r.value) for r in c.execute(q)]
 
+    def initiative(self, key: str) -> dict | None:
+        """One stored initiative's row (estimates and outcomes check an item exists and read
+        its launch dates), done items included."""
+        with self.engine.connect() as c:
+            row = c.execute(select(s.initiatives).where(s.initiatives.c.key == key)).mappings().first()
+        return dict(row) if row else None
+
     def data_version(self) -> int:
         """Changes whenever a sync publishes: the id of the newest published run."""
         r = s.sync_runs
