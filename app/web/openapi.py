@@ -37,9 +37,12 @@ def request_schemas() -> dict[str, dict]:
     """Every request body's schema, from the models the routes validate with."""
     from app.services.whatif import WhatIfBody
     from app.web.changes import SnapshotBody
+    from app.web.estimates import EstimateBody
     from app.web.planning import PlanBody
+    from app.web.scenarios import ScenarioBody
     return {**request_schema(WhatIfBody, "WhatIf"), **request_schema(PlanBody, "PlanRequest"),
-            **request_schema(SnapshotBody, "SnapshotRequest")}
+            **request_schema(SnapshotBody, "SnapshotRequest"), **request_schema(EstimateBody, "EstimateLine"),
+            **request_schema(ScenarioBody, "ScenarioRequest")}
 
 
 SCHEMAS = {

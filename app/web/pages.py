@@ -297,8 +297,12 @@ def initiative(key: str):
     from app.services import estimates
     row = ws.store.initiative(key) or {}
     launched = row.get("launched_on") or (row.get("done_on") if row.get("status_category") == "done" else None)
+    r = cache().get(include_done=True)
+    lines: dict[str, list[int]] = {}       # each KPI's lines (one per estimator): "refine first" links to them
+    for n, j in enumerate(r.links_of(r.index_of(key)).tolist(), start=1):
+        lines.setdefault(r.backlog.kpi_of(j), []).append(n)
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()),
+                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()), lines=lines,
                            discuss={f["flag"].partition(":")[2] for f in item["flags"]
                                     if f["flag"].startswith("discuss:")}, launched=launched)
 

@@ -247,8 +247,6 @@ def calibrated_arg() -> bool | None:
     raw = arg("calibrated")
     if raw is None or raw == "":
         return None
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
+    if raw in ("1", "0"):
+        return raw == "1"
     raise ApiError(400, "bad-request", "calibrated must be 1 or 0")

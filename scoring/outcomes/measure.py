@@ -17,7 +17,7 @@ lifts) and measures the rest one by one. Nothing here reads a clock: `as_of` is 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from statistics import NormalDist
 from typing import Sequence
@@ -264,7 +264,3 @@ def counterfactual_path(days, values, launch: date, *, as_of: date, params: Outc
     return {"days": [EPOCH + timedelta(days=int(x)) for x in grid],
             "observed": [None if not h else float(val) for h, val in zip(hit, y)],
             "counterfactual": [None if not math.isfinite(f) else float(f) for f in fitted]}
-
-
-def with_verdict(m: Measure, verdict: str) -> Measure:
-    return replace(m, verdict=verdict)
