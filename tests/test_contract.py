@@ -225,3 +225,18 @@ def test_the_specification_config_loads_and_is_documented(tmp_path):
         if f"`{parts[-1]}`" not in reference:
             missing.append(key)
     assert not missing, f"docs/configuration.md does not document: {missing}"
+
+
+def test_sources_cite_the_docs_not_the_specification_or_the_tracker():
+    """Docstrings and comments point a reader at docs/ sections: the specification beside the
+    checkout and the tracker's issue numbers mean nothing to someone reading the repository."""
+    stale = re.compile(r"\b(?:SCORING|CONTRACT)\.md\b|(?<![-\w])issues? [0-9]+\b")
+    offenders = []
+    for folder in ("app", "connectors", "scoring", "tests", "bench", "tools"):
+        for path in sorted((ROOT / folder).rglob("*")):
+            if path.suffix not in {".py", ".html", ".js", ".css", ".toml"} or path.name == "test_contract.py":
+                continue
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+                if stale.search(line):
+                    offenders.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:80]}")
+    assert not offenders, "cite docs/ instead:\n" + "\n".join(offenders[:40])

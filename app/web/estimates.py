@@ -44,7 +44,7 @@ def add(key: str):
     return jsonify(estimates.public(e)), 201
 
 
-@estimates_bp.delete(BASE + "/<int:estimate_id>")
+@estimates_bp.delete(BASE + "/<int(max=2147483647):estimate_id>")
 def delete(key: str, estimate_id: int):
     require_token()
     estimates.delete(workspace(), key, estimate_id, current_person())

@@ -73,7 +73,7 @@ def api_save():
     return jsonify(scenarios.save(workspace(), body, by)), 201
 
 
-@scenarios_bp.delete("/api/v1/scenarios/<int:sid>")
+@scenarios_bp.delete("/api/v1/scenarios/<int(max=2147483647):sid>")
 def api_delete(sid: int):
     require_write_access()             # before the lookup: a refused client learns nothing of what exists
     row = scenarios.get(workspace(), sid)
@@ -100,7 +100,7 @@ def form_save():
     return redirect(row["url"], code=303)
 
 
-@scenarios_bp.post("/scenarios/<int:sid>/delete")
+@scenarios_bp.post("/scenarios/<int(max=2147483647):sid>/delete")
 def form_delete(sid: int):
     require_write_access()
     row = scenarios.get(workspace(), sid)

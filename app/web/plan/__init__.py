@@ -8,8 +8,7 @@ blueprint, `planning`, in one package.
 """
 from __future__ import annotations
 
-from flask import Blueprint
-
-planning = Blueprint("planning", __name__)
-
+from app.web.plan.blueprint import planning
 from app.web.plan import api, board  # noqa: E402,F401  (they register their routes on `planning`)
+
+__all__ = ["planning"]

@@ -13,7 +13,7 @@ from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
-from app.web.plan import planning
+from app.web.plan.blueprint import planning
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from scoring.numbers import finite_number
 
@@ -31,7 +31,7 @@ class PlanBody(BaseModel):
     periods: list[str] = Field(default_factory=list, max_length=24)
     mandatory: list[str] = Field(default_factory=list, max_length=10_000)
     excluded: list[str] = Field(default_factory=list, max_length=10_000)
-    pins: dict[str, str] = Field(default_factory=dict, max_length=10_000)
+    pins: dict[str, str] = Field(default_factory=dict, max_length=1_000)   # a larger body would be a 413 first
     objective_weights: dict | None = None
     edge_weights: list | None = None
     kpi_values: dict | None = None

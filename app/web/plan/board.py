@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 
 from flask import jsonify, render_template, request, url_for
 
+from scoring.errors import Busy
+
 from app import render
 from app.services import plan as plans
-from app.web.plan import planning
+from app.web.plan.blueprint import planning
 from app.web.plan.api import _solve, url_request
 from app.web.state import ApiError, as_of_arg, cache, workspace
 
@@ -125,7 +127,11 @@ def plan_live():
     if stage not in ("greedy", "exact", "explain"):
         raise ApiError(400, "bad-request", "stage: must be greedy, exact or explain")
     ps = _scenario()
-    d, refused, error, status = _compute(stage, ps)
+    try:
+        d, refused, error, status = _compute(stage, ps)
+    except Busy as exc:       # the analysis slots are taken: the page keeps what it shows and asks again
+        return jsonify({"stage": stage, "status": "busy", "busy": True,
+                        "retry_after": int(exc.headers.get("Retry-After", 2)), "next": request.full_path})
     ctx = _context(d, refused, error, stage, ps)
     return jsonify({"stage": stage, "status": (d or {}).get("status", "infeasible" if refused else "error"),
                     "gap": (d or {}).get("gap"), "html": render_template("_plan_body.html", **ctx),

@@ -34,6 +34,10 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) return;
+        if (data.busy) {       // the server's analysis slots are taken: ask again shortly
+          window.setTimeout(function () { follow(data.next); }, 1000 * (data.retry_after || 2));
+          return;
+        }
         body.innerHTML = data.html;
         body.dataset.stage = data.stage;
         follow(data.next);
