@@ -1,0 +1,352 @@
+"""Sign-in and the role check on the web (docs/http.md, "Who may do what"; docs/deployment.md,
+"Sign-in"): `install(app)` adds the one before-request check that finds the person
+(session cookie, proxy headers, bearer token) and enforces `app.auth.rules`, the audit
+of refusals and writes, and the routes `/login`, `/auth/callback`, `/logout` and
+`/api/v1/audit`.
+
+With no `[auth]` (or `mode = "none"`) every request is `LOCAL` and writes keep the old
+guard: loopback, or the `[service] api_token_env` bearer token.
+"""
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import os
+import re
+import secrets
+import time
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode, urlsplit
+
+from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+
+from app.auth import LOCAL, Person, audit, rules, tokens
+from app.auth.oidc import Provider, SignInError, groups_of, role_for
+from app.web.state import ApiError, require_token, workspace
+
+PROXY_SECRET_HEADER = "X-Roadmap-Proxy-Secret"
+SESSION_COOKIE = "roadmap_session"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+log = logging.getLogger("app.auth")
+
+auth_bp = Blueprint("auth", __name__)
+
+
+def settings():
+    a = workspace().settings.auth
+    return a if a is not None and a.mode != "none" else None
+
+
+class _Session(SecureCookieSessionInterface):
+    """Flask's signed cookie session, `Secure` whenever the request came over https."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return request.is_secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+
+
+def _session_key(ws, cfg) -> bytes:
+    """From `[auth] session_key_env`, else one random key kept in the store (shared by replicas)."""
+    if cfg.session_key_env:
+        key = os.environ.get(cfg.session_key_env)
+        if not key or len(key) < 16:
+            from app.config import ConfigError
+            raise ConfigError([f"auth.session_key_env: the environment variable {cfg.session_key_env} is not set "
+                               "(or shorter than 16 characters); export a long random value"])
+        return key.encode()
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import IntegrityError
+
+    from app.store import schema as s
+    store = ws.store
+    with store.engine.connect() as c:
+        found = c.execute(select(s.meta.c.value).where(s.meta.c.key == "auth.session_key")).scalar()
+    if found is None:
+        try:
+            with store.engine.begin() as c:
+                c.execute(insert(s.meta).values(key="auth.session_key", value=secrets.token_hex(32)))
+        except IntegrityError:   # another replica made it first
+            pass
+        with store.engine.connect() as c:
+            found = c.execute(select(s.meta.c.value).where(s.meta.c.key == "auth.session_key")).scalar()
+    return found.encode()
+
+
+def install(app) -> None:
+    """Sessions, the before-request check, the audit hooks and the sign-in routes."""
+    ws = app.extensions["roadmap"].ws
+    cfg = ws.settings.auth
+    if cfg is not None and cfg.mode != "none":
+        if cfg.mode == "oidc" and cfg.client_secret_env and not os.environ.get(cfg.client_secret_env):
+            from app.config import ConfigError
+            raise ConfigError([f"auth.client_secret_env: the environment variable {cfg.client_secret_env} is not "
+                               "set; export the client secret (or remove the key for a public client)"])
+        if cfg.mode == "proxy" and not os.environ.get(cfg.proxy_secret_env or ""):
+            log.error("auth.proxy_secret_env: %s is not set; every proxied request is refused", cfg.proxy_secret_env)
+        app.secret_key = _session_key(ws, cfg)
+        app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
+                          SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=int(cfg.session_hours * 3600))
+        app.session_interface = _Session()
+        app.extensions["roadmap.oidc"] = Provider(cfg) if cfg.mode == "oidc" else None
+    app.register_blueprint(auth_bp)
+    app.before_request(check)
+    app.after_request(after)
+    app.context_processor(lambda: {"person": _person_or_none(), "auth_on": settings() is not None,
+                                   "can": lambda role: (_person_or_none() or LOCAL).can(role)})
+
+
+def _person_or_none() -> Person | None:
+    return getattr(g, "person", None)
+
+
+# -- who is asking -------------------------------------------------------------------
+def _bearer() -> str | None:
+    h = request.headers.get("Authorization", "")
+    return h[7:].strip() if h[:7].lower() == "bearer " else None
+
+
+def _from_token(token: str) -> Person:
+    p = tokens.lookup(workspace().store, token)
+    if p is None:
+        raise _Refusal(401, "this token is unknown or revoked; make one with `roadmap token create`")
+    return p
+
+
+def _client_trusted(cfg) -> bool:
+    try:
+        addr = ipaddress.ip_address((request.remote_addr or "").split("%")[0])
+    except ValueError:
+        return False
+    return any(addr in ipaddress.ip_network(n, strict=False) for n in cfg.trusted_proxies)
+
+
+def _from_proxy(cfg) -> Person | None:
+    """The person the signing-in proxy names, only from a trusted address carrying the secret."""
+    user = request.headers.get(cfg.proxy_user_header, "").strip()
+    if not _client_trusted(cfg):
+        raise _Refusal(401, "this service answers only through its signing-in proxy")
+    expected = os.environ.get(cfg.proxy_secret_env or "") or ""
+    given = request.headers.get(PROXY_SECRET_HEADER, "")
+    if not expected or not hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode()):
+        raise _Refusal(401, f"the proxy's {PROXY_SECRET_HEADER} header is missing or wrong")
+    if not user:
+        return None
+    groups = []
+    if cfg.proxy_groups_header:
+        groups = [x.strip() for x in request.headers.get(cfg.proxy_groups_header, "").split(",") if x.strip()]
+    role = role_for(groups[:1000] + [user], cfg.roles)
+    if role is None:
+        raise _Refusal(403, f"{user[:100]} has no role here: none of their groups is in [auth.roles]",
+                       person=Person(name=user[:255], role="none", id=user[:255], via="proxy"))
+    p = Person(name=user[:255], role=role, id=user[:255], via="proxy")
+    memo = current_app.extensions.setdefault("roadmap.people_seen", {})
+    if memo.get(p.id) != p.role or len(memo) > 10_000:
+        tokens.seen(workspace().store, p)
+        audit.record_alone(workspace().store, "signin", f"proxy {p.name}", "ok", person=p)
+        memo[p.id] = p.role
+    return p
+
+
+def _from_session(cfg) -> Person | None:
+    who = session.get("who")
+    if not isinstance(who, dict) or not isinstance(who.get("exp"), (int, float)) or who["exp"] < time.time():
+        return None
+    return Person(name=str(who.get("name")), role=str(who.get("role")), id=str(who.get("id")), via="oidc")
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, message: str, person: Person | None = None):
+        super().__init__(message)
+        self.status, self.message, self.person = status, message, person
+
+
+# -- the one check --------------------------------------------------------------------
+def check():
+    """Every request: who is asking, and whether their role allows this route."""
+    rid = request.headers.get("X-Request-Id", "")
+    g.request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
+    if request.url_rule is None:
+        return None                       # a 404 or 405 of Flask's own
+    need, action = rules.needed(request.method, request.url_rule.rule)
+    g.audit_action = action if rules.is_write(request.method, request.url_rule.rule) or need == "admin" else None
+    cfg = settings()
+    if cfg is None:                      # as before: LOCAL, writes from loopback or with the API token
+        g.person = LOCAL
+        if need not in (rules.PUBLIC, "viewer"):
+            try:
+                require_token()
+            except ApiError as exc:
+                _audit_refusal(exc.status, action, None)
+                raise
+        return None
+    if need == rules.PUBLIC:
+        return None
+    try:
+        token = _bearer()
+        if token is not None:
+            person = _from_token(token)
+        elif cfg.mode == "proxy":
+            person = _from_proxy(cfg)
+        else:
+            person = _from_session(cfg)
+        if person is None:
+            raise _Refusal(401, "sign in first")
+        g.person = person
+        if person.via != "token" and request.method not in rules.SAFE_METHODS:
+            _same_origin()
+        if not person.can(need):
+            raise _Refusal(403, f"this needs the {need} role; {person.name} is {person.role}")
+    except _Refusal as r:
+        _audit_refusal(r.status, action, r.person or getattr(g, "person", None))
+        if r.status == 401 and cfg.mode == "oidc" and not request.path.startswith(("/api/", "/metrics")) \
+                and request.method in rules.SAFE_METHODS:
+            return redirect(url_for("auth.login", next=_here()))
+        raise ApiError(r.status, "unauthorized" if r.status == 401 else "forbidden", r.message) from None
+    return None
+
+
+def _same_origin() -> None:
+    """A cookie- or proxy-authenticated write must come from this site's own pages."""
+    origin = request.headers.get("Origin")
+    site = request.headers.get("Sec-Fetch-Site")
+    if origin is not None and origin != "null":
+        if urlsplit(origin).netloc.lower() == (request.host or "").lower():
+            return
+        raise _Refusal(403, "writes from a page of another origin are refused")
+    if site in ("same-origin", "none"):
+        return
+    raise _Refusal(403, "a signed-in write must come from this site's pages (no Origin header was sent)")
+
+
+def _here() -> str:
+    qs = request.query_string.decode("utf-8", "replace")
+    return request.path + ("?" + qs if qs else "")
+
+
+def _audit_refusal(status: int, action: str, person: Person | None) -> None:
+    who = person or Person(name="anonymous", role="none", id="", via="none")
+    try:
+        audit.record_alone(workspace().store, action or "read", f"{request.method} {request.path[:300]}",
+                           f"refused-{status}", person=who)
+    except Exception:  # noqa: BLE001 - the refusal stands even if the log cannot be written
+        log.exception("the audit log could not record a refusal")
+    g.audited = True
+
+
+def after(resp):
+    """The request id on every answer; a write that no service recorded is recorded here."""
+    resp.headers.setdefault("X-Request-Id", getattr(g, "request_id", ""))
+    action = getattr(g, "audit_action", None)
+    if action and not getattr(g, "audited", False) and request.url_rule is not None \
+            and (request.method not in rules.SAFE_METHODS):
+        outcome = "ok" if resp.status_code < 400 else f"failed-{resp.status_code}"
+        try:
+            audit.record_alone(workspace().store, action, f"{request.method} {request.path[:300]}", outcome)
+        except Exception:  # noqa: BLE001
+            log.exception("the audit log could not record a write")
+    return resp
+
+
+# -- sign-in routes -------------------------------------------------------------------
+def safe_next(raw: str | None) -> str:
+    """Only a path on this site: '/kpis?x=1' stays; 'https://evil', '//evil', '/\\\\evil' become '/'.
+
+    >>> [safe_next(x) for x in ("/kpis?a=1", "//evil.com", "https://evil.com/", "/\\\\evil", "kpis", None)]
+    ['/kpis?a=1', '/', '/', '/', '/', '/']
+    """
+    if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")) or len(raw) > 2000:
+        return "/"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 or ch == "\\" for ch in raw):
+        return "/"
+    return raw
+
+
+def _provider() -> Provider:
+    p = current_app.extensions.get("roadmap.oidc")
+    if p is None:
+        raise ApiError(404, "not-found", "sign-in by OIDC is not configured here ([auth] mode)")
+    return p
+
+
+@auth_bp.get("/login")
+def login():
+    provider = _provider()
+    target = safe_next(request.args.get("next"))
+    try:
+        url, pending = provider.start(url_for("auth.callback", _external=True))
+    except SignInError as exc:
+        raise ApiError(exc.status, "sign-in-failed", exc.message) from None
+    session.clear()
+    session["pending"] = {**pending, "next": target}
+    return redirect(url)
+
+
+@auth_bp.get("/auth/callback")
+def callback():
+    provider = _provider()
+    cfg = settings()
+    pending = session.pop("pending", None)
+    store = workspace().store
+    anon = Person(name="anonymous", role="none", id="", via="oidc")
+    try:
+        claims = provider.finish(url_for("auth.callback", _external=True), pending, request.args)
+    except SignInError as exc:
+        session.clear()
+        audit.record_alone(store, "signin", f"oidc {exc.reason}", f"refused-{exc.status}", person=anon)
+        return _sign_in_error(exc.status, exc.message)
+    email = claims.get("email") if isinstance(claims.get("email"), str) else None
+    name = (email or claims.get("preferred_username") or claims.get("name") or claims["sub"])
+    name = str(name)[:255]
+    groups = groups_of(claims, cfg.groups_claim)
+    role = role_for(groups + ([email] if email else []), cfg.roles)
+    if role is None:
+        session.clear()
+        audit.record_alone(store, "signin", f"oidc {name}: no mapped group", "refused-403",
+                           person=Person(name=name, role="none", id=str(claims["sub"])[:200], via="oidc"))
+        return _sign_in_error(403, f"{name} has no role here: none of your groups is in [auth.roles]; "
+                                   "ask an admin to map one")
+    person = Person(name=name, role=role, id="oidc:" + str(claims["sub"])[:200], via="oidc")
+    session.clear()                          # a new session: nothing from before sign-in survives
+    session.permanent = True
+    session["who"] = {"sid": secrets.token_urlsafe(24), "id": person.id, "name": person.name, "role": role,
+                      "exp": time.time() + cfg.session_hours * 3600}
+    tokens.seen(store, person)
+    audit.record_alone(store, "signin", f"oidc {name}", "ok", person=person)
+    return redirect(safe_next((pending or {}).get("next")))
+
+
+def _sign_in_error(status: int, message: str):
+    return render_template("error.html", status=status, title="Sign-in failed", message=message,
+                           problems=[]), status
+
+
+@auth_bp.post("/logout")
+def logout():
+    g.audited = True
+    if settings() is None:
+        raise ApiError(404, "not-found", "there is no sign-in here ([auth] is not configured)")
+    person = _person_or_none()
+    if person is not None and person.via != "local":
+        audit.record_alone(workspace().store, "signout", person.name, "ok", person=person)
+    session.clear()
+    return render_template("error.html", status=200, title="Signed out",
+                           message="You are signed out.", problems=[]), 200
+
+
+@auth_bp.get("/api/v1/audit")
+def audit_log():
+    since = request.args.get("since")
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            raise ApiError(400, "bad-request", "since must be a date or time, YYYY-MM-DD[THH:MM]") from None
+    return jsonify(audit.report(workspace().store, when))
+
+
+def login_url(next_path: str) -> str:
+    return url_for("auth.login") + "?" + urlencode({"next": next_path})
