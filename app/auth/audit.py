@@ -92,12 +92,16 @@ def _mark_recorded() -> None:
 
 def record_alone(store, action: str, obj: str = "", outcome: str = "ok", *, person=None) -> None:
     """A row in a transaction of its own (sign-ins, refusals, writes outside the store)."""
+    from sqlalchemy.exc import DBAPIError
     for attempt in range(3):
         try:
-            with store.engine.begin() as c:
+            with store.engine.connect() as c:
+                if c.dialect.name == "sqlite":
+                    c.exec_driver_sql("BEGIN IMMEDIATE")     # read the head and append under one write lock
                 record(c, action, obj, outcome, person=person)
+                c.commit()
             return
-        except Exception:          # noqa: BLE001 - two SQLite writers raced for the same seq: retry
+        except DBAPIError:          # two writers raced for the same row: the chain refuses a fork; retry
             if attempt == 2:
                 raise
 

@@ -167,6 +167,8 @@ def save(store, snapshot: sn.Snapshot, *, run_id: int | None, created_at: dateti
                        "created_at": created_at, "run_id": run_id, "item_count": len(sealed.initiatives),
                        "manifest": blob, "is_full": sn.header(blob)["items"]["base"] is None}
                 c.execute(t.insert(), row)
+                from app.auth import audit     # the audit row commits with the snapshot
+                audit.record(c, "snapshot.save", snapshot.name or f"sync run {run_id}")
             return {k: v for k, v in row.items() if k != "manifest"}
         except IntegrityError:
             if snapshot.name and any(r["name"] == snapshot.name for r in rows(store)):

@@ -122,8 +122,9 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
+    from app.auth.openapi import secure
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
-    return _with_plan({
+    return secure(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -199,7 +200,7 @@ def spec() -> dict:
         },
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS)
+    }, OPENAPI_PATHS, OPENAPI_SCHEMAS))   # secure(): each operation's security and 401/403 (app/auth)
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
