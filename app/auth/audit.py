@@ -31,7 +31,7 @@ def row_hash(prev_hash: str, row: dict) -> str:
     """sha256 over the previous row's hash and this row's fields, canonical JSON.
 
     >>> row_hash(GENESIS, {f: "" for f in FIELDS})[:12]
-    'b16bd0c9dc8e'
+    'f9999767a791'
     """
     body = json.dumps([prev_hash] + [row[f] for f in FIELDS], separators=(",", ":"), ensure_ascii=False,
                       default=str)

@@ -101,8 +101,11 @@ class RankingCache:
                                                        include_done=include_done))
 
     def response(self, build, *parts):
-        """A built response body, reused until the data, the date or the request changes."""
-        key = (self.ws.store.data_version(), "response", self.ws.as_of(), *parts)
+        """A built response body, reused until the data, the date or the request changes.
+        Kept per person (a page's header names who is signed in; blind estimates differ)."""
+        from app.auth import current_person
+        who = current_person()
+        key = (self.ws.store.data_version(), "response", self.ws.as_of(), *parts, who.id, who.role)
         return self._get(key, build)
 
     def check(self):
