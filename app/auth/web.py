@@ -17,7 +17,7 @@ import re
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import date, datetime, time as dt_time, timezone
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
@@ -25,7 +25,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from app.auth import LOCAL, Person, audit, rules, tokens
 from app.auth.oidc import Provider, SignInError, groups_of, role_for
-from app.web.state import ApiError, require_token, workspace
+from app.web.state import ApiError, arg, require_token, workspace
 
 PROXY_SECRET_HEADER = "X-Roadmap-Proxy-Secret"
 SESSION_COOKIE = "roadmap_session"
@@ -338,13 +338,16 @@ def logout():
 
 @auth_bp.get("/api/v1/audit")
 def audit_log():
-    since = request.args.get("since")
+    since = arg("since")
     when = None
-    if since:
+    if since is not None:
         try:
-            when = datetime.fromisoformat(since)
+            when = datetime.combine(date.fromisoformat(since), dt_time(), timezone.utc) \
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since) else None
         except ValueError:
-            raise ApiError(400, "bad-request", "since must be a date or time, YYYY-MM-DD[THH:MM]") from None
+            when = None
+        if when is None:
+            raise ApiError(400, "bad-request", "since must be a date, YYYY-MM-DD")
     return jsonify(audit.report(workspace().store, when))
 
 
