@@ -22,6 +22,8 @@ def secret_values(settings) -> list[str]:
     """The values of every secret the config names: `*_env` variables of the service and of
     each connector, and the database URL's password."""
     names = [v for k, v in settings.service.model_dump().items() if k.endswith("_env") and v]
+    if getattr(settings, "auth", None) is not None:
+        names += [v for k, v in settings.auth.model_dump().items() if k.endswith("_env") and v]
     for options in settings.connector_options.values():
         names += [v for k, v in options.model_dump().items() if k.endswith("_env") and isinstance(v, str) and v]
     values = [os.environ.get(n) for n in names]

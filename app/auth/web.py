@@ -332,6 +332,7 @@ def logout():
     if person is not None and person.via != "local":
         audit.record_alone(workspace().store, "signout", person.name, "ok", person=person)
     session.clear()
+    g.person = None                          # the page below shows nobody signed in
     return render_template("error.html", status=200, title="Signed out",
                            message="You are signed out.", problems=[]), 200
 
