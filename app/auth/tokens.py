@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import insert, select, update
 
@@ -20,6 +20,7 @@ from app.store import schema as s
 from scoring.errors import BadInput, NotFound
 
 PREFIX = "rmt_"
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def _hash(token: str) -> str:
@@ -70,10 +71,16 @@ def lookup(store, token: str) -> Person | None:
     want = _hash(token)
     t = s.api_tokens
     with store.engine.connect() as c:
-        row = c.execute(select(t.c.id, t.c.name, t.c.role, t.c.hash, t.c.revoked_at)
+        row = c.execute(select(t.c.id, t.c.name, t.c.role, t.c.hash, t.c.revoked_at, t.c.last_used)
                         .where(t.c.hash == want)).first()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.hash, want):
         return None
+    stamp = _now()
+    last = row.last_used.replace(tzinfo=timezone.utc) if row.last_used and row.last_used.tzinfo is None \
+        else row.last_used
+    if last is None or stamp - last > LAST_USED_EVERY:        # `roadmap users` shows it; one write per minutes
+        with store.engine.begin() as c:
+            c.execute(update(t).where(t.c.id == row.id).values(last_used=stamp))
     return Person(name=f"token:{row.name}", role=row.role, id=f"token-{row.id}", via="token")
 
 
@@ -82,6 +89,7 @@ def _public(row: dict) -> dict:
         return v.isoformat() if isinstance(v, datetime) else v
     return {"id": row["id"], "name": row["name"], "role": row["role"], "created_at": iso(row["created_at"]),
             "created_by": row["created_by"], "revoked_at": iso(row.get("revoked_at")),
+            "last_used": iso(row.get("last_used")),
             "status": "revoked" if row.get("revoked_at") else "active"}
 
 

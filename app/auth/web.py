@@ -333,8 +333,7 @@ def logout():
         audit.record_alone(workspace().store, "signout", person.name, "ok", person=person)
     session.clear()
     g.person = None                          # the page below shows nobody signed in
-    return render_template("error.html", status=200, title="Signed out",
-                           message="You are signed out.", problems=[]), 200
+    return render_template("signed_out.html"), 200
 
 
 @auth_bp.get("/api/v1/audit")

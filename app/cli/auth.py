@@ -109,8 +109,9 @@ def users(fmt, config) -> None:
         click.echo(f"  {p['name']:32} {p['role']:9} {p['via']:6} last seen {p['last_seen'][:16]}")
     click.echo(f"Tokens ({len(toks)})")
     for t in toks:
+        used = (t["last_used"] or "never")[:16]
         click.echo(f"  {t['id']:>4} {t['name']:27} {t['role']:9} {t['status']:7} made {t['created_at'][:16]} "
-                   f"by {t['created_by']}")
+                   f"by {t['created_by']}, last used {used}")
 
 
 @main.group()
