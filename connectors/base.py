@@ -58,6 +58,8 @@ class InitiativeRecord:
     flags: tuple[str, ...] = ()           # e.g. unreadable-effort, found while reading the record
     raw: Any = None                       # the source record as received, kept in the store
     external_id: str = ""                 # the source's own id, when it has one besides the key
+    estimator: str = ""                   # who estimated (display name), for lines without `by`
+    estimator_id: str = ""                # a stable id for that person (Jira's accountId), else ""
 
 
 @dataclass(frozen=True)

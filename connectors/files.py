@@ -101,7 +101,8 @@ def initiative_from(row: dict) -> InitiativeRecord:
         confidence=confidence, impact=str(impact), labels=_words(row.get("labels")),
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
         blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
-        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row)
+        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row,
+        estimator=" ".join(str(row.get("estimator") or "").split()))
 
 
 class _FileConnector(Connector):

@@ -94,6 +94,7 @@ class Link(_Strict):
     high: float | None = None
     confidence: float | None = Field(default=None, ge=0, le=1)
     unit: LinkUnit = ""
+    by: str | None = None      # the estimator's display name (`... by NAME`); None: the item's estimator
 
     @property
     def lift(self) -> float | None:
@@ -122,6 +123,7 @@ class Initiative(_Strict):
     team: str = ""
     mandatory: bool = False
     factors: dict[str, float] = Field(default_factory=dict)  # rice / ice / wsjf inputs
+    estimator: str | None = None         # who estimated, for lines without `by` (else "unknown")
 
     @field_validator("effort", "confidence")
     @classmethod
@@ -160,6 +162,21 @@ class Backlog:
     link_unit: np.ndarray | None = None   # int8 code per link into LINK_UNITS; None = all relative
     source_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     texts: list[tuple[str, str, str] | None] | None = None   # (title, status, url); None = in the store
+    # who estimated each link: a code into `estimator_names`, -1 unknown; None = all unknown.
+    # Several links of one item to one KPI are several raters, pooled (docs/model.md "Who estimated").
+    link_by: np.ndarray | None = None
+    estimator_names: list[str] = field(default_factory=list)
+
+    def by_codes(self) -> np.ndarray:
+        """The estimator code per link (-1 = unknown)."""
+        if self.link_by is None:
+            return np.full(len(self.link_item), -1, dtype=np.int64)
+        return self.link_by
+
+    def by_of(self, link: int) -> str | None:
+        """The display name of who estimated a link, None when unknown."""
+        code = -1 if self.link_by is None else int(self.link_by[link])
+        return self.estimator_names[code] if code >= 0 else None
 
     def units(self) -> np.ndarray:
         """The unit code per link (0 = relative lift, 1 = pp, 2 = pt)."""
@@ -187,11 +204,20 @@ class Backlog:
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
+        from scoring.notation import latest_per_person, person_key
         nan = float("nan")
-        link_item, codes, low, high, conf, unit = [], [], [], [], [], []
+        link_item, codes, low, high, conf, unit, by = [], [], [], [], [], [], []
         names: dict[str, int] = {}
+        people: dict[str, int] = {}
+        shown: list[str] = []
         for n, it in enumerate(items):
-            for ln in it.links:
+            for ln in latest_per_person(list(it.links), it.estimator):
+                name = (ln.by or it.estimator) if ln.low is not None else None
+                if name:
+                    code = people.setdefault(person_key(name), len(people))
+                    if code == len(shown):
+                        shown.append(" ".join(name.split()))
+                by.append(people[person_key(name)] if name else -1)
                 link_item.append(n)
                 codes.append(names.setdefault(ln.kpi, len(names)))
                 low.append(nan if ln.low is None else ln.low)
@@ -215,6 +241,7 @@ class Backlog:
             factors={name: np.array([it.factors.get(name, nan) for it in items], dtype=float)
                      for name in sorted({f for it in items for f in it.factors})},
             link_unit=np.array(unit, dtype=np.int8) if any(unit) else None,
+            link_by=np.array(by, dtype=np.int64) if shown else None, estimator_names=shown,
         )
 
 
@@ -236,6 +263,13 @@ def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
 
     def col(bl: Backlog, name: str) -> np.ndarray:
         return bl.factors.get(name, np.full(len(bl), np.nan))
+    people = list(a.estimator_names)
+    seen = {p.casefold(): n for n, p in enumerate(people)}
+    for p in b.estimator_names:
+        if p.casefold() not in seen:
+            seen[p.casefold()] = len(people)
+            people.append(p)
+    by_remap = np.array([seen[p.casefold()] for p in b.estimator_names] + [-1], dtype=np.int64)
     return Backlog(
         keys=a.keys + b.keys, done=np.concatenate([a.done, b.done]),
         effort=np.concatenate([a.effort, b.effort]), confidence=np.concatenate([a.confidence, b.confidence]),
@@ -248,4 +282,6 @@ def join_backlogs(a: Backlog, b: Backlog) -> Backlog:
         (a.texts or [None] * len(a)) + (b.texts or [None] * len(b)),
         source_flags={**a.source_flags, **{i + len(a): f for i, f in b.source_flags.items()}},
         factors={n: np.concatenate([col(a, n), col(b, n)]) for n in factor_names},
-        link_unit=None if a.link_unit is None and b.link_unit is None else np.concatenate([a.units(), b.units()]))
+        link_unit=None if a.link_unit is None and b.link_unit is None else np.concatenate([a.units(), b.units()]),
+        link_by=None if not people else np.concatenate([a.by_codes(), by_remap[b.by_codes()]]),
+        estimator_names=people)

@@ -4,7 +4,9 @@
     churn -5%..-2% @50%
     nps +3
 
-One estimate per line or per `;`: `<kpi-id> <lift> [@<confidence>]`. A KPI id is one
+One estimate per line or per `;`: `<kpi-id> <lift> [@<confidence>] [by <estimator>]`
+(`activation +8% @70% by alice`: who estimated; without it, the initiative's estimator).
+A person's later line for the same KPI replaces their earlier one. A KPI id is one
 token (`kpi_impact_weekly`, `nps-2`). Lift is a signed percentage, a range `low..high`
 (expected at its midpoint) or a bare number read as percent; an absolute change is
 written `+2pp` (percentage points) or `+3pt` / `+3pts` (the KPI's own unit) and kept as
@@ -19,6 +21,8 @@ anchored and free of nested or adjacent repeats, and an estimate longer than
 [('activation', 0.08, 0.08, 0.7, ''), ('churn', -0.05, -0.02, None, ''), ('nps', 3.0, 3.0, None, 'pt')]
 >>> parse_impact("activation lots").flags
 ['unreadable-impact:1']
+>>> [(l.kpi, l.low, l.by) for l in parse_impact("act +8% @70% by Alice Smith; act +2% by bob; act +5% by alice smith").links]
+[('act', 0.02, 'bob'), ('act', 0.05, 'alice smith')]
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ _HEADING = re.compile(r"^\s*(?:#{1,6}\s*|h[1-6]\.\s*)")
 _SECTION = re.compile(r"^\s*(?:#{1,6}\s*|h[1-6]\.\s*)?[*_]*kpi[ _-]impacts?(?:[*_]+(?!\w)|(?![\w-]))"
                       r"\s*:?\s*(?P<rest>.*)$", re.I)
 _LABEL = re.compile(r"^kpi:(?P<kpi>\S+)$", re.I)
+_BY = re.compile(r"\s+by\s+", re.I)
 
 
 @dataclass
@@ -82,10 +87,29 @@ def read_lift(text: str) -> tuple[float, float, str] | None:
     return (min(low, high), max(low, high), unit)
 
 
+def split_by(piece: str) -> tuple[str, str | None]:
+    """`act +8% @70% by alice` -> (`act +8% @70%`, `alice`): the estimator named after the
+    first ` by ` (a name may hold spaces or be an e-mail); None when there is none.
+
+    >>> split_by("act +8% by  Alice Smith ")
+    ('act +8%', 'Alice Smith')
+    """
+    m = _BY.search(piece)
+    if not m:
+        return piece, None
+    name = " ".join(piece[m.end():].split())
+    return piece[:m.start()], name or None
+
+
+def person_key(name: str | None) -> str | None:
+    """How two estimators' names compare: case-insensitively, spaces collapsed."""
+    return " ".join(name.split()).casefold() if name else None
+
+
 def read_estimate(piece: str) -> tuple[str, str, str | None] | None:
     """`<kpi-id> <lift> [@<confidence>]` -> (kpi, lift text, confidence text or None);
     None when the piece has no id followed by a lift. Linear: one anchored token, then
-    plain string splits."""
+    plain string splits. (A trailing `by NAME` is taken off first by `split_by`.)"""
     if len(piece) > MAX_ESTIMATE:
         return None
     head = _HEAD.match(piece)
@@ -113,7 +137,7 @@ def estimates(text: str) -> list[str]:
 
 
 def _is_estimate(piece: str) -> bool:
-    m = read_estimate(piece)
+    m = read_estimate(split_by(piece)[0]) if len(piece) <= MAX_ESTIMATE else None
     return m is not None and read_lift(m[1]) is not None
 
 
@@ -126,7 +150,8 @@ def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> 
         if label:
             out.links.append(Link(kpi=label.group("kpi")))
             continue
-        m = read_estimate(piece)
+        body, by = split_by(piece) if len(piece) <= MAX_ESTIMATE else (piece, None)
+        m = read_estimate(body)
         lift = read_lift(m[1]) if m else None
         if lift is None:
             out.flags.append(f"unreadable-impact:{n}")
@@ -135,7 +160,8 @@ def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> 
         if m[2] is not None:
             conf = read_confidence(m[2])
             bad_conf = bad_conf or conf is None
-        out.links.append(Link(kpi=m[0], low=lift[0], high=lift[1], confidence=conf, unit=lift[2]))
+        out.links.append(Link(kpi=m[0], low=lift[0], high=lift[1], confidence=conf, unit=lift[2], by=by))
+    out.links = latest_per_person(out.links)
     if bad_conf:
         out.flags.append("unreadable-confidence")
     estimated = {ln.kpi for ln in out.links}
@@ -145,6 +171,18 @@ def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> 
             estimated.add(m.group("kpi"))
             out.links.append(Link(kpi=m.group("kpi")))
     return out
+
+
+def latest_per_person(links: list[Link], estimator: str | None = None) -> list[Link]:
+    """Each person's last estimate per KPI (a later line replaces an earlier one), in the
+    order written; a line without `by` is the initiative's `estimator`'s. Unestimated
+    links (labels) are left as they are."""
+    seen: dict[tuple[str, str | None], int] = {}
+    for n, ln in enumerate(links):
+        if ln.low is not None:
+            seen[(ln.kpi, person_key(ln.by or estimator))] = n
+    return [ln for n, ln in enumerate(links)
+            if ln.low is None or seen[(ln.kpi, person_key(ln.by or estimator))] == n]
 
 
 def impact_section(description: str | None) -> str | None:

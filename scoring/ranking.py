@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-from scoring import frameworks
+from scoring import frameworks, pool
 from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
 from scoring.graph import GoalGraph
 from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
@@ -116,13 +116,17 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
     low, high, problem, base = convert_lifts(backlog, link_k, graph, states)
     lift = (low + high) / 2
     est = (link_k >= 0) & ~np.isnan(lift)     # only estimated links on known KPIs carry impact
+    # several people on one link: each rater's row counts 1/R (a linear opinion pool); with
+    # nobody named every row is one person's, so nothing is pooled
+    share = None if backlog.link_by is None else pool.shares(backlog.link_item, link_k, est)
+    pooled_conf = link_conf if share is None else link_conf * share
     delta = np.zeros(len(link_k))
     factors = None
     if params.method == "kpi-impact":
         impact, score, delta[est] = kpi_impact_scores(
-            n, backlog.link_item[est], link_k[est], lift[est], link_conf[est], sign, V, w, effort)
+            n, backlog.link_item[est], link_k[est], lift[est], pooled_conf[est], sign, V, w, effort)
     else:
-        delta[est] = direct_improvement(sign[link_k[est]], lift[est], link_conf[est])
+        delta[est] = direct_improvement(sign[link_k[est]], lift[est], pooled_conf[est])
         factors = frameworks.factor_table(backlog, params.method, item_conf, effort, effort_given)
         impact, score, effort = frameworks.score(params.method, factors)
         impact, score = round10(impact), round10(score)
@@ -131,7 +135,7 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
                    effort_given=effort_given, link_kpi_index=link_k, link_delta=delta,
                    link_confidence=link_conf, ranked=_order(backlog, impact, score, eligible),
                    factors=factors, default_effort=effort_default, link_low=low, link_high=high,
-                   link_problem=problem, link_base=base)
+                   link_problem=problem, link_base=base, link_share=share)
 
 
 def _order(backlog: Backlog, impact: np.ndarray, score: np.ndarray, eligible: np.ndarray) -> np.ndarray:
@@ -170,6 +174,7 @@ class Ranking:
     link_high: np.ndarray | None = None
     link_problem: np.ndarray | None = None  # code per link, see LINK_PROBLEMS (0: none)
     link_base: np.ndarray | None = None   # β used to convert an absolute estimate (NaN: relative)
+    link_share: np.ndarray | None = None  # 1/R per rater's row of a pooled link; None: no pooling
     _index: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):

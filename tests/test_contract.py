@@ -1,6 +1,13 @@
-"""The contract is the documentation: every command, option and config key that
-../shared/CONTRACT.md promises exists, and every config key is documented in
-config.example.toml (Datasette's habit: a test fails when something is undocumented)."""
+"""The documentation is the contract (Datasette's habit: a test fails when something is
+undocumented). The code is checked against `docs/`: every command and option of
+docs/cli.md exists and every command the CLI has is documented; every route of the web is
+in docs/http.md and every documented route exists; every settings key is in
+docs/configuration.md and in config.example.toml.
+
+`docs/` itself is checked against the specification `../shared/CONTRACT.md` only when that
+file is beside the checkout, and only inside the tests that need it, never at import time:
+the repository installs, runs and tests without it.
+"""
 from __future__ import annotations
 
 import re
@@ -12,28 +19,48 @@ import pytest
 from app.cli import main
 
 ROOT = Path(__file__).parents[1]
-CONTRACT = (ROOT.parent / "shared" / "CONTRACT.md")
-pytestmark = pytest.mark.skipif(not CONTRACT.exists(), reason="../shared/CONTRACT.md is not beside the checkout")
+DOCS = ROOT / "docs"
+SPEC = ROOT.parent / "shared" / "CONTRACT.md"
+COMMAND_ROW = re.compile(r"^\| `roadmap ([^`]+)`((?: / `roadmap [^`]+`)*) \|")
+ROUTE = re.compile(r"`((?:GET|POST|DELETE|PUT|PATCH) /[^`\s]*)`")
 
 
-def _commands() -> list[tuple[list[str], list[str]]]:
-    """(command path, options) for each row of CONTRACT.md's command table."""
+def commands_in(text: str) -> list[tuple[list[str], list[str]]]:
+    """(command path, options) for each row of a markdown table of `roadmap ...` usages.
+
+    >>> commands_in("| `roadmap diff FROM [TO] [--cut N]` | x |")
+    [(['diff'], ['--cut'])]
+    """
     rows = []
-    for line in CONTRACT.read_text().splitlines():
-        m = re.match(r"\| `roadmap ([^`]+)`( / `roadmap ([^`]+)`)? \|", line)
+    for line in text.splitlines():
+        m = COMMAND_ROW.match(line)
         if not m:
             continue
-        for usage in filter(None, (m.group(1), m.group(3))):
+        usages = [m.group(1)] + re.findall(r"`roadmap ([^`]+)`", m.group(2) or "")
+        for usage in usages:
             words = usage.split()
             path = [w for w in words if re.fullmatch(r"[a-z][a-z-]*", w)]
             rows.append((path, re.findall(r"--[a-z][a-z-]*", usage)))
     return rows
 
 
-def _toml_keys(text: str) -> set[str]:
+def routes_in(text: str) -> set[tuple[str, str]]:
+    """(method, path) of every `METHOD /path` mentioned, query strings dropped and
+    `<variables>` normalised.
+
+    >>> sorted(routes_in("`GET /api/v1/initiatives/<key>`, `POST /logout`"))
+    [('GET', '/api/v1/initiatives/<>'), ('POST', '/logout')]
+    """
+    out = set()
+    for route in ROUTE.findall(text):
+        method, path = route.split(" ", 1)
+        out.add((method, re.sub(r"<[^>]*>", "<>", path.split("?")[0])))
+    return out
+
+
+def toml_keys(text: str) -> set[str]:
     """Dotted keys of a TOML document (tables, arrays of tables, and keys in them)."""
     import tomllib
-    data = tomllib.loads(text)
     keys: set[str] = set()
 
     def walk(prefix: str, value):
@@ -45,56 +72,156 @@ def _toml_keys(text: str) -> set[str]:
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
             for v in value:
                 walk(prefix, v)
-    walk("", data)
+    walk("", tomllib.loads(text))
     return keys
 
 
-def _contract_toml() -> str:
-    return re.search(r"```toml\n(.*?)```", CONTRACT.read_text(), re.S).group(1)
+def settings_keys() -> set[str]:
+    """Dotted names of every key the settings models accept (connectors' own keys aside)."""
+    from pydantic import BaseModel
+
+    from app.config import Settings
+
+    out: set[str] = set()
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            if field.exclude:
+                continue
+            key = field.alias or name
+            dotted = f"{prefix}{key}"
+            out.add(dotted)
+            for sub in _models_in(field.annotation):
+                walk(sub, dotted + ".")
+    walk(Settings, "")
+    return {k for k in out if not k.startswith("connectors.")}
 
 
-def test_the_contract_lists_commands():
-    assert len(_commands()) >= 15
+def _models_in(annotation) -> list:
+    from typing import get_args
+
+    from pydantic import BaseModel
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for a in get_args(annotation) for m in _models_in(a)]
 
 
-@pytest.mark.parametrize("path,options", _commands(), ids=lambda v: " ".join(v) if isinstance(v, list) else "")
-def test_every_command_and_option_in_the_contract_exists(path, options):
+def cli_doc() -> str:
+    return (DOCS / "cli.md").read_text()
+
+
+def command(path: list[str]) -> click.Command:
     cmd: click.Command = main
     for word in path:
         assert isinstance(cmd, click.Group) and word in cmd.commands, f"`roadmap {' '.join(path)}` is missing"
         cmd = cmd.commands[word]
+    return cmd
+
+
+def every_command(group: click.Group = main, prefix: tuple = ()):
+    for name, cmd in group.commands.items():
+        if isinstance(cmd, click.Group):
+            yield from every_command(cmd, prefix + (name,))
+        else:
+            yield list(prefix + (name,)), cmd
+
+
+# -- the code against docs/ -------------------------------------------------------------
+
+def test_docs_list_the_commands():
+    assert len(commands_in(cli_doc())) >= 20
+
+
+@pytest.mark.parametrize("path,options", commands_in((DOCS / "cli.md").read_text()),
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_every_documented_command_and_option_exists(path, options):
+    cmd = command(path)
     have = {o for p in cmd.params for o in getattr(p, "opts", [])}
-    assert "--config" in have or not isinstance(cmd, click.Command) or path == ["init"] or path == ["connectors"] \
-        or path[:1] == ["demo"], f"`roadmap {' '.join(path)}` takes no --config"
+    assert "--config" in have or path[:1] in (["init"], ["connectors"], ["demo"]), \
+        f"`roadmap {' '.join(path)}` takes no --config"
     missing = [o for o in options if o not in have]
     assert not missing, f"`roadmap {' '.join(path)}` lacks {missing}"
 
 
+def test_every_command_and_option_is_documented():
+    documented = {tuple(p): set(o) for p, o in commands_in(cli_doc())}
+    for path, cmd in every_command():
+        assert tuple(path) in documented, f"`roadmap {' '.join(path)}` is not in docs/cli.md"
+        options = {o for p in cmd.params for o in getattr(p, "opts", []) if o.startswith("--")}
+        undocumented = options - documented[tuple(path)] - {"--config", "--help"}
+        assert not undocumented, f"`roadmap {' '.join(path)}`: {sorted(undocumented)} not in docs/cli.md"
+
+
 def test_every_command_has_help():
-    for name, cmd in main.commands.items():
-        assert (cmd.help or "").strip(), f"`roadmap {name}` has no help text"
+    for path, cmd in every_command():
+        assert (cmd.help or "").strip(), f"`roadmap {' '.join(path)}` has no help text"
 
 
-def test_the_contract_config_loads(tmp_path):
-    from app.config import load_settings
-    path = tmp_path / "roadmap.toml"
-    path.write_text(_contract_toml())
-    load_settings(str(path))      # every key the contract shows is accepted
+def test_every_route_is_documented_and_every_documented_route_exists(tmp_path):
+    from app import create_app
+    (tmp_path / "roadmap.toml").write_text('[[objectives]]\nid = "o"\nweight = 1\n')
+    app = create_app(str(tmp_path / "roadmap.toml"))
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[-1] == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            served.add((method, re.sub(r"<[^>]*>", "<>", rule.rule)))
+    documented = routes_in((DOCS / "http.md").read_text())
+    assert not served - documented, f"routes not in docs/http.md: {sorted(served - documented)}"
+    assert not documented - served, f"docs/http.md names routes that do not exist: {sorted(documented - served)}"
 
 
-def test_every_contract_config_key_is_documented_in_config_example():
+def test_every_settings_key_is_documented():
+    reference = (DOCS / "configuration.md").read_text()
     example = (ROOT / "config.example.toml").read_text()
-    documented = _toml_keys(example)
-    mentioned = set(re.findall(r"\b([a-z_]+)\s*=", example))      # keys in comments and inline tables too
+    in_example = toml_keys(example) | set(re.findall(r"\b([a-z_]+)\s*=", example))
+    missing_doc = [k for k in sorted(settings_keys()) if f"`{k.rsplit('.', 1)[-1]}`" not in reference
+                   and f"{k}" not in reference]
+    assert not missing_doc, f"docs/configuration.md does not document: {missing_doc}"
+    missing_example = [k for k in sorted(settings_keys()) if k not in in_example and k.rsplit(".", 1)[-1] not in in_example]
+    assert not missing_example, f"config.example.toml does not document: {missing_example}"
+
+
+def test_config_example_loads():
+    from app.config import load_settings
+    load_settings(str(ROOT / "config.example.toml"))
+
+
+# -- docs/ against the specification, when it is beside the checkout --------------------
+
+spec = pytest.mark.skipif(not SPEC.exists(), reason="the specification ../shared/CONTRACT.md is not beside the checkout")
+
+
+@spec
+def test_docs_cover_every_command_and_option_of_the_specification():
+    documented = {tuple(p): set(o) for p, o in commands_in(cli_doc())}
+    for path, options in commands_in(SPEC.read_text()):
+        assert tuple(path) in documented, f"`roadmap {' '.join(path)}` is in the specification, not in docs/cli.md"
+        missing = set(options) - documented[tuple(path)]
+        assert not missing, f"`roadmap {' '.join(path)}`: {sorted(missing)} not in docs/cli.md"
+
+
+@spec
+def test_docs_cover_every_route_of_the_specification():
+    missing = routes_in(SPEC.read_text()) - routes_in((DOCS / "http.md").read_text())
+    assert not missing, f"routes of the specification not in docs/http.md: {sorted(missing)}"
+
+
+@spec
+def test_the_specification_config_loads_and_is_documented(tmp_path):
+    from app.config import load_settings
+    toml = re.search(r"```toml\n(.*?)```", SPEC.read_text(), re.S).group(1)
+    (tmp_path / "roadmap.toml").write_text(toml)
+    load_settings(str(tmp_path / "roadmap.toml"))
+    reference = (DOCS / "configuration.md").read_text()
     missing = []
-    for key in sorted(_toml_keys(_contract_toml())):
-        last = key.rsplit(".", 1)[-1]
-        if key.startswith("connectors.") and (key.count(".") == 1 or ".confidence_levels." in key):
-            continue          # a connector's name and its confidence levels are the user's
-        if key.startswith("connectors."):
-            rest = key.split(".", 2)[2]
-            if any(k.split(".", 2)[2:] == [rest] for k in documented if k.startswith("connectors.")):
-                continue
-        if key not in documented and last not in mentioned:
+    for key in sorted(toml_keys(toml)):
+        parts = key.split(".")
+        if parts[0] == "connectors" and (len(parts) == 2 or "confidence_levels" in parts):
+            continue      # a connector's name and its confidence levels are the user's
+        if parts[:2] == ["auth", "roles"] and len(parts) == 3:
+            continue      # the groups are the user's
+        if f"`{parts[-1]}`" not in reference:
             missing.append(key)
-    assert not missing, f"config.example.toml does not document: {missing}"
+    assert not missing, f"docs/configuration.md does not document: {missing}"

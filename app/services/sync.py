@@ -20,7 +20,7 @@ from app.secrets import redact
 from app.services import Workspace
 from app.store import RemovalRefused, StagedInitiative, SyncBusy
 from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
-from scoring.notation import parse_impact
+from scoring.notation import latest_per_person, parse_impact
 from scoring.numbers import finite_number
 
 Progress = Callable[[str, int, int | None], None]
@@ -49,14 +49,17 @@ def stop_on_sigterm() -> None:
 def staged(rec: InitiativeRecord) -> StagedInitiative:
     """An initiative record as store rows: impact lines and labels parsed into links."""
     parsed = parse_impact(rec.impact, rec.labels)
+    estimator = rec.estimator or None
+    lines = latest_per_person(parsed.links, estimator)     # `by` resolved: a person's later line wins
     row = dict(title=rec.title, status=rec.status, status_category=rec.status_category, effort=rec.effort,
                confidence=rec.confidence, impact=rec.impact, url=rec.url, parent=rec.parent,
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
                mandatory=bool(rec.mandatory),
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
-               external_id=rec.external_id or None)
+               external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id)
     row.update(rec.factors)
-    return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit) for l in parsed.links])
+    return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit,
+                                            (l.by or estimator) if l.low is not None else None) for l in lines])
 
 
 def _json(raw: Any) -> str:

@@ -110,6 +110,8 @@ class Store(Staging):
             cur.execute("SELECT item_id, position, kpi_code, COALESCE(low, 0), low IS NULL, COALESCE(high, 0), "
                         "COALESCE(confidence, 0), confidence IS NULL, unit FROM links")
             links = np.fromiter(cur, dtype=link_dtype)
+            cur.execute("SELECT item_id, position, estimator FROM links WHERE estimator IS NOT NULL")
+            attributed = cur.fetchall()
             cur.execute("SELECT code, name FROM kpi_refs")
             refs = dict(cur.fetchall())
             cur.execute(f"SELECT id, flags FROM initiatives WHERE {where} AND flags <> '' ORDER BY id")
@@ -130,6 +132,7 @@ class Store(Staging):
         def nan_where(values, null):
             return np.where(null, np.nan, values)
 
+        link_by, people = _estimators(links, pos, ids, attributed)
         fcols = {}
         if factors:
             for n, f in enumerate(FACTOR_NAMES, start=1):
@@ -143,6 +146,7 @@ class Store(Staging):
             link_low=nan_where(links["low"], links["low_null"]), link_high=nan_where(links["high"], links["low_null"]),
             link_confidence=nan_where(links["confidence"], links["confidence_null"]),
             factors=fcols, link_unit=links["unit"].astype(np.int8) if links["unit"].any() else None,
+            link_by=link_by, estimator_names=people,
             source_flags={int(n): tuple(f.split()) for n, f in
                           zip(np.searchsorted(ids, [r[0] for r in flagged]), (r[1] for r in flagged))})
 
@@ -231,3 +235,30 @@ class Store(Staging):
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _estimators(links: np.ndarray, pos: np.ndarray, ids: np.ndarray, attributed: list) -> tuple:
+    """Who estimated each link (codes into a list of display names, -1 unknown) from the
+    (item_id, position, estimator) rows that name someone; (None, []) when none does.
+    `links` is sorted by (item index `pos`, position)."""
+    if not attributed or not len(links):
+        return None, []
+    from scoring.notation import person_key
+    width = int(max(links["position"].max(), max(r[1] for r in attributed))) + 1
+    where = pos.astype(np.int64) * width + links["position"]
+    item_pos = np.searchsorted(ids, np.array([r[0] for r in attributed], dtype=np.int64))
+    known = item_pos < len(ids)
+    known[known] = ids[item_pos[known]] == np.array([r[0] for r in attributed], dtype=np.int64)[known]
+    codes = np.full(len(links), -1, dtype=np.int64)
+    people: dict[str, int] = {}
+    shown: list[str] = []
+    for (_item, position, name), ok, p in zip(attributed, known.tolist(), item_pos.tolist()):
+        if not ok:
+            continue
+        j = np.searchsorted(where, p * width + position)
+        if j < len(where) and where[j] == p * width + position:
+            k = people.setdefault(person_key(name), len(people))
+            if k == len(shown):
+                shown.append(name)
+            codes[j] = k
+    return (codes, shown) if shown else (None, [])

@@ -128,6 +128,29 @@ def m005_snapshots(conn) -> None:
     md.create_all(conn)
 
 
+def m006_estimates(conn) -> None:
+    """Who estimated: the initiative's estimator (name and stable id) and each link's,
+    and the estimates added outside the tracker with their blind rounds."""
+    for table in ("initiatives", "staged_initiatives"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN estimator TEXT NOT NULL DEFAULT ''"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN estimator_id TEXT NOT NULL DEFAULT ''"))
+    for table in ("links", "staged_links"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN estimator TEXT"))
+    md = MetaData()
+    Table("estimates", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("key", String(255), nullable=False), Column("kpi", String(255), nullable=False),
+          Column("low", Float, nullable=False), Column("high", Float, nullable=False), Column("confidence", Float),
+          Column("unit", Integer, nullable=False, default=0),
+          Column("by_name", Text, nullable=False), Column("by_key", String(255), nullable=False),
+          Column("line", Text, nullable=False, default=""), Column("source", String(16), nullable=False, default="web"),
+          Column("blind", Boolean, nullable=False, default=False),
+          Column("created_at", DateTime(timezone=True), nullable=False),
+          UniqueConstraint("key", "kpi", "by_key"), Index("estimates_key", "key"))
+    Table("estimate_rounds", md, Column("key", String(255), primary_key=True),
+          Column("revealed_at", DateTime(timezone=True)), Column("revealed_by", Text))
+    md.create_all(conn)
+
+
 def m008_auth(conn) -> None:
     """Who may do what (app/auth): the people seen at sign-in, API tokens (their hashes
     only) and the append-only audit log, each row chained by hash to the one before."""
@@ -151,5 +174,6 @@ def m008_auth(conn) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m008_auth]
+MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
+              m008_auth]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -33,6 +33,8 @@ def _initiative_columns():
         *[Column(f, Float) for f in FACTOR_NAMES],
         Column("raw", Text, nullable=False, default="{}"),        # the source record, JSON
         Column("external_id", String(255)),                       # the source's own id (Jira's issue id)
+        Column("estimator", Text, nullable=False, default=""),    # v6: who estimated (display name)
+        Column("estimator_id", Text, nullable=False, default=""),  # v6: a stable id for them (Jira accountId)
     ]
 
 
@@ -60,6 +62,7 @@ links = Table(
     Column("kpi_code", Integer, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
     Column("unit", Integer, nullable=False, default=0, server_default="0"),   # v2: scoring.model.LINK_UNITS code
+    Column("estimator", Text),            # v6: who estimated this line (NULL: unknown)
     Index("links_item", "item_id"),
 )
 
@@ -114,6 +117,7 @@ staged_links = Table(
     Column("position", Integer, nullable=False), Column("kpi", Text, nullable=False),
     Column("low", Float), Column("high", Float), Column("confidence", Float),
     Column("unit", Integer, nullable=False, default=0, server_default="0"),
+    Column("estimator", Text),
     Index("staged_links_run", "run_id", "key"),
 )
 staged_observations = Table(
@@ -180,6 +184,30 @@ snapshot_items = Table(
     "snapshot_items", metadata,
     Column("hash", String(64), primary_key=True),          # sha256 of the item's canonical bytes
     Column("blob", LargeBinary, nullable=False),           # the bytes, zlib with a preset dictionary
+)
+
+# -- since v6: estimates added outside the tracker (app/store/estimates.py) --
+# One row per person, item and KPI (a person's later estimate replaces theirs); the
+# tracker's lines stay in `links`. Web estimates are blind until their item's round is
+# revealed (`estimate_rounds`).
+estimates = Table(
+    "estimates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(255), nullable=False), Column("kpi", String(255), nullable=False),
+    Column("low", Float, nullable=False), Column("high", Float, nullable=False), Column("confidence", Float),
+    Column("unit", Integer, nullable=False, default=0),
+    Column("by_name", Text, nullable=False), Column("by_key", String(255), nullable=False),
+    Column("line", Text, nullable=False, default=""),
+    Column("source", String(16), nullable=False, default="web"),   # web | cli
+    Column("blind", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("key", "kpi", "by_key"),
+    Index("estimates_key", "key"),
+)
+estimate_rounds = Table(
+    "estimate_rounds", metadata,
+    Column("key", String(255), primary_key=True),
+    Column("revealed_at", DateTime(timezone=True)), Column("revealed_by", Text),
 )
 
 # -- who may do what (app/auth; since m008_auth) ----------------------------------

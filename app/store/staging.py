@@ -95,7 +95,7 @@ class StagedInitiative:
     `(kpi, low, high, confidence)`."""
     key: str
     row: dict
-    links: list[tuple]    # (kpi, low, high, confidence[, unit]) with unit "", "pp" or "pt"
+    links: list[tuple]    # (kpi, low, high, confidence[, unit[, estimator]]) with unit "", "pp" or "pt"
 
 
 _ROW_DEFAULTS = {col.name: (col.default.arg if col.default is not None else None)
@@ -186,7 +186,8 @@ class Staging:
             for chunk in batches(items):
                 c.execute(insert(si), [_full_row(it.row, run_id=run_id, key=it.key) for it in chunk])
                 link_rows = [dict(run_id=run_id, key=it.key, position=n, kpi=ln[0], low=ln[1], high=ln[2],
-                                  confidence=ln[3], unit=LINK_UNITS.index(ln[4]) if len(ln) > 4 else 0)
+                                  confidence=ln[3], unit=LINK_UNITS.index(ln[4]) if len(ln) > 4 else 0,
+                                  estimator=ln[5] if len(ln) > 5 else None)
                              for it in chunk for n, ln in enumerate(it.links)]
                 if link_rows:
                     c.execute(insert(sl), link_rows)
@@ -279,8 +280,9 @@ class Staging:
             c.execute(insert(refs).from_select(["name"], select(sl.c.kpi).where(
                 sl.c.run_id == run_id, sl.c.kpi.not_in(select(refs.c.name))).distinct()))
             c.execute(insert(s.links).from_select(
-                ["item_id", "position", "kpi_code", "low", "high", "confidence", "unit"],
-                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence, sl.c.unit)
+                ["item_id", "position", "kpi_code", "low", "high", "confidence", "unit", "estimator"],
+                select(it.c.id, sl.c.position, refs.c.code, sl.c.low, sl.c.high, sl.c.confidence, sl.c.unit,
+                       sl.c.estimator)
                 .join(it, it.c.key == sl.c.key).join(refs, refs.c.name == sl.c.kpi)
                 .where(sl.c.run_id == run_id).order_by(it.c.id, sl.c.position)))
             keep = and_(so.c.run_id == run_id, so.c.kpi.not_in(sorted(failed_kpis)) if failed_kpis else true())

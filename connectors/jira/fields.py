@@ -20,7 +20,7 @@ from scoring.numbers import finite_number
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 # every role a field may play; JiraFields below has one key per role
-ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "score", "rank")
+ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "score", "rank")
 WRITE_BACK_ROLES = ("score", "rank")
 _NO = {"no", "false", "0", "off", "none", ""}
 
@@ -40,6 +40,7 @@ class JiraFields(BaseModel):
     job_size: str | None = None
     team: str | None = None
     mandatory: str | None = None
+    estimator: str | None = None         # a user field: who estimated (default: the reporter)
     score: str | None = None
     rank: str | None = None
 
@@ -99,6 +100,27 @@ def mandatory_of(raw: Any) -> bool:
         return any(mandatory_of(x) for x in raw)
     label = option_label(raw)
     return label is not None and label.strip().lower() not in _NO
+
+
+def person_of(v: Any) -> tuple[str, str]:
+    """A Jira user value as (stable id, display name): Cloud's accountId, Data Center's
+    key or name; the name is `displayName` (an e-mail only when that is all there is).
+    ("", "") when unset or unreadable.
+
+    >>> person_of({"accountId": "5b10a", "displayName": "Alice Smith", "emailAddress": "a@x.com"})
+    ('5b10a', 'Alice Smith')
+    >>> person_of([{"name": "bob", "key": "JIRAUSER1"}])
+    ('JIRAUSER1', 'bob')
+    """
+    if isinstance(v, list):
+        v = next((x for x in v if isinstance(x, dict)), None)
+    if isinstance(v, str):
+        return "", " ".join(v.split())
+    if not isinstance(v, dict):
+        return "", ""
+    ident = next((str(v[k]) for k in ("accountId", "key", "name") if isinstance(v.get(k), (str, int)) and v[k]), "")
+    name = next((str(v[k]) for k in ("displayName", "name") if isinstance(v.get(k), str) and v[k].strip()), "")
+    return ident, " ".join(name.split()) or ident
 
 
 def blocked_by_of(links: Any) -> tuple[str, ...]:
@@ -162,6 +184,9 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         impact = impact_section(text(f.get("description"))) or ""
     labels = tuple(str(x) for x in f.get("labels")) if isinstance(f.get("labels"), list) else ()
     parent = f.get("parent").get("key", "") if isinstance(f.get("parent"), dict) else ""
+    estimator_id, estimator = person_of(f.get(ids["estimator"])) if ids.get("estimator") else ("", "")
+    if not estimator:
+        estimator_id, estimator = person_of(f.get("reporter"))
     return InitiativeRecord(
         key=key, title=title.strip(), status=str(status.get("name", "")), status_category=category,
         effort=effort, confidence=confidence, impact=impact, labels=labels,
@@ -169,4 +194,5 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         blocked_by=blocked_by_of(f.get("issuelinks")),
         team=option_label(f.get(ids["team"])) or "" if ids.get("team") else "",
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
-        factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""))
+        factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
+        estimator=estimator, estimator_id=estimator_id)

@@ -7,7 +7,8 @@ so the impact-line parser and the `KPI impact` section finder read both the same
 - an expand or panel titled `KPI impact` holds the section (it ends where the block ends);
 - a table row is one estimate, its cells read in order as KPI, lift and confidence
   (`- activation +8% @70%`); a header row is skipped, and a header row reading
-  `KPI impact` titles the table;
+  `KPI impact` titles the table; a header cell `By` marks the column naming who
+  estimated (`- activation +8% @70% by alice`);
 - formatting marks never become part of an id (`*activation*` reads `activation`).
 
 A document that is not ADF at all (content that is a number, attrs that are a list)
@@ -103,9 +104,29 @@ def _cell_text(cell: dict, depth: int) -> str:
                     if ln.strip()).strip()
 
 
-def _estimate_row(cells: list[str]) -> str:
-    """A table row as an impact line: KPI, lift, confidence in that order."""
+_BY_HEADERS = ("by", "estimator", "estimated by", "who")
+
+
+def _by_column(cells: list[str]) -> int | None:
+    """The column of a header row that names who estimated (`By`), if any."""
+    for n, c in enumerate(cells):
+        if c.strip().strip(":").lower() in _BY_HEADERS:
+            return n
+    return None
+
+
+def _estimate_row(cells: list[str], by: int | None = None) -> str:
+    """A table row as an impact line: KPI, lift, confidence in that order, and the `By`
+    column (found in the header row) as `by NAME`."""
     cells = [c.strip() for c in cells]
+    name = ""
+    if by is not None and by < len(cells):
+        name = " ".join(cells.pop(by).split())
+    line = _row_line(cells)
+    return f"{line} by {name}" if line and name and len(cells) >= 2 else line
+
+
+def _row_line(cells: list[str]) -> str:
     while cells and not cells[-1]:
         cells.pop()
     if len(cells) < 2:
@@ -117,7 +138,7 @@ def _estimate_row(cells: list[str]) -> str:
 
 
 def _table(node: dict, depth: int) -> list[str]:
-    out, title = [], ""
+    out, title, by = [], "", None
     for n, row in enumerate(_content(node, depth + 1)):
         cells = _content(row, depth + 2)
         texts = [_cell_text(c, depth + 2) for c in cells]
@@ -126,8 +147,9 @@ def _table(node: dict, depth: int) -> list[str]:
             title = texts[0]                      # a header row reading "KPI impact" titles the table
             continue
         if header or (n == 0 and texts and texts[0].strip().lower() in ("kpi", "kpi id", "metric")):
+            by = _by_column(texts)
             continue
-        line = _estimate_row(texts)
+        line = _estimate_row(texts, by)
         if line:
             out.append(f"- {line}")
     return _titled(title, out) if title else out
@@ -236,6 +258,7 @@ def wiki_to_text(text: str | None) -> str:
     """Jira wiki markup as the same plain text shape as `adf_to_text`."""
     out: list[str] = []
     open_blocks: list[bool] = []        # per open {panel}/{expand}: did it open a KPI impact section
+    by = None                           # the `By` column of the last table header row
     for line in str(text or "").replace("\\\\", "\n").splitlines():
         if m := _WIKI_BLOCK.match(line):
             spec = m.group(2)
@@ -253,7 +276,9 @@ def wiki_to_text(text: str | None) -> str:
             header, cells = _wiki_row(line)
             if header and cells and _SECTION_TITLE.match(cells[0]) and not any(cells[1:]):
                 out.append(f"## {cells[0]}")
-            elif not header and (row := _estimate_row(cells)):
+            elif header:
+                by = _by_column(cells)
+            elif row := _estimate_row(cells, by):
                 out.append(f"- {row}")
         elif m := _WIKI_HEADING.match(line):
             out.append(f"{'#' * int(m.group(1))} {strip_marks(m.group(2).strip())}")
