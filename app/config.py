@@ -127,7 +127,6 @@ class AuthSettings(_Section):
     proxy_groups_header: str | None = "X-Forwarded-Groups"
     proxy_secret_env: str | None = None
     trusted_proxies: list[str] = Field(default_factory=list)
-    session_key_env: str | None = None       # signs the session cookie; unset: a key kept in the store
     session_hours: float = Field(default=12, gt=0, le=24 * 30)
 
     @field_validator("roles")

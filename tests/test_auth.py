@@ -480,3 +480,18 @@ def test_an_unset_client_secret_refuses_to_start(oidc_ws, monkeypatch):
     monkeypatch.delenv(SECRET_VAR)
     with pytest.raises(ConfigError, match="auth.client_secret_env: the environment variable"):
         create_app(workspace=oidc_ws)
+
+
+def test_a_session_from_one_replica_is_good_on_another(oidc_ws, monkeypatch):
+    monkeypatch.delenv("ROADMAP_SESSION_KEY", raising=False)
+    a = create_app(workspace=oidc_ws)
+    b = create_app(workspace=Workspace(oidc_ws.settings))       # the key is kept in the shared store
+    ca = a.test_client()
+    sign_in(ca)
+    cb = b.test_client()
+    cb.set_cookie("roadmap_session", session_cookie(ca))
+    assert cb.get("/api/v1/kpis").status_code == 200
+    monkeypatch.setenv("ROADMAP_SESSION_KEY", "another-key-0123456789-abcdef")
+    cc = create_app(workspace=Workspace(oidc_ws.settings)).test_client()
+    cc.set_cookie("roadmap_session", session_cookie(ca))
+    assert cc.get("/api/v1/kpis").status_code == 401               # signed with another key: not ours

@@ -29,6 +29,7 @@ from app.web.state import ApiError, arg, require_token, workspace
 
 PROXY_SECRET_HEADER = "X-Roadmap-Proxy-Secret"
 SESSION_COOKIE = "roadmap_session"
+SESSION_KEY_VAR = "ROADMAP_SESSION_KEY"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.auth")
 
@@ -47,14 +48,14 @@ class _Session(SecureCookieSessionInterface):
         return request.is_secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
 
 
-def _session_key(ws, cfg) -> bytes:
-    """From `[auth] session_key_env`, else one random key kept in the store (shared by replicas)."""
-    if cfg.session_key_env:
-        key = os.environ.get(cfg.session_key_env)
-        if not key or len(key) < 16:
+def _session_key(ws) -> bytes:
+    """From `$ROADMAP_SESSION_KEY`, else one random key kept in the store (shared by replicas)."""
+    key = os.environ.get(SESSION_KEY_VAR)
+    if key is not None:
+        if len(key) < 16:
             from app.config import ConfigError
-            raise ConfigError([f"auth.session_key_env: the environment variable {cfg.session_key_env} is not set "
-                               "(or shorter than 16 characters); export a long random value"])
+            raise ConfigError([f"${SESSION_KEY_VAR}: shorter than 16 characters; export a long random value "
+                               "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"])
         return key.encode()
     from sqlalchemy import insert, select
     from sqlalchemy.exc import IntegrityError
@@ -85,7 +86,7 @@ def install(app) -> None:
                                "set; export the client secret (or remove the key for a public client)"])
         if cfg.mode == "proxy" and not os.environ.get(cfg.proxy_secret_env or ""):
             log.error("auth.proxy_secret_env: %s is not set; every proxied request is refused", cfg.proxy_secret_env)
-        app.secret_key = _session_key(ws, cfg)
+        app.secret_key = _session_key(ws)
         app.config.update(SESSION_COOKIE_NAME=SESSION_COOKIE, SESSION_COOKIE_HTTPONLY=True,
                           SESSION_COOKIE_SAMESITE="Lax", PERMANENT_SESSION_LIFETIME=int(cfg.session_hours * 3600))
         app.session_interface = _Session()
