@@ -495,3 +495,20 @@ def test_a_session_from_one_replica_is_good_on_another(oidc_ws, monkeypatch):
     cc = create_app(workspace=Workspace(oidc_ws.settings)).test_client()
     cc.set_cookie("roadmap_session", session_cookie(ca))
     assert cc.get("/api/v1/kpis").status_code == 401               # signed with another key: not ours
+
+
+def test_every_command_is_in_the_clis_one_table():
+    """A new command that writes must be given its role in app/cli/auth.py COMMANDS."""
+    import click
+
+    from app.cli import auth as cli_auth, main
+
+    def walk(group, prefix=""):
+        for name, cmd in group.commands.items():
+            if isinstance(cmd, click.Group):
+                yield from walk(cmd, f"{prefix}{name} ")
+            else:
+                yield f"{prefix}{name}", cmd
+    for path, cmd in walk(main):
+        assert path in cli_auth.COMMANDS or path in cli_auth.READS, path
+        assert getattr(cmd.callback, "_roadmap_guarded", False) == (path in cli_auth.COMMANDS), path

@@ -200,10 +200,10 @@ def check():
         if not person.can(need):
             raise _Refusal(403, f"this needs the {need} role; {person.name} is {person.role}")
     except _Refusal as r:
-        _audit_refusal(r.status, action, r.person or getattr(g, "person", None))
         if r.status == 401 and cfg.mode == "oidc" and not request.path.startswith(("/api/", "/metrics")) \
-                and request.method in rules.SAFE_METHODS:
-            return redirect(url_for("auth.login", next=_here()))
+                and request.method in rules.SAFE_METHODS and _bearer() is None:
+            return redirect(url_for("auth.login", next=_here()))     # the way in, not a refusal: the sign-in is logged
+        _audit_refusal(r.status, action, r.person or getattr(g, "person", None))
         raise ApiError(r.status, "unauthorized" if r.status == 401 else "forbidden", r.message) from None
     return None
 
@@ -226,14 +226,28 @@ def _here() -> str:
     return request.path + ("?" + qs if qs else "")
 
 
+ANONYMOUS_PER_MINUTE = 120      # refusals of nobody recorded per process and minute; beyond, only counted in the log
+
+
 def _audit_refusal(status: int, action: str, person: Person | None) -> None:
     who = person or Person(name="anonymous", role="none", id="", via="none")
+    g.audited = True
+    if person is None:                 # a flood of anonymous requests must not flood the log (or the database)
+        ext = current_app.extensions
+        minute = int(time.time() // 60)
+        seen = ext.get("roadmap.anonymous_refusals")
+        if not seen or seen[0] != minute:
+            seen = ext["roadmap.anonymous_refusals"] = [minute, 0]
+        seen[1] += 1
+        if seen[1] > ANONYMOUS_PER_MINUTE:
+            log.warning("refused %s %s (%d); anonymous refusals over %d a minute are not audited",
+                        request.method, request.path[:200], status, ANONYMOUS_PER_MINUTE)
+            return
     try:
         audit.record_alone(workspace().store, action or "read", f"{request.method} {request.path[:300]}",
                            f"refused-{status}", person=who)
     except Exception:  # noqa: BLE001 - the refusal stands even if the log cannot be written
         log.exception("the audit log could not record a refusal")
-    g.audited = True
 
 
 def after(resp):

@@ -33,6 +33,12 @@ COMMANDS: dict[str, tuple[str, str, bool]] = {
 }
 
 
+# commands that only read the store (any token may run them), or that write no shared
+# state (a starter config, the demo's own directory, the web service itself)
+READS = {"score", "explain", "kpis", "check", "connectors", "snapshot list", "diff", "plan", "risk", "outcomes",
+         "calibration", "init", "demo", "serve"}
+
+
 def _guarded(path: str, callback):
     role, action, self_recorded = COMMANDS[path]
 
