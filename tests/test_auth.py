@@ -512,3 +512,18 @@ def test_every_command_is_in_the_clis_one_table():
     for path, cmd in walk(main):
         assert path in cli_auth.COMMANDS or path in cli_auth.READS, path
         assert getattr(cmd.callback, "_roadmap_guarded", False) == (path in cli_auth.COMMANDS), path
+
+
+def test_templates_hide_controls_a_role_cannot_use(oidc_app, oidc_ws):
+    """`can(role)` in templates: true only for a person whose role allows it."""
+    from flask import render_template_string
+    _r, viewer = tokens.create(oidc_ws.store, "v", "viewer")
+    _r, planner = tokens.create(oidc_ws.store, "p", "planner")
+    tpl = "{% if can('planner') %}<button>Reveal</button>{% endif %}"
+    shown = {}
+    for name, token in (("viewer", viewer), ("planner", planner), ("nobody", None)):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        with oidc_app.test_request_context("/kpis", headers=headers):
+            oidc_app.preprocess_request()
+            shown[name] = "Reveal" in render_template_string(tpl)
+    assert shown == {"viewer": False, "planner": True, "nobody": False}

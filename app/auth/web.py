@@ -30,6 +30,8 @@ from app.web.state import ApiError, arg, require_token, workspace
 PROXY_SECRET_HEADER = "X-Roadmap-Proxy-Secret"
 SESSION_COOKIE = "roadmap_session"
 SESSION_KEY_VAR = "ROADMAP_SESSION_KEY"
+ANONYMOUS = Person(name="anonymous", role="none", id="", via="none")
+WEBHOOK = Person(name="jira-webhook", role="none", id="webhook", via="webhook")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.auth")
 
@@ -95,11 +97,19 @@ def install(app) -> None:
     app.before_request(check)
     app.after_request(after)
     app.context_processor(lambda: {"person": _person_or_none(), "auth_on": settings() is not None,
-                                   "can": lambda role: (_person_or_none() or LOCAL).can(role)})
+                                   "can": _can})
 
 
 def _person_or_none() -> Person | None:
     return getattr(g, "person", None)
+
+
+def _can(role: str) -> bool:
+    """For templates: `{% if can('planner') %}` shows a control only to those who may use it."""
+    p = _person_or_none()
+    if p is None:
+        return settings() is None
+    return p.can(role)
 
 
 # -- who is asking -------------------------------------------------------------------
@@ -173,6 +183,9 @@ def check():
     need, action = rules.needed(request.method, request.url_rule.rule)
     g.audit_action = action if rules.is_write(request.method, request.url_rule.rule) or need == "admin" else None
     cfg = settings()
+    if rules.normal(request.url_rule.rule) == "/api/v1/webhooks/jira":
+        g.person = WEBHOOK                # its HMAC is its credential; the audit names it
+        return None
     if cfg is None:                      # as before: LOCAL, writes from loopback or with the API token
         g.person = LOCAL
         if need not in (rules.PUBLIC, "viewer"):
@@ -183,6 +196,7 @@ def check():
                 raise
         return None
     if need == rules.PUBLIC:
+        g.person = ANONYMOUS
         return None
     try:
         token = _bearer()
@@ -230,7 +244,7 @@ ANONYMOUS_PER_MINUTE = 120      # refusals of nobody recorded per process and mi
 
 
 def _audit_refusal(status: int, action: str, person: Person | None) -> None:
-    who = person or Person(name="anonymous", role="none", id="", via="none")
+    who = person or ANONYMOUS
     g.audited = True
     if person is None:                 # a flood of anonymous requests must not flood the log (or the database)
         ext = current_app.extensions
