@@ -1,8 +1,8 @@
-"""Sign-in and the role check on the web (docs/http.md, "Who may do what"; docs/deployment.md,
-"Sign-in"): `install(app)` adds the one before-request check that finds the person
-(session cookie, proxy headers, bearer token) and enforces `app.auth.rules`, the audit
-of refusals and writes, and the routes `/login`, `/auth/callback`, `/logout` and
-`/api/v1/audit`.
+"""The role check on the web (docs/http.md, "Who may do what"; docs/deployment.md, "Sign-in,
+roles and the audit log"): `install(app)` adds the one before-request check that finds the
+person (session cookie, proxy headers, bearer token) and enforces `app.auth.rules`, the
+audit of refusals and of writes no service recorded, signed sessions, and the sign-in
+routes of app/auth/signin.py.
 
 With no `[auth]` (or `mode = "none"`) every request is `LOCAL` and writes keep the old
 guard: loopback, or the `[service] api_token_env` bearer token.
@@ -17,15 +17,15 @@ import re
 import secrets
 import time
 import uuid
-from datetime import date, datetime, time as dt_time, timezone
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, g, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, g, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
 from app.auth import LOCAL, Person, audit, rules, tokens
-from app.auth.oidc import Provider, SignInError, groups_of, role_for
-from app.web.state import ApiError, arg, require_token, workspace
+from app.auth.oidc import Provider, role_for
+from app.auth.signin import auth_bp, settings
+from app.web.state import ApiError, require_token, workspace
 
 PROXY_SECRET_HEADER = "X-Roadmap-Proxy-Secret"
 SESSION_COOKIE = "roadmap_session"
@@ -34,13 +34,6 @@ ANONYMOUS = Person(name="anonymous", role="none", id="", via="none")
 WEBHOOK = Person(name="jira-webhook", role="none", id="webhook", via="webhook")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 log = logging.getLogger("app.auth")
-
-auth_bp = Blueprint("auth", __name__)
-
-
-def settings():
-    a = workspace().settings.auth
-    return a if a is not None and a.mode != "none" else None
 
 
 class _Session(SecureCookieSessionInterface):
@@ -276,109 +269,3 @@ def after(resp):
         except Exception:  # noqa: BLE001
             log.exception("the audit log could not record a write")
     return resp
-
-
-# -- sign-in routes -------------------------------------------------------------------
-def safe_next(raw: str | None) -> str:
-    """Only a path on this site: '/kpis?x=1' stays; 'https://evil', '//evil', '/\\\\evil' become '/'.
-
-    >>> [safe_next(x) for x in ("/kpis?a=1", "//evil.com", "https://evil.com/", "/\\\\evil", "kpis", None)]
-    ['/kpis?a=1', '/', '/', '/', '/', '/']
-    """
-    if not raw or not raw.startswith("/") or raw.startswith(("//", "/\\")) or len(raw) > 2000:
-        return "/"
-    parts = urlsplit(raw)
-    if parts.scheme or parts.netloc or any(ord(ch) < 32 or ch == "\\" for ch in raw):
-        return "/"
-    return raw
-
-
-def _provider() -> Provider:
-    p = current_app.extensions.get("roadmap.oidc")
-    if p is None:
-        raise ApiError(404, "not-found", "sign-in by OIDC is not configured here ([auth] mode)")
-    return p
-
-
-@auth_bp.get("/login")
-def login():
-    provider = _provider()
-    target = safe_next(request.args.get("next"))
-    try:
-        url, pending = provider.start(url_for("auth.callback", _external=True))
-    except SignInError as exc:
-        raise ApiError(exc.status, "sign-in-failed", exc.message) from None
-    session.clear()
-    session["pending"] = {**pending, "next": target}
-    return redirect(url)
-
-
-@auth_bp.get("/auth/callback")
-def callback():
-    provider = _provider()
-    cfg = settings()
-    pending = session.pop("pending", None)
-    store = workspace().store
-    anon = Person(name="anonymous", role="none", id="", via="oidc")
-    try:
-        claims = provider.finish(url_for("auth.callback", _external=True), pending, request.args)
-    except SignInError as exc:
-        session.clear()
-        audit.record_alone(store, "signin", f"oidc {exc.reason}", f"refused-{exc.status}", person=anon)
-        return _sign_in_error(exc.status, exc.message)
-    email = claims.get("email") if isinstance(claims.get("email"), str) else None
-    name = (email or claims.get("preferred_username") or claims.get("name") or claims["sub"])
-    name = str(name)[:255]
-    groups = groups_of(claims, cfg.groups_claim)
-    role = role_for(groups + ([email] if email else []), cfg.roles)
-    if role is None:
-        session.clear()
-        audit.record_alone(store, "signin", f"oidc {name}: no mapped group", "refused-403",
-                           person=Person(name=name, role="none", id=str(claims["sub"])[:200], via="oidc"))
-        return _sign_in_error(403, f"{name} has no role here: none of your groups is in [auth.roles]; "
-                                   "ask an admin to map one")
-    person = Person(name=name, role=role, id="oidc:" + str(claims["sub"])[:200], via="oidc")
-    session.clear()                          # a new session: nothing from before sign-in survives
-    session.permanent = True
-    session["who"] = {"sid": secrets.token_urlsafe(24), "id": person.id, "name": person.name, "role": role,
-                      "exp": time.time() + cfg.session_hours * 3600}
-    tokens.seen(store, person)
-    audit.record_alone(store, "signin", f"oidc {name}", "ok", person=person)
-    return redirect(safe_next((pending or {}).get("next")))
-
-
-def _sign_in_error(status: int, message: str):
-    return render_template("error.html", status=status, title="Sign-in failed", message=message,
-                           problems=[]), status
-
-
-@auth_bp.post("/logout")
-def logout():
-    g.audited = True
-    if settings() is None:
-        raise ApiError(404, "not-found", "there is no sign-in here ([auth] is not configured)")
-    person = _person_or_none()
-    if person is not None and person.via != "local":
-        audit.record_alone(workspace().store, "signout", person.name, "ok", person=person)
-    session.clear()
-    g.person = None                          # the page below shows nobody signed in
-    return render_template("signed_out.html"), 200
-
-
-@auth_bp.get("/api/v1/audit")
-def audit_log():
-    since = arg("since")
-    when = None
-    if since is not None:
-        try:
-            when = datetime.combine(date.fromisoformat(since), dt_time(), timezone.utc) \
-                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", since) else None
-        except ValueError:
-            when = None
-        if when is None:
-            raise ApiError(400, "bad-request", "since must be a date, YYYY-MM-DD")
-    return jsonify(audit.report(workspace().store, when))
-
-
-def login_url(next_path: str) -> str:
-    return url_for("auth.login") + "?" + urlencode({"next": next_path})
