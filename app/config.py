@@ -21,18 +21,19 @@ from scoring.graph import GraphProblem, find_problems
 from scoring.model import Edge, Kpi, Objective
 from scoring.numbers import finite_number
 from scoring.ranking import METHODS
+from scoring.errors import BadInput
 
 CONFIG_NAME = "roadmap.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(BadInput):
     """The config cannot be used. `problems` are located, one per line, each with a fix."""
 
     def __init__(self, problems: list[str], path: Path | None = None):
         self.problems = problems
         self.path = path
         where = f"{path}: " if path else ""
-        super().__init__("\n".join(where + p for p in problems))
+        super().__init__("\n".join(where + p for p in problems), code="config")
 
 
 class _Section(BaseModel):
@@ -49,6 +50,8 @@ class ServiceSettings(_Section):
     log_format: Literal["text", "json"] = "text"
     # Host headers served (DNS rebinding); "*" for any. Default: the loopback names, any port.
     allowed_hosts: list[str] = Field(default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
+    metrics_token_env: str | None = None       # /metrics needs this bearer token; unset: loopback clients only
+    max_concurrent_analyses: int = Field(default=2, ge=1, le=64)   # plan/risk computations at once per process
 
 
 class ScoringSettings(_Section):

@@ -6,9 +6,12 @@ import io
 import json
 import shutil
 
+from app.terminal import json_safe, safe
+
 
 def to_json(obj) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    """JSON for the terminal or a pipe; bidirectional and C1 controls in strings escaped."""
+    return json_safe(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
 def _num(v, digits: int = 3) -> str:
@@ -22,6 +25,8 @@ def _cut(text: str, width: int) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    """Columns of text; every cell made terminal-safe (app/terminal.py) before it is measured."""
+    headers, rows = [safe(h) for h in headers], [[safe(c) for c in r] for r in rows]
     widths = [max([len(h)] + [len(r[n]) for r in rows]) for n, h in enumerate(headers)]
     def line(cells):
         return "  ".join(c.rjust(widths[n]) if n in right else c.ljust(widths[n])
@@ -78,14 +83,14 @@ def _pct(v) -> str:
 
 def kpis_table(data: dict) -> str:
     rows = [[k["id"], value(k["current"], k["unit"]), k.get("window") or k["current_date"] or "-",
-             value(k["target"], k["unit"]), _pct(k["progress"]), _pct(k["expected_progress"]), k["status"],
+             value(k["target"], k["unit"]), *pct_pair(k["progress"], k["expected_progress"]), k["status"],
              f"{k['urgency']:.2f}"] for k in data["kpis"]]
     return table(["kpi", "current", "current is", "target", "progress", "expected", "status", "urgency"],
                  rows, right={1, 3, 4, 5, 7})
 
 
 def check_text(data: dict) -> str:
-    lines = [f"{f['level']:7}  {f['code']:22} {f['subject']}: {f['message']}" for f in data["findings"]]
+    lines = [safe(f"{f['level']:7}  {f['code']:22} {f['subject']}: {f['message']}") for f in data["findings"]]
     if data["allocation"]:
         lines.append("")
         lines.append(table(["objective", "weight share", "effort share"],
@@ -130,4 +135,13 @@ def explain_text(item: dict) -> str:
             out.append(f"    {f['name']}: {value(f['current'], f['unit'])} -> {value(f['forecast'], f['unit'])}")
     for f in item["flags"]:
         out.append(f"  flag {f['flag']}: {f['fix']}")
-    return "\n".join(out)
+    return "\n".join(safe(line) for line in out)     # each line is one line: a source's own breaks escaped
+
+
+def pct_pair(a, b) -> tuple[str, str]:
+    """Progress and expected progress as the KPI page prints them: enough decimals for
+    unequal values to differ ("41.6%" vs "42.0%", not "42%" vs "42%"); "-" for none."""
+    if a is None or b is None:
+        return _pct(a), _pct(b)
+    from scoring.alignment import pct_pair as pair
+    return pair(a, b)

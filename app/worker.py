@@ -102,6 +102,11 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
     if not q.finish(store, job["id"], worker, status, result, message):
         log(logger, "job was taken over before it ended; result not recorded", level=logging.WARNING,
             job=job["id"])
+    if status == "failed":
+        try:
+            q.reap_runs(store)        # a run the failed sync left "running": failed now, its staging dropped
+        except Exception as exc:  # noqa: BLE001 - the next sync recovers it too
+            log(logger, "could not recover the failed sync's runs", level=logging.WARNING, error=type(exc).__name__)
     log(logger, "sync ended", level=logging.INFO if status == "ok" else logging.WARNING, job=job["id"],
         status=status, seconds=round(time.monotonic() - started, 3), why=message)
     return status

@@ -30,6 +30,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
+from scoring.errors import BadInput, SourceFailed
+
 ENTRY_POINT_GROUP = "kpi_roadmap.connectors"
 
 
@@ -103,7 +105,7 @@ class SyncRun(Protocol):
     def progress(self, done: int, total: int | None = None) -> None: ...
 
 
-class SourceError(RuntimeError):
+class SourceError(SourceFailed):
     """The source failed as a whole (unreachable, refused credentials). The message names
     the source and the status and never holds a secret."""
 
@@ -136,9 +138,10 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-class SourceConfigError(SourceError):
+class SourceConfigError(BadInput, SourceError):
     """The source says the config is wrong (a field name it does not have): bad input,
-    reported before anything is fetched."""
+    reported before anything is fetched (400, exit 2)."""
+    status, exit_code, code = 400, 2, "source-config"
 
     def __init__(self, problems: list[str]):
         super().__init__("; ".join(problems))

@@ -9,6 +9,7 @@ without the required columns fails the sync with the file's name and what is wro
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from datetime import date
@@ -17,7 +18,7 @@ from typing import Any, Iterator, Literal
 
 from connectors.base import Connector, ConnectorOptions, InitiativeRecord, SourceError, SyncRun, as_day
 from scoring.model import FACTOR_NAMES
-from scoring.notation import read_confidence
+from scoring.notation import confidence_field
 from scoring.numbers import finite_number
 
 _CATEGORIES = {"new": "new", "to do": "new", "todo": "new", "open": "new", "backlog": "new",
@@ -81,7 +82,7 @@ def initiative_from(row: dict) -> InitiativeRecord:
         flags.append("unreadable-effort")
     confidence = None
     if str(row.get("confidence") or "").strip():
-        confidence = read_confidence(str(row["confidence"]))
+        confidence = confidence_field(str(row["confidence"]))     # 0.7, 70 %, or high/medium/low in any case
         if confidence is None:
             flags.append("unreadable-confidence")
     factors = {}
@@ -108,6 +109,7 @@ def initiative_from(row: dict) -> InitiativeRecord:
 class _FileConnector(Connector):
     Options = FileOptions
     options: FileOptions
+    _encoding = "utf-8"
 
     @property
     def holds(self) -> str:  # type: ignore[override]
@@ -126,10 +128,39 @@ class _FileConnector(Connector):
     def _refuse(self, what: str) -> SourceError:
         return SourceError(f"{self.name}: {self.path.name} {what}; nothing was changed")
 
+    def encoding(self) -> str:
+        """How the file is read: UTF-8 or UTF-16 when it starts with their byte order mark,
+        UTF-8 when every byte of it decodes as UTF-8 (checked in chunks, never held whole),
+        else Windows-1252, what spreadsheet programs export (Excel's "CSV" on Windows)."""
+        with self.path.open("rb") as fh:
+            head = fh.read(4)
+            if head.startswith(codecs.BOM_UTF8):
+                return "utf-8-sig"
+            if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                return "utf-16"
+            fh.seek(0)
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            try:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                return "cp1252"
+        return "utf-8"
+
+    def _open(self, **kw):
+        """The file as text in its encoding (`encoding`); Windows-1252's five unassigned
+        bytes read as U+FFFD rather than refusing the file."""
+        return self.path.open(encoding=self._encoding, errors="replace" if self._encoding == "cp1252" else "strict",
+                              **kw)
+
     def pull(self, run: SyncRun) -> None:
         if not self.path.is_file():
             raise SourceError(f"{self.name}: file not found: {self.path}")
         try:
+            self._encoding = self.encoding()
+            if self._encoding == "cp1252":       # said once, in the sync's summary
+                run.count("file read as Windows-1252 (not UTF-8)", 1)
             rows = self._rows()
             if self.options.holds == "initiatives":
                 self._initiatives(run, rows)
@@ -224,7 +255,7 @@ class CsvConnector(_FileConnector):
     type = "csv"
 
     def _rows(self):
-        with self.path.open(newline="", encoding="utf-8-sig") as fh:
+        with self._open(newline="") as fh:
             reader = csv.DictReader(fh)
             if reader.fieldnames is None:
                 raise self._refuse("is empty")
@@ -243,7 +274,7 @@ class JsonConnector(_FileConnector):
 
     def _rows(self):
         from connectors.jsonstream import items
-        with self.path.open(encoding="utf-8") as fh:
+        with self._open() as fh:
             found = items(fh, (self.options.holds, "items"))
             if found is None:
                 raise SourceError(f"{self.name}: {self.path} must hold a list of {self.options.holds} "

@@ -22,7 +22,7 @@ LEVELS = {"cycle": "error", "unknown-node": "error",
 CODES = ("cycle", "unknown-node", "orphan-kpi", "objective-without-kpi", "kpi-not-smart",
          "kpi-no-data", "kpi-stale", "kpi-off-track", "initiative-unaligned",
          "unestimated-link", "too-many-kpis", "allocation-drift", "initiative-unreadable",
-         "effort-defaulted")
+         "effort-defaulted", "discuss", "kpi-outlier")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,20 @@ class AlignmentRules:
 
 def _pct(v: float) -> str:
     return f"{100 * v:.0f}%"
+
+
+def pct_pair(a: float, b: float) -> tuple[str, str]:
+    """Two shares as percentages with as many decimals (up to 2) as it takes for unequal
+    values to read differently: 0.4162 vs 0.42 is "41.6%" vs "42.0%", never "42%" vs "42%".
+
+    >>> pct_pair(0.4162, 0.42), pct_pair(0.30, 0.50)
+    (('41.6%', '42.0%'), ('30%', '50%'))
+    """
+    for digits in (0, 1, 2):
+        x, y = f"{100 * a:.{digits}f}%", f"{100 * b:.{digits}f}%"
+        if x != y or a == b:
+            return x, y
+    return x, y
 
 
 def suggested_estimate(kpi: Kpi | None, kpi_id: str) -> str:
@@ -126,8 +140,30 @@ def kpi_findings(kpis: list[Kpi], states: dict[str, KpiState], rules: AlignmentR
             out.append(Finding("kpi-stale", k.id, f"KPI '{k.id}' was last observed on {st.current_date}, {age} days "
                                f"before {rules.as_of} (stale after {rules.stale_days}); check its source"))
         if st.status == "off-track":
-            out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {_pct(st.progress)} of its way to target "
-                               f"against {_pct(st.expected_progress)} expected by {rules.as_of}"))
+            now, due = pct_pair(st.progress, st.expected_progress)
+            out.append(Finding("kpi-off-track", k.id, f"KPI '{k.id}' is at {now} of its way to target "
+                               f"against {due} expected by {rules.as_of}"))
+    return out
+
+
+def outlier_findings(kpis: list[Kpi], histories: dict[str, list[tuple[date, float]]],
+                     as_of: date) -> list[Finding]:
+    """`kpi-outlier`: a value in a mean- or sum-aggregated KPI's current window more than
+    5 median absolute deviations from the window's median (one day pulls the current
+    value, and with it the urgency); the fix suggests `aggregate = "median"`."""
+    from scoring.windows import OUTLIER_MADS, window_outliers
+    out = []
+    for k in kpis:
+        if k.aggregate not in ("mean", "sum") or k.window_days < 3 or k.id not in histories:
+            continue
+        hist = histories[k.id]
+        found = window_outliers([d for d, _ in hist], [v for _, v in hist], k.window_days, as_of)
+        for day, value, dist in found:
+            out.append(Finding("kpi-outlier", k.id, (
+                f"KPI '{k.id}' has {value:g} on {day}, more than {OUTLIER_MADS:g} median absolute deviations "
+                f"from the median of its {k.window_days}-day window, so it alone pulls the {k.aggregate} "
+                f"(and the urgency); check that day at the source, or set aggregate = \"median\" for "
+                f"'{k.id}' in roadmap.toml")))
     return out
 
 
@@ -165,6 +201,16 @@ def allocation(ranking: Ranking) -> list[dict]:
     return [{"objective": o.id, "weight_share": ranking.weights[o.id],
              "effort_share": float(effort[n] / total) if total > 0 else 0.0}
             for n, o in enumerate(ranking.graph.objectives)]
+
+
+def disagreement_findings(flags: dict[str, list[dict]]) -> list[Finding]:
+    """`discuss` per disputed link that can change the plan (the `discuss:<kpi>`
+    flags: docs/model.md "Several estimators")."""
+    return [Finding("discuss", key,
+                    f"initiative {key}: the estimators disagree on '{f['kpi']}' (D = {f['disagreement']:.2f}), "
+                    f"and it can change the plan (refining it is worth {f['voi']:.3g} impact points): "
+                    "discuss this estimate")
+            for key, found in flags.items() for f in found]
 
 
 def initiative_findings(ranking: Ranking) -> list[Finding]:

@@ -23,7 +23,7 @@ class RoadmapError(Exception):
 
     status: int = 400       # HTTP status
     exit_code: int = 2      # CLI exit status (CONTRACT: 2 bad input or usage, 3 a source failed)
-    code: str = "bad-input"
+    code: str = "bad-request"   # the code the API has always answered a 400 with
 
     def __init__(self, message: str = "", *, code: str | None = None, status: int | None = None,
                  exit_code: int | None = None, headers: dict[str, str] | None = None):

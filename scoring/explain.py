@@ -46,6 +46,12 @@ def paths(r: Ranking, i: int, limit: int = 5, max_paths: int = 10_000) -> list[d
                                   "impact": 100 * r.weights[nxt] * float(r.link_delta[j]) * w})
                 else:
                     stack.append((path + [nxt], w * r.states[nxt].urgency))
+    if r.link_share is not None:        # several estimators of one KPI walk the same paths: one each
+        merged: dict[tuple, dict] = {}
+        for p in found:
+            seen = merged.setdefault(tuple(p["path"]), {**p, "impact": 0.0})
+            seen["impact"] += p["impact"]
+        found = list(merged.values())
     found.sort(key=lambda p: -abs(p["impact"]))
     for p in found[:limit]:
         p["urgency"] = [urgency_factor(r, kid) for kid in p["path"][:-1]]

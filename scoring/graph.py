@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from scoring.model import Edge, Kpi, Objective
+from scoring.errors import BadInput, Conflict
 
 
 @dataclass(frozen=True)
@@ -24,12 +25,13 @@ class GraphProblem:
     message: str
 
 
-class GraphError(ValueError):
-    """The goal graph cannot be scored; `problems` lists every reason."""
+class GraphError(Conflict):
+    """The goal graph cannot be scored; `problems` lists every reason: 409, exit 2."""
+    code = "graph-invalid"
 
     def __init__(self, problems: list[GraphProblem]):
         self.problems = problems
-        super().__init__("; ".join(p.message for p in problems))
+        super().__init__("the goal graph cannot be scored: " + "; ".join(p.message for p in problems))
 
 
 def find_problems(objectives: list[Objective], kpis: list[Kpi], edges: list[Edge]) -> list[GraphProblem]:
@@ -118,11 +120,11 @@ class GoalGraph:
         return cache
 
     def objective_weights(self, override: dict[str, float] | None = None) -> dict[str, float]:
-        """ŵ_o = w_o / Σ w (SCORING.md); raises ValueError when all weights are zero."""
+        """ŵ_o = w_o / Σ w (SCORING.md); raises BadInput when all weights are zero."""
         raw = {o.id: float((override or {}).get(o.id, o.weight)) for o in self.objectives}
         total = sum(raw.values())
         if not total > 0:
-            raise ValueError("objective weights are all zero; give at least one objective a weight above 0")
+            raise BadInput("objective weights are all zero; give at least one objective a weight above 0")
         return {k: v / total for k, v in raw.items()}
 
     def reaches_objective(self) -> dict[str, set[str]]:

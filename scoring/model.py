@@ -163,7 +163,7 @@ class Backlog:
     source_flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
     texts: list[tuple[str, str, str] | None] | None = None   # (title, status, url); None = in the store
     # who estimated each link: a code into `estimator_names`, -1 unknown; None = all unknown.
-    # Several links of one item to one KPI are several raters, pooled (docs/model.md "Who estimated").
+    # Several links of one item to one KPI are several raters, pooled (docs/model.md "Several estimators").
     link_by: np.ndarray | None = None
     estimator_names: list[str] = field(default_factory=list)
 

@@ -54,6 +54,25 @@ class ParsedImpact:
     flags: list[str] = field(default_factory=list)
 
 
+# A confidence written as a word (docs/configuration.md, `confidence_levels`), any case.
+CONFIDENCE_WORDS = {"high": 0.9, "medium": 0.7, "low": 0.5}
+
+
+def confidence_field(text: str, levels: dict[str, float] | None = None) -> float | None:
+    """A `confidence` column or field: a number as `read_confidence` reads it, or a word of
+    `levels` (default CONFIDENCE_WORDS) compared case-insensitively. (An impact line's
+    `@confidence` stays a number.)
+
+    >>> confidence_field("Medium"), confidence_field(" low "), confidence_field("HIGH", {"High": 1.0})
+    (0.7, 0.5, 1.0)
+    """
+    words = {str(k).strip().casefold(): v for k, v in (levels or CONFIDENCE_WORDS).items()}
+    word = words.get(text.strip().casefold())
+    if word is not None:
+        return float(word) if 0 <= word <= 1 and math.isfinite(word) else None
+    return read_confidence(text)
+
+
 def read_confidence(text: str) -> float | None:
     """`70%`, `70` or `0.7` -> 0.7; None when it is not a confidence in [0, 1]."""
     t = text.strip().translate(_MINUS)

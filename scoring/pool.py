@@ -1,4 +1,4 @@
-"""Several estimators on one link, pooled as a mixture (docs/model.md "Who estimated").
+"""Several estimators on one link, pooled as a mixture (docs/model.md "Several estimators").
 
 A link `(i, k)` may carry one estimate per person (the raters `r = 1..R`). The ranking
 uses the mean of their expected effects, `(1/R) Σ_r ℓ_r c_r` (a linear opinion pool), so
@@ -47,3 +47,69 @@ def disagreement(x) -> float | None:
     if x.size < 2:
         return None
     return float((x.max() - x.min()) / max(abs(x.mean()), TINY_MEAN))
+
+
+def with_raters(backlog, rows: list[tuple]) -> "Backlog":
+    """`backlog` with more estimators' estimates: `rows` of (key, kpi, low, high,
+    confidence, unit, by), each replacing the same person's row of that link (and an
+    unestimated row of that KPI); rows of keys not in the backlog are left out. The new
+    rows come after the item's own, so its links keep their order."""
+    from scoring.model import LINK_UNITS, Backlog
+    from scoring.notation import person_key
+    if not rows:
+        return backlog
+    index = {k: n for n, k in enumerate(backlog.keys)} if len(rows) * 20 > len(backlog) else None
+    items = [(index.get(r[0]) if index is not None else _find(backlog.keys, r[0]), r) for r in rows]
+    items = [(i, r) for i, r in items if i is not None]
+    if not items:
+        return backlog
+    names = list(backlog.kpi_names)
+    code_of = {n: c for c, n in enumerate(names)}
+    people = list(backlog.estimator_names)
+    person_of = {person_key(p): c for c, p in enumerate(people)}
+    by = backlog.by_codes().copy()
+    touched = {i for i, _ in items}
+    keep = np.ones(len(backlog.link_item), dtype=bool)
+    rows_of_item = np.flatnonzero(np.isin(backlog.link_item, list(touched)))
+    new = {(i, r[1], person_key(r[6])) for i, r in items}
+    new_kpis = {(i, r[1]) for i, r in items}
+    for j in rows_of_item.tolist():
+        i, kpi = int(backlog.link_item[j]), backlog.kpi_names[backlog.link_kpi_code[j]]
+        who = person_key(people[by[j]]) if by[j] >= 0 else None
+        if (i, kpi, who) in new or (np.isnan(backlog.link_low[j]) and (i, kpi) in new_kpis):
+            keep[j] = False
+    add_item, add_code, add_low, add_high, add_conf, add_unit, add_by = [], [], [], [], [], [], []
+    for i, (_key, kpi, low, high, conf, unit, name) in items:
+        add_item.append(i)
+        add_code.append(code_of.setdefault(kpi, len(code_of)))
+        if len(code_of) > len(names):
+            names.append(kpi)
+        add_low.append(low)
+        add_high.append(high)
+        add_conf.append(np.nan if conf is None else conf)
+        add_unit.append(LINK_UNITS.index(unit or ""))
+        pk = person_key(name)
+        if pk not in person_of:
+            person_of[pk] = len(people)
+            people.append(" ".join(name.split()))
+        add_by.append(person_of[pk])
+
+    def cat(a, b, dtype):
+        return np.concatenate([a[keep], np.array(b, dtype=dtype)])
+    units = backlog.units()
+    return Backlog(
+        keys=backlog.keys, done=backlog.done, effort=backlog.effort, confidence=backlog.confidence,
+        has_source_flags=backlog.has_source_flags, link_item=cat(backlog.link_item, add_item, np.int64),
+        link_kpi_code=cat(backlog.link_kpi_code, add_code, np.int64), kpi_names=names,
+        link_low=cat(backlog.link_low, add_low, float), link_high=cat(backlog.link_high, add_high, float),
+        link_confidence=cat(backlog.link_confidence, add_conf, float), factors=backlog.factors,
+        link_unit=cat(units, add_unit, np.int8) if any(add_unit) or backlog.link_unit is not None else None,
+        source_flags=backlog.source_flags, texts=backlog.texts,
+        link_by=cat(by, add_by, np.int64), estimator_names=people)
+
+
+def _find(keys: list[str], key: str) -> int | None:
+    try:
+        return keys.index(key)
+    except ValueError:
+        return None

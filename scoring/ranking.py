@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from scoring import frameworks, pool
+from scoring.errors import BadInput
 from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
 from scoring.graph import GoalGraph
 from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10
@@ -93,7 +94,7 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
                  include_done: bool = False) -> "Ranking":
     """Score and rank `backlog` through `graph` as SCORING.md defines it."""
     if params.method not in METHODS:
-        raise ValueError(f"unknown scoring method '{params.method}'; use one of {', '.join(METHODS)}")
+        raise BadInput(f"unknown scoring method '{params.method}'; use one of {', '.join(METHODS)}")
     states = kpi_states(graph, currents or {}, params)
     weights = graph.objective_weights(objective_weights)
     n = len(backlog)
@@ -292,6 +293,33 @@ class Ranking:
         return [{"kpi": k, "objective": o, "impact": float(round10(v))} for (k, o), v in acc.items()]
 
     def links(self, i: int) -> list[dict]:
+        """Item i's links as `score --format json` shows them. Several estimators' rows of
+        one KPI come out as one pooled link: its `lift` times `confidence` is the mean of
+        theirs, with `estimators` (each one's) and `disagreement` D (docs/model.md "Who
+        estimated")."""
+        out = self._link_rows(i)
+        if self.link_share is None:
+            return out
+        shares = self.link_share[self.links_of(i)]
+        if not (shares < 1).any():
+            return out
+        pooled: dict[str, list[dict]] = {}
+        merged: list[dict] = []
+        for d, share in zip(out, shares.tolist()):
+            if share < 1:
+                if d["kpi"] not in pooled:
+                    pooled[d["kpi"]] = []
+                    merged.append({"kpi": d["kpi"], "_raters": pooled[d["kpi"]]})
+                pooled[d["kpi"]].append(d)
+            else:
+                merged.append(d)
+        for d in merged:
+            raters = d.pop("_raters", None)
+            if raters is not None:
+                d.update(pooled_link(raters))
+        return merged
+
+    def _link_rows(self, i: int) -> list[dict]:
         b = self.backlog
         out = []
         units = b.units()
@@ -308,6 +336,8 @@ class Ranking:
                     d["base"] = float(self.link_base[j])
                     d["converted"] = converted_text(d["written"], d["lift"], d["base"],
                                                     self.graph.kpi(d["kpi"]).unit)
+            if b.link_by is not None and (by := b.by_of(j)) is not None:
+                d["by"] = by
             out.append(d)
         return out
 
@@ -347,6 +377,22 @@ class Ranking:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
         return [self.item(i) for i in idx]
+
+
+def pooled_link(raters: list[dict]) -> dict:
+    """One link's raters (each {"by", "lift", "range"?, "confidence"}) pooled: `lift` ×
+    `confidence` is the mean of their ℓ·c (`expected`), `confidence` the mean of theirs,
+    and `disagreement` D."""
+    x = [r["lift"] * r["confidence"] for r in raters]
+    conf = sum(r["confidence"] for r in raters) / len(raters)
+    expected = sum(x) / len(x)
+    return {"lift": float(round10(expected / conf)) if conf > 0 else float(round10(sum(r["lift"] for r in raters)
+                                                                                     / len(raters))),
+            "confidence": float(round10(conf)), "expected": float(round10(expected)),
+            "disagreement": float(round10(pool.disagreement(x))),
+            "estimators": [{"by": r.get("by") or "unknown", "lift": r["lift"], "range": r.get("range"),
+                            "confidence": r["confidence"], **({"written": r["written"]} if "written" in r else {})}
+                           for r in raters]}
 
 
 def written_lift(low: float, high: float, unit: str) -> str:

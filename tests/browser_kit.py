@@ -54,9 +54,13 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    from tests.conftest import missing
     if not chromium_path():
-        pytest.skip(f"no chromium at {CHROMIUM}: install Debian's chromium (.ci/run does) or set ROADMAP_CHROMIUM")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+        missing(f"no chromium at {CHROMIUM}: install Debian's chromium (.ci/run does) or set ROADMAP_CHROMIUM")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("playwright is not installed: pip install -e '.[test]'")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
         yield b

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from scoring.changes.attribution import GROUPS, attribute
+from scoring.errors import BadInput
 from scoring.model import Edge, Initiative, Kpi, Link, Objective
 from scoring.progress import Current
 from scoring.ranking import ScoringParams
@@ -197,9 +198,9 @@ def test_result_does_not_depend_on_the_order_of_groups():
 
 def test_leaving_out_a_changed_group_is_refused():
     a, b = random_pair(5)
-    with pytest.raises(ValueError, match="effort"):
+    with pytest.raises(BadInput, match="effort"):
         attribute(a, b, groups=[g for g in GROUPS if g != "effort"])
-    with pytest.raises(ValueError, match="unknown group"):
+    with pytest.raises(BadInput, match="unknown group"):
         attribute(a, b, groups=["weights"])
 
 

@@ -268,6 +268,9 @@ def test_cross_site_cookie_writes_are_refused(oidc_app, oidc_ws):
 WRITE_ROUTES = [   # (method, path, body, the role it needs, its status when allowed)
     ("POST", "/api/v1/snapshots", {"name": "snap-{role}"}, "planner", 201),
     ("POST", "/api/v1/sync", {}, "planner", 202),
+    ("POST", "/api/v1/initiatives/A/estimates", {"line": "activation +5% @60%"}, "estimator", 201),
+    ("POST", "/api/v1/initiatives/A/estimates/reveal", None, "planner", 200),
+    ("POST", "/api/v1/scenarios", {"name": "s-{role}", "page": "roadmap", "query": "q=a"}, "planner", 201),
     ("GET", "/api/v1/audit", None, "admin", 200),
     ("POST", "/api/v1/what-if", {"objective_weights": {"revenue": 1}}, "viewer", 200),
     ("GET", "/api/v1/roadmap", None, "viewer", 200),
@@ -287,6 +290,10 @@ def test_each_role_against_each_route(oidc_app, oidc_ws, role):
             assert r.get_json()["error"]["code"] == "forbidden"
         anonymous = client.open(path, method=method, json=body)
         assert anonymous.status_code == 401, (method, path)
+    done = [(r["who"], r["action"]) for r in audit_rows(oidc_ws) if not r["outcome"].startswith("refused")]
+    wanted = [a for _m, _p, _b, needs, _ok in WRITE_ROUTES if ROLES.index(role) >= ROLES.index(needs)
+              for a in [rules.needed(_m, _p.replace("/A/", "/<key>/"))[1]] if a not in ("read",)]
+    assert [a for who, a in done if who == f"token:tool-{role}"] == [a for a in wanted if a != "audit.read"]
 
 
 def test_every_route_has_a_role_in_the_one_table(oidc_app):
@@ -301,12 +308,12 @@ def test_every_route_has_a_role_in_the_one_table(oidc_app):
 def test_writes_are_audited_with_who_and_the_request_id(oidc_app, oidc_ws):
     _row, token = tokens.create(oidc_ws.store, "ci", "planner")
     r = oidc_app.test_client().post("/api/v1/sync", json={}, headers={"Authorization": f"Bearer {token}",
-                                                                         "X-Request-Id": "req-42"})
-    assert r.status_code == 202 and r.headers["X-Request-Id"] == "req-42"
+                                                                         "X-Request-Id": "req-000042"})
+    assert r.status_code == 202 and r.headers["X-Request-Id"] == "req-000042"
     row = audit_rows(oidc_ws)[-1]
     assert (row["who"], row["role"], row["via"], row["action"], row["request_id"]) == \
-        ("token:ci", "planner", "token", "sync.queue", "req-42")
-    assert len([x for x in audit_rows(oidc_ws) if x["request_id"] == "req-42"]) == 1   # once, with the job
+        ("token:ci", "planner", "token", "sync.queue", "req-000042")
+    assert len([x for x in audit_rows(oidc_ws) if x["request_id"] == "req-000042"]) == 1   # once, with the job
     everything = " ".join(str(v) for x in audit_rows(oidc_ws) for v in x.values())
     assert token not in everything and token[4:20] not in everything
 

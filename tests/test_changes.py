@@ -164,9 +164,11 @@ def test_cli_diff_attributes_an_effort_change_wholly_to_effort(three_syncs):
     res = CliRunner().invoke(main, ["diff", first, second, "--format", "json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert set(data) == {"from", "to", "items"} and (data["from"], data["to"]) == (first, second)
+    assert set(data) == {"from", "to", "edits", "items"} and (data["from"], data["to"]) == (first, second)
+    assert data["edits"] == [{"key": "A", "group": "effort", "field": "effort", "from": 2.0, "to": 8.0, "by": None}]
     items = {it["key"]: it for it in data["items"]}
-    assert set(items["A"]) == {"key", "rank_from", "rank_to", "score_from", "score_to", "change", "status"}
+    assert set(items["A"]) == {"key", "rank_from", "rank_to", "score_from", "score_to", "change", "status", "edited"}
+    assert items["A"]["edited"] and not items["B"]["edited"]
     a = items["A"]
     assert (a["rank_from"], a["rank_to"], a["score_from"], a["score_to"], a["status"]) == (1, 3, 1.95, 0.4875, "moved")
     assert a["change"] == {"effort": pytest.approx(0.4875 - 1.95, abs=1e-12)}
@@ -177,6 +179,8 @@ def test_cli_diff_attributes_an_effort_change_wholly_to_effort(three_syncs):
     text = CliRunner().invoke(main, ["diff", first, second])
     assert text.exit_code == 0
     assert "inputs changed: effort" in text.output
+    lines = text.output.splitlines()
+    assert lines[1:3] == ["edits people made (1):", "  A (#1 -> #3): effort 2 -> 8"]
     assert "  A: #1 -> #3: effort -1.46 (effort 2 -> 8), overtaken by B, C" in text.output.splitlines()
     assert "moved up:" in text.output and "moved down:" in text.output
 
@@ -249,6 +253,9 @@ def test_changes_page_shows_the_movers_with_reasons(three_syncs):
     assert page.status_code == 200
     assert '<a class="key" href="/initiatives/A"><strong>A</strong></a>' in html
     assert "#1 -&gt; #3: effort -1.46 (effort 2 -&gt; 8), overtaken by B, C" in html
+    # the page leads with the edits people made, then the drift
+    assert html.index("Edits people made (1)") < html.index("Drift and its effects") < html.index("Moved up")
+    assert '<span class="chip">#1 -&gt; #3</span>' in html and "effort 2 -&gt; 8" in html
     assert "<script" not in html and "style=" not in html
     bad = create_app(workspace=three_syncs).test_client().get("/changes?from=%3Cb%3Enope")
     assert bad.status_code == 400 and "&lt;b&gt;nope" in bad.get_data(as_text=True)

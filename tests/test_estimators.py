@@ -1,6 +1,6 @@
 """Several estimators per link: who estimated (`by NAME`, the initiative's estimator), a
 person's later line replacing their earlier one, and the linear pool of the raters'
-ℓ·c, with values computed by hand (docs/model.md "Who estimated")."""
+ℓ·c, with values computed by hand (docs/model.md "Several estimators")."""
 from __future__ import annotations
 
 import pytest
@@ -94,3 +94,51 @@ def test_a_by_column_in_adf_and_wiki_tables():
                                       for n, row in enumerate(rows)]}]}
     assert adf_to_text(doc).splitlines()[1:] == ["- act +8% @70% by Alice Smith", "- nps +2"]
     assert wiki_to_text("h2. KPI impact\n||KPI||By||Lift||\n|act|bob|+5%|").splitlines()[1:] == ["- act +5% by bob"]
+
+
+def test_the_mixture_impact_percentiles_match_their_closed_form():
+    """One item, one link, two raters: alice +10% @80%, bob 0..+4% @100%; V = 100.
+    Each draw picks a rater (1/2 each), then its Bernoulli and range, so the impact is
+    0.5·[0.2·δ(0) + 0.8·δ(10)] + 0.5·Normal(2, s), s = 4 / (2 · 1.645) = 1.21581.
+    F(x) = 0.1·[x >= 0] + 0.4·[x >= 10] + 0.5·Φ((x - 2) / s):
+    p5: F(0-) = 0.5·Φ(-1.645) = 0.025 < 0.05 <= F(0) = 0.125, so p5 = 0;
+    p50: 0.1 + 0.5·Φ(z) = 0.5, Φ(z) = 0.8, p50 = 2 + 0.84162·s = 3.02324;
+    p95: F(10-) = 0.6 < 0.95 <= F(10) = 1, so p95 = 10. The mean is 0.5·8 + 0.5·2 = 5."""
+    from scipy.stats import norm
+
+    from scoring.uncertainty import RiskInput, analyse_risk
+    res = analyse_risk(RiskInput(
+        keys=["A"], effort=[1.0], eligible=[True], kpis=["act"], urgency=[1.0], objective_weight=[1.0],
+        link_initiative=[0, 0], link_kpi=[0, 0], link_direction=[1, 1], link_low=[0.10, 0.0],
+        link_high=[0.10, 0.04], link_confidence=[0.8, 1.0], link_line=[1, 2], link_pool=[0, 0],
+        edge_child=[0], edge_parent=[0], edge_to_objective=[True], edge_weight=[1.0], top=1,
+        draws=40_000, seed=7))
+    s = 4 / (2 * 1.645)
+    assert res.expected_impact[0] == pytest.approx(5.0)
+    p5, p50, p95 = res.simulation.impact_percentiles[:, 0]
+    assert p5 == 0.0 and p95 == pytest.approx(10.0)
+    assert p50 == pytest.approx(2 + norm.ppf(0.8) * s, abs=0.03)       # Monte Carlo error ~ 0.01
+    assert res.simulation.impact_mean[0] == pytest.approx(5.0, abs=0.06)
+
+
+def test_one_rater_per_link_draws_exactly_as_before():
+    from scoring.uncertainty import RiskInput, analyse_risk
+    base = dict(keys=["A", "B"], effort=[1.0, 2.0], eligible=[True, True], kpis=["act"], urgency=[1.0],
+                objective_weight=[1.0], link_initiative=[0, 1], link_kpi=[0, 0], link_direction=[1, 1],
+                link_low=[0.05, 0.0], link_high=[0.10, 0.2], link_confidence=[0.6, 0.9], link_line=[1, 1],
+                edge_child=[0], edge_parent=[0], edge_to_objective=[True], edge_weight=[1.0], top=1, draws=500)
+    a, b = analyse_risk(RiskInput(**base)), analyse_risk(RiskInput(**base, link_pool=[0, 1]))
+    assert a.simulation.impact_percentiles.tolist() == b.simulation.impact_percentiles.tolist()
+    assert a.voi.tolist() == b.voi.tolist()
+
+
+def test_the_docs_example_alice_and_bob(flat):
+    """docs/model.md "Several estimators": alice +10% @80%, bob +2% @50%: the pool is
+    (0.08 + 0.01) / 2 = 0.045 and D = (0.08 - 0.01) / 0.045 = 1.56."""
+    r = rank(flat, "act +10% @80% by alice; act +2% @50% by bob")
+    assert r.impact[0] == pytest.approx(4.5, abs=1e-12)
+    (link,) = r.item(0)["links"]
+    assert link["expected"] == 0.045 and round(link["disagreement"], 2) == 1.56
+    assert link["lift"] * link["confidence"] == pytest.approx(0.045)
+    assert link["estimators"] == [{"by": "alice", "lift": 0.1, "range": None, "confidence": 0.8},
+                                  {"by": "bob", "lift": 0.02, "range": None, "confidence": 0.5}]

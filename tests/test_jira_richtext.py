@@ -37,7 +37,7 @@ def test_a_panel_opening_with_kpi_impact_holds_the_section():
 def test_decision_and_task_items_are_one_estimate_each():
     text = adf_to_text(doc(heading("KPI impact"), DECISIONS, TASKS))
     assert len(estimates(impact_section(text))) == 4
-    # the same person's later line for activation replaces the earlier one (docs/model.md "Who estimated")
+    # the same person's later line for activation replaces the earlier one (docs/model.md "Several estimators")
     assert links(text) == ([("churn", -0.02, -0.02, 0.6), ("nps", 0.01, 0.01, None),
                             ("activation", 0.01, 0.01, None)], [])
 

@@ -48,11 +48,12 @@ V6 = _plus(V5, initiatives=["estimator", "estimator_id"], staged_initiatives=["e
            estimates=["id", "key", "kpi", "low", "high", "confidence", "unit", "by_name", "by_key", "line",
                       "source", "blind", "created_at"],
            estimate_rounds=["key", "revealed_at", "revealed_by"])
-V_AUTH = _plus(V6, people=["id", "name", "via", "role", "first_seen", "last_seen"],
+V7 = _plus(V6, scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])   # m010_scenarios
+V_AUTH = _plus(V7, people=["id", "name", "via", "role", "first_seen", "last_seen"],
                api_tokens=["id", "name", "role", "hash", "created_at", "created_by", "revoked_at", "last_used"],
                audit_log=["seq", "at", "who", "via", "role", "action", "object", "outcome", "request_id",
                           "prev_hash", "hash"])     # m008_auth
-EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V_AUTH}   # one entry per released version; a new migration adds one
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V_AUTH}   # one entry per released version; a new migration adds one
 
 
 def _columns(engine) -> dict:

@@ -35,12 +35,18 @@ from app.config import load_settings
 from app.worker import slot_of
 from app.services import Workspace
 from app.services.sync import sync
+from tests.conftest import missing
 from tests.jira_standin import JiraStandIn, make_issue
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("ROADMAP_TEST_POSTGRES_URL")
 SECRET = "replica-webhook-secret"
-pytestmark = pytest.mark.skipif(not PG_URL, reason="no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(autouse=True)
+def _postgres():
+    if not PG_URL:
+        missing("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
 
 KPIS = """
 [scoring]
@@ -101,6 +107,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+START = 120.0     # seconds a process may take to start: importing the app takes tens of seconds on busy cores
+
+
 def until(what, deadline: float, message: str):
     end = time.monotonic() + deadline
     while time.monotonic() < end:
@@ -142,6 +151,15 @@ class Deployment:
         self.workers.append(proc)
         return proc
 
+    def migrated(self) -> bool:
+        """The store every process polls is at this code's schema version (its tables exist)."""
+        from app.store.migrations import SCHEMA_VERSION
+        with self.db.connect() as c:
+            if c.execute(text("SELECT to_regclass('public.meta')")).scalar() is None:
+                return False
+            version = c.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar()
+        return version is not None and int(version) >= SCHEMA_VERSION
+
     def rows(self, sql: str, **params) -> list:
         with self.db.connect() as c:
             return c.execute(text(sql), params).all()
@@ -177,7 +195,7 @@ def ranking(base: str) -> list[tuple]:
 
 def webhook(base: str, key: str, delivery: str, *, secret: str = SECRET) -> requests.Response:
     # the shape of Atlassian's documented issue event (see tests/test_webhooks.py)
-    raw = json.dumps({"timestamp": 1782906930000, "webhookEvent": "jira:issue_updated",
+    raw = json.dumps({"timestamp": int(time.time() * 1000), "webhookEvent": "jira:issue_updated",
                       "issue_event_type_name": "issue_generic", "issue": {"id": "10001", "key": key, "fields": {}},
                       "changelog": {"id": "10105", "items": [{"field": "Impact", "fieldtype": "custom",
                                                               "fieldId": "customfield_10040"}]}}).encode()
@@ -188,14 +206,16 @@ def webhook(base: str, key: str, delivery: str, *, secret: str = SECRET) -> requ
 
 @pytest.fixture
 def deployment(tmp_path):
-    pytest.importorskip("gunicorn")
+    import gunicorn  # noqa: F401 - in the test extra; a missing one fails loudly
     engine = create_engine(PG_URL)
     with engine.begin() as c:
         c.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         c.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     from app.store import Store
-    Store(PG_URL).close()                                          # the schema, before any process polls it
+    store = Store(PG_URL)                                          # the schema, before any process polls it
+    store.migrate()
+    store.close()
     jira = JiraStandIn([make_issue(n, f"{('activation', 'nps')[n % 2]} +{n}% @{40 + n}%", points=1 + n % 3)
                         for n in range(1, 13)]).start()
     d = Deployment(tmp_path, PG_URL, jira)
@@ -214,7 +234,8 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
         d.start_web(n, workers=2 if n == 0 else 1)   # replica 0: two gunicorn workers share their metrics
 
     # -- schedule: 30 consecutive intervals, each synced exactly once, one sync at a time -------
-    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, 30, "the workers did not start")
+    until(d.migrated, START, "the store was not migrated")             # before any poll reads its tables
+    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the workers did not start")
     both = time.time()
     start = slot_of(both, 1)[1] + 1                                   # the first interval both workers saw whole
     window = [slot_of(start + k, 1)[0] for k in range(30)]
@@ -227,7 +248,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert {(s.status, s.attempts, s.kind) for s in slots} == {("ok", 1, "schedule")}
     spans = d.rows("SELECT started_at, ended_at FROM jobs WHERE status = 'ok' ORDER BY started_at")
     assert all(a.ended_at <= b.started_at for a, b in zip(spans, spans[1:])), "two syncs overlapped"
-    until(lambda: all(answers(base) for base, _ in d.webs), 30, "the web replicas did not answer")
+    until(lambda: all(answers(base) for base, _ in d.webs), START, "the web replicas did not answer")
 
     # -- SIGTERM: each worker ends the sync in hand and stops; two unscheduled ones take over ----
     for w in (w1, w2):
@@ -235,7 +256,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert [w1.wait(timeout=60), w2.wait(timeout=60)] == [0, 0]
     assert d.rows("SELECT count(*) FROM jobs WHERE status = 'running'")[0][0] == 0
     w3, w4 = d.start_worker(3, "unscheduled.toml"), d.start_worker(4, "unscheduled.toml")
-    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, 30, "the new workers did not start")
+    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the new workers did not start")
 
     # -- a worker killed mid-sync: the other retries the job once, same ranking as a clean run ---
     d.jira.hold()

@@ -116,11 +116,38 @@ def test_the_initiative_page_shows_the_impact_spread_and_p_in_plan(client, demo)
     assert re.search(rf'P\(in plan\) <span title="[^"]+">{100 * p:.0f} %</span>', page)
 
 
-@pytest.mark.parametrize("url", ["/?method=rice", "/?w.growth=9"])
-def test_no_plan_or_risk_columns_under_another_method_or_a_scenario(client, url):
-    body = client.get(url).get_data(as_text=True)
+def test_no_plan_or_risk_columns_under_another_method(client):
+    body = client.get("/?method=rice").get_data(as_text=True)
     assert "Plan" not in header(body) and "P(in plan)" not in header(body)
     assert 'class="cutline"' not in body and 'id="refine-h"' not in body
+
+
+def test_plan_and_p_in_plan_columns_stay_under_a_scenario_and_follow_it(client, demo):
+    """Under a scenario the Plan column is the scenario's plan (the same as /plan and the
+    plan API under the same scenario) and P(in plan) the scenario's analysis."""
+    from scoring.uncertainty import analyse_risk
+    from app.services.whatif import what_if
+    body = client.get("/?w.growth=9").get_data(as_text=True)
+    assert "Plan" in header(body) and "P(in plan)" in header(body)
+    d = plans.plan(demo, whatif={"objective_weights": {"growth": 9.0}})
+    marks = {p["key"]: p["period"] for p in d["planned"]}
+    assert marks != plans.plan_marks(demo)                    # the scenario plans differently
+    r, _ = what_if(demo, {"objective_weights": {"growth": 9.0}})
+    u = demo.settings.uncertainty
+    p = {it["key"]: it["p_in_plan"] for it in
+         analyse_risk(risks.risk_input(demo, r, draws=u.draws, seed=u.seed, top=u.top)).items()}
+    for key, html in rows(body).items():
+        badge = re.findall(r'<span class="planned"[^>]*>([^<]+)</span>', html)
+        assert badge == ([marks[key]] if key in marks else []), key
+        if key in marks:
+            assert 'href="/plan?w.growth=9"' in html
+        assert re.search(rf'>{100 * p[key]:.0f} %</span>', html), key
+    # the plan page takes the same scenario from its URL, and keeps it on re-plan
+    page = client.get("/plan?w.growth=9").get_data(as_text=True)
+    assert 'id="plan-scenario"' in page and '<input type="hidden" name="w.growth" value="9">' in page
+    for key in list(marks)[:5]:
+        assert f'href="/initiatives/{key}"' in page
+    assert f'Value <strong>{d["value"]:.3f}</strong>' in page
 
 
 def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(client, monkeypatch, caplog):
@@ -139,9 +166,9 @@ def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(c
 
 
 def test_a_backlog_too_big_to_analyse_while_the_reader_waits_leaves_risk_out(client, monkeypatch):
-    from app.web import plan_risk
-    monkeypatch.setattr(plan_risk, "RISK_BUDGET", 61 * 10_000 - 1)     # the demo: 61 items x 10,000 draws
+    from app.services import budget
+    monkeypatch.setattr(budget, "RISK_ITEMS", 60)     # the demo has 61 items not done
     body = client.get("/?page=1&q=").get_data(as_text=True)
     assert "P(in plan)" not in header(body) and 'id="refine-h"' not in body
-    assert "for a backlog this size (61 items × 10,000 draws)" in body
+    assert "for a backlog this size (61 items; a request analyses at most 60)" in body
     assert "Impact spread" not in client.get("/initiatives/FN-102").get_data(as_text=True)

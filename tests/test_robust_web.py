@@ -265,8 +265,11 @@ def test_a_bug_answers_500_and_logs_the_traceback_without_secrets(ws, monkeypatc
     with caplog.at_level(logging.ERROR, logger="app.web"):
         res = c.get("/api/v1/kpis")
         page = c.get("/kpis")
-    assert res.status_code == 500 and res.get_json()["error"]["code"] == "internal-error"
+    assert res.status_code == 500 and res.get_json()["error"]["code"] == "internal"
+    rid = res.headers["X-Request-Id"]
+    assert res.get_json()["error"]["message"].endswith(f"request id {rid}")
     assert page.status_code == 500 and page.mimetype == "text/html"
     logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert f"request id {rid}" in logged and f"request id {page.headers['X-Request-Id']}" in logged
     assert "RuntimeError: boom near ***" in logged and "Traceback" in logged
     assert "tok-never-logged" not in logged + res.get_data(as_text=True) + page.get_data(as_text=True)

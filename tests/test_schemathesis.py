@@ -1,7 +1,14 @@
 """The API fuzzed against its own OpenAPI document (schemathesis, through WSGI): no 500,
 no undocumented status, nothing off-schema, with and without an API token configured.
-Bounded (30 examples per operation) and deterministic (derandomized)."""
+Bounded (30 examples per operation) and deterministic (derandomized).
+
+schemathesis's pytest plugin works only with the pytest versions the `test` extra allows;
+outside them these tests fail (never skip), and the first test below says why."""
 from __future__ import annotations
+
+import tomllib
+from importlib.metadata import version
+from pathlib import Path
 
 import pytest
 import schemathesis
@@ -44,6 +51,20 @@ def open_api(workspace_dir, monkeypatch):
 @pytest.fixture
 def token_api(workspace_dir, monkeypatch):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _app(workspace_dir, monkeypatch, "tok-fuzz-123"))
+
+
+def test_the_fuzz_plugin_runs_under_the_bounded_test_tools():
+    """pytest 9.2 with schemathesis 4.32 fails every fuzz test ("'Function' object has no
+    attribute '_nodeid'"): the `test` extra bounds both; a machine outside the bounds is told
+    how to get back inside them."""
+    from packaging.requirements import Requirement
+    extra = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())
+    bounds = {r.name: r.specifier for r in map(Requirement, extra["project"]["optional-dependencies"]["test"])}
+    for tool in ("pytest", "schemathesis"):
+        assert bounds[tool], f"the test extra must bound {tool}"
+        assert bounds[tool].contains(version(tool)), (
+            f"{tool} {version(tool)} is outside the test extra's {bounds[tool]}: its fuzz tests cannot run; "
+            "run `python3 -m pip install -e '.[test]'`")
 
 
 without_token = schemathesis.pytest.from_fixture("open_api")

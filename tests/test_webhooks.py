@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import io
 import json
+import time
 import logging
 
 import pytest
@@ -24,6 +25,9 @@ from app.services import Workspace
 from app.store import queue as q
 
 SECRET = "It's a Secret to Everybody"
+# Jira's `timestamp` (ms since the epoch): the recorded payloads' 1782906930000 (2026-07-01)
+# moved to this run's time, since an event older than the de-duplication window is refused
+NOW_MS = int(time.time() * 1000)
 CONFIG = """
 [service]
 webhook_secret_env = "ROADMAP_WEBHOOK_SECRET"
@@ -58,7 +62,7 @@ def issue_updated(key="ROAD-3", items=None):
             "accountId": "5b10a2844c20165700ede21g", "displayName": "Mia Krystof", "active": True,
             "timeZone": "Europe/Berlin", "accountType": "atlassian"}
     return {
-        "timestamp": 1782906930000, "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_generic",
+        "timestamp": NOW_MS, "webhookEvent": "jira:issue_updated", "issue_event_type_name": "issue_generic",
         "user": user,
         "issue": {"id": "10003", "self": "https://acme.atlassian.net/rest/api/2/10003", "key": key,
                   "fields": {"summary": "NPS survey in app", "updated": "2026-07-01T10:15:30.000+0000",
@@ -179,7 +183,7 @@ def test_what_push_writes_does_not_start_a_loop(client, ws):
 
 
 def test_events_that_do_not_change_the_ranking_are_ignored(client, ws):
-    comment = {"timestamp": 1782906930000, "webhookEvent": "comment_created",
+    comment = {"timestamp": NOW_MS, "webhookEvent": "comment_created",
                "comment": {"id": "10000", "body": "LGTM"}, "issue": {"id": "10003", "key": "ROAD-3"}}
     assert deliver(client, comment).get_json()["status"] == "ignored"
     assert jobs(ws) == []

@@ -23,6 +23,8 @@ WRITES: dict[tuple[str, str], tuple[str, str]] = {
     ("POST", "/api/v1/push"): ("planner", "push"),
     ("POST", "/api/v1/scenarios"): ("planner", "scenario.save"),
     ("DELETE", "/api/v1/scenarios/<>"): ("planner", "scenario.delete"),
+    ("POST", "/scenarios"): ("planner", "scenario.save"),                 # the pages' forms
+    ("POST", "/scenarios/<>/delete"): ("planner", "scenario.delete"),
     ("POST", "/logout"): ("viewer", "signout"),
 }
 

@@ -169,8 +169,9 @@ class _Refusal(Exception):
 # -- the one check --------------------------------------------------------------------
 def check():
     """Every request: who is asking, and whether their role allows this route."""
-    rid = request.headers.get("X-Request-Id", "")
-    g.request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
+    if g.get("request_id") is None:      # app.web's guard sets it first (the proxy's X-Request-Id, else new)
+        rid = request.headers.get("X-Request-Id", "")
+        g.request_id = rid if _REQUEST_ID.match(rid) else uuid.uuid4().hex
     if request.url_rule is None:
         return None                       # a 404 or 405 of Flask's own
     need, action = rules.needed(request.method, request.url_rule.rule)

@@ -12,6 +12,7 @@ import sys
 import click
 
 from app.cli.main import UserError, config_option, main, user_errors, workspace
+from app.terminal import safe
 
 
 @main.group()
@@ -31,7 +32,7 @@ def snapshot_save(name, config) -> None:
         row = changes.save(ws, name)
     except changes.DuplicateName as exc:
         raise UserError(f"{exc}; choose another name") from None
-    click.echo(f"saved snapshot {row['name']}: {row['items']} items, hash {row['hash'][:12]}")
+    click.echo(safe(f"saved snapshot {row['name']}: {row['items']} items, hash {row['hash'][:12]}"))
 
 
 @snapshot.command("list")
@@ -49,16 +50,16 @@ def snapshot_list(fmt, config) -> None:
             click.echo("no snapshots yet: a sync saves one, or `roadmap snapshot save NAME`")
         for r in out["snapshots"]:
             mark = "ok" if r["verified"] else "TAMPERED"
-            click.echo(f"{(r['name'] or '-'):<24} {r['created_at']:<25} {r['items']:>7} items  "
-                       f"{r['hash'][:12]}  {mark}")
+            click.echo(safe(f"{(r['name'] or '-'):<24} {r['created_at']:<25} {r['items']:>7} items  "
+                            f"{r['hash'][:12]}  {mark}"))
         for p in out["problems"]:
-            click.echo(f"roadmap: {p}", err=True)
+            click.echo(safe(f"roadmap: {p}"), err=True)
     if out["problems"]:
         sys.exit(1)
 
 
 def _line(c: dict) -> str:
-    return f"  {c['key']}: {c['reason']}"
+    return safe(f"  {c['key']}: {c['reason']}")
 
 
 @main.command()
@@ -83,8 +84,16 @@ def diff(from_ref, to_ref, fmt, cut, limit, config) -> None:
         click.echo(json.dumps(changes.diff_json(d), indent=2))
         return
     s = changes.summary(d, cut=cut or changes.CUT, shown=limit)
-    click.echo(f"from {s['from']} to {s['to']}: {s['moved']} item(s) moved; "
-               f"inputs changed: {', '.join(s['groups']) or 'none'}")
+    click.echo(safe(f"from {s['from']} to {s['to']}: {s['moved']} item(s) moved; "
+                    f"inputs changed: {', '.join(s['groups']) or 'none'}"))
+    click.echo(f"edits people made ({len(s['edits'])}):" if s["edits"] else "edits people made: none (all drift)")
+    for g in s["edits"]:
+        texts = "; ".join(e["text"] for e in g["edits"])
+        click.echo(safe(f"  {g['key']}" + (f" ({g['move']})" if g["move"] else "") + f": {texts}"))
+    if s["people"]:
+        click.echo(safe("  by person: " + ", ".join(f"{who} ({n})" for who, n in s["people"])))
+    if s["edits"]:
+        click.echo(f"drift: {s['drift_only']} item(s) moved without an edit of their own")
     for title, key in (("moved up", "up"), ("moved down", "down"), ("added", "added"), ("removed", "removed"),
                        (f"entered the top {s['cut']}", "entered"), (f"left the top {s['cut']}", "left")):
         if s[key]:

@@ -5,30 +5,37 @@ their commands on it; `app.cli` imports them all. This module imports none of th
 there is no import circle.
 
 Exit status: 0 done, 1 the data says no (`check` found errors), 2 bad input or usage,
-3 a source failed. Anything a user can cause ends in a message, never a traceback.
+3 a source failed. Anything a user can cause is a `RoadmapError` and ends in a message with
+its exit code, never a traceback; the group's one handler (`RoadmapGroup.invoke`) does
+that. Anything else is a bug: exit 1 with "internal error", and `--debug` prints the
+traceback (docs/cli.md, "Exit status").
 """
 from __future__ import annotations
 
-import functools
 import sys
 import time
+import traceback
 from datetime import date
 from pathlib import Path
 
 import click
+
+from app.terminal import safe, safe_lines   # plain `re`: cheap to import
+from scoring.errors import BadInput, RoadmapError
 
 # Heavy modules (numpy, scipy, SQLAlchemy, networkx, pydantic) are imported inside the
 # commands that use them, so `roadmap --help` and `roadmap init` start fast.
 METHODS = ("kpi-impact", "rice", "ice", "wsjf")   # checked against scoring's registry by a test
 
 
-class UserError(click.ClickException):
+class UserError(BadInput, click.ClickException):
+    """A message for the user and an exit status (2 bad input, 3 a source failed)."""
+
     def __init__(self, message: str, exit_code: int = 2):
-        super().__init__(message)
-        self.exit_code = exit_code
+        super().__init__(message, exit_code=exit_code)
 
     def show(self, file=None) -> None:
-        click.echo(f"roadmap: {_redact(self.format_message())}", err=True)
+        click.echo(safe_lines(f"roadmap: {_redact(self.format_message())}"), err=True)
 
 
 _loaded: list = []     # the settings this command loaded, so every error path can redact their secrets
@@ -50,35 +57,44 @@ def workspace(config: str | None):
 
 
 def _as_user_error(exc: Exception) -> UserError | None:
-    """What a user can cause, as a located message with exit status 2 (None: a bug)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from app.config import ConfigError
-    from app.store import StoreError
-    from scoring.graph import GraphError
-    if isinstance(exc, GraphError):
-        return UserError("the goal graph cannot be scored:\n" + "\n".join(p.message for p in exc.problems))
-    if isinstance(exc, (ConfigError, StoreError, ValueError)):
-        return UserError(_redact(str(exc)))
-    if isinstance(exc, SQLAlchemyError):
+    """A `RoadmapError` (or a database that cannot be reached) as a message with its exit
+    status; None for anything else, which is a bug."""
+    from sqlalchemy.exc import OperationalError
+    if isinstance(exc, RoadmapError):
+        return UserError(_redact(str(exc)), exit_code=exc.exit_code)
+    if isinstance(exc, OperationalError):      # the configured database is away or refuses us
         return UserError(_redact(f"database error: {getattr(exc, 'orig', None) or exc}"))
     return None
 
 
-def user_errors(fn):
-    """Turn what a user can cause into a located message and exit status 2."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
+def _internal_error(exc: Exception, ctx: click.Context) -> click.exceptions.Exit:
+    """A bug: one line naming it (secrets redacted), the traceback only with --debug; exit 1."""
+    if ctx.find_root().params.get("debug"):
+        click.echo(_redact("".join(traceback.format_exception(exc))), err=True)
+    what = _redact(f"{type(exc).__name__}: {exc}")[:300]
+    click.echo(f"roadmap: internal error ({what}); run with --debug for the traceback", err=True)
+    return click.exceptions.Exit(1)
+
+
+class RoadmapGroup(click.Group):
+    """The one error handler of the CLI: every command runs inside `invoke`."""
+
+    def invoke(self, ctx: click.Context):
         try:
-            return fn(*args, **kwargs)
-        except (click.ClickException, click.exceptions.Exit, SystemExit):
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except Exception as exc:
             err = _as_user_error(exc)
             if err is None:
-                raise
+                raise _internal_error(exc, ctx) from None
             raise err from None
-    return wrapper
+
+
+def user_errors(fn):
+    """Kept for the commands that carry it: the group's one handler (`RoadmapGroup`) turns
+    what a user can cause into a message and its exit status."""
+    return fn
 
 
 CONFIG_HELP = "Config file (default: $ROADMAP_CONFIG, else ./roadmap.toml)."
@@ -103,10 +119,11 @@ def _date(v) -> date | None:
     return v.date() if v else None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=RoadmapGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="kpi-roadmap")
 @click.option("--config", "config", type=click.Path(dir_okay=False), default=None, help=CONFIG_HELP)
-def main(config) -> None:
+@click.option("--debug", is_flag=True, help="On an internal error, print its traceback.")
+def main(config, debug) -> None:
     """Rank the roadmap by KPI impact: initiatives -> KPIs -> objectives."""
 
 
@@ -147,15 +164,20 @@ class _Bar:
 
 
 def _report(reports, seconds: float) -> int:
+    chain_broken = False
     for r in reports:
         for where, why in r.skipped[:20]:
-            click.echo(_redact(f"{r.connector}: skipped {where}: {why}"), err=True)
+            if where == "snapshot" and why.startswith("snapshot chain broken"):
+                chain_broken = True          # said once, as itself (app/services/chain.py)
+                click.echo(safe(_redact(f"roadmap: {why}; no snapshot saved")), err=True)
+                continue
+            click.echo(safe(_redact(f"{r.connector}: skipped {where}: {why}")), err=True)
         if len(r.skipped) > 20:
             click.echo(f"{r.connector}: ... and {len(r.skipped) - 20} more skipped", err=True)
         for subject, why in r.failures:
             kept = "kept the last good data" if r.status == "failed" else "kept its last good observations"
             what = "" if subject == r.connector else f" {subject}"
-            click.echo(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED{what}: {why} ({kept})")), err=True)
     failed = [r for r in reports if r.failures]
     figures: dict[str, int] = {}
     for r in reports:
@@ -165,7 +187,7 @@ def _report(reports, seconds: float) -> int:
                f"{sum(r.observations for r in reports)} observations, {sum(r.removed for r in reports)} removed, "
                f"{sum(len(r.skipped) for r in reports)} skipped, {len(failed)} failed"
                + "".join(f", {n} {name}" for name, n in figures.items()) + f" in {seconds:.1f} s")
-    return 3 if failed else 0
+    return 3 if failed else 1 if chain_broken else 0
 
 
 @main.command()
@@ -263,28 +285,28 @@ def check(config, as_of, fmt, strict) -> None:
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--estimates", is_flag=True,
+              help="Also write the stored estimates into the impact field as lines with `by`.")
 @user_errors
-def push(config, dry_run) -> None:
+def push(config, dry_run, estimates) -> None:
     """Write score and rank back to the tracker's configured fields, only where they changed."""
     from app.services.push import push as run_push
-    from connectors.base import SourceConfigError, SourceError
+    from connectors.base import SourceConfigError
     ws = workspace(config)
     bar = _Bar()
     try:
-        reports = run_push(ws, dry_run=dry_run, progress=bar)
+        reports = run_push(ws, dry_run=dry_run, progress=bar, estimates=estimates)
     except SourceConfigError as exc:
         raise UserError("\n".join(exc.problems)) from None
-    except SourceError as exc:
+    finally:
         bar.clear()
-        raise UserError(_redact(str(exc)), exit_code=3) from None
-    bar.clear()
     for r in reports:
         for c in r.changes if dry_run else ():
-            click.echo(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}")
+            click.echo(safe(f"{r.connector}: {c.key} {c.field}: {c.old} -> {c.new}"))
         for m in r.messages:
-            click.echo(_redact(f"{r.connector}: FAILED {m}"), err=True)
+            click.echo(safe(_redact(f"{r.connector}: FAILED {m}")), err=True)
         for note in r.notes:
-            click.echo(f"{r.connector}: {note}", err=True)
+            click.echo(safe(f"{r.connector}: {note}"), err=True)
         click.echo(f"{r.connector}: {r.written} written, {r.unchanged} unchanged, {r.cleared} cleared, "
                    f"{r.failed} failed in {r.seconds:.1f} s")
     if any(r.failed for r in reports):

@@ -73,7 +73,8 @@ def plan_table(d: dict) -> str:
                 if bits:
                     why += "; enters if " + " or ".join(bits)
             lines.append(f"  {x['key']:<12} impact {x['impact']:.3f} effort {_fmt(x['effort'])}: {why}")
-    return "\n".join(lines)
+    from app.terminal import safe
+    return "\n".join(safe(line) for line in lines)
 
 
 @main.command()
@@ -91,7 +92,8 @@ def plan(config, as_of, capacity, periods, fmt) -> None:
     ws = workspace(config)
     req = plans.PlanRequest(every_team=capacity, first_periods=periods)
     try:
-        with quiet_fd1():
+        from app.services import budget
+        with quiet_fd1(), budget.unbounded():     # the command line waits by choice ([planning] solver_seconds)
             d = plans.plan(ws, as_of=_date(as_of), request=req)
     except plans.PlanRefused as exc:
         if fmt == "json":

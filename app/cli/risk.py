@@ -23,7 +23,8 @@ def risk_table(d: dict) -> str:
         lines.append("  (no estimate to refine)")
     for x in shown:
         lines.append(f"  {x['key']:<12} {x['kpi']:<20} line {x['line']:<3} value of information {x['voi']:.4f}")
-    return "\n".join(lines)
+    from app.terminal import safe
+    return "\n".join(safe(line) for line in lines)
 
 
 @main.command()
@@ -38,7 +39,12 @@ def risk_table(d: dict) -> str:
 def risk(config, as_of, draws, seed, top, fmt) -> None:
     """The uncertainty analysis: P(in plan), impact and rank spread, estimates to refine first."""
     from app import render
-    from app.services import risk as risks
+    from app.services import budget, risk as risks
     ws = workspace(config)
-    d = risks.risk(ws, as_of=_date(as_of), draws=draws, seed=seed, top=top, max_draws=1_000_000)
+    if draws is None and budget.risk_draws(ws) < ws.settings.uncertainty.draws:
+        click.echo(f"roadmap: using {budget.risk_draws(ws):,} draws, what {budget.eligible_items(ws):,} items "
+                   f"afford ([uncertainty] draws = {ws.settings.uncertainty.draws:,}); --draws asks for more",
+                   err=True)
+    with budget.unbounded():        # the command line waits by choice; its default stays within the budget
+        d = risks.risk(ws, as_of=_date(as_of), draws=draws, seed=seed, top=top, max_draws=1_000_000)
     click.echo(render.to_json(d) if fmt == "json" else risk_table(d))

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.store import Store
 from scoring import alignment as al
 from scoring import explain as ex
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph, GraphError
 from scoring.progress import Current
 from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
@@ -61,6 +62,8 @@ def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = No
             include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
+    from app.services.estimates import merged
+    backlog = merged(ws, backlog)       # estimates kept in the store, as more estimators
     return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
                         objective_weights=objective_weights, include_done=include_done)
 
@@ -104,27 +107,38 @@ def check(ws: Workspace, as_of: date | None = None) -> dict:
         states = kpi_states(_graph_or_flat(ws), now, params)
         findings += al.kpi_findings(list(s.kpis), states, rules)
     else:
-        r = rank_backlog(ws.store.load_backlog(), ws.graph, ScoringParams(**{**params.__dict__, "method": "kpi-impact"}),
-                         now)
+        from app.services import estimates
+        r = rank_backlog(estimates.merged(ws, ws.store.load_backlog()), ws.graph,
+                         ScoringParams(**{**params.__dict__, "method": "kpi-impact"}), now)
+        findings += al.disagreement_findings(discuss(ws, r))
         findings += al.graph_findings(ws.graph, rules)
         findings += al.kpi_findings(list(s.kpis), r.states, rules)
         findings += al.initiative_findings(r)
         findings += al.data_quality_findings(r)
         alloc = al.allocation(r)
         findings += al.allocation_findings(alloc, rules)
+    findings += al.outlier_findings(list(s.kpis), kpi_histories(ws, params.as_of), params.as_of)
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: (order[f.level], al.CODES.index(f.code), f.subject))
     return {"as_of": params.as_of.isoformat(), "findings": [f.as_dict() for f in findings], "allocation": alloc}
 
 
+def kpi_histories(ws: Workspace, as_of: date) -> dict[str, list[tuple[date, float]]]:
+    """The observations up to `as_of` of the KPIs whose current value aggregates a window
+    (mean or sum over 3 days or more): what the outlier guard reads."""
+    return {k.id: ws.store.history(k.id, until=as_of) for k in ws.settings.kpis
+            if k.aggregate in ("mean", "sum") and k.window_days >= 3}
+
+
 FLAG_FIXES = {
-    "effort-defaulted": "no effort was given, so the default effort was used (shown as 2.0*); set the effort field",
+    "effort-defaulted": "no effort was given, so the default effort was used{shown}; set the effort field",
     "unestimated-link": "links the KPI without an estimate, so it adds nothing; add an impact line such as '{e}'",
     "unknown-kpi": "names KPI '{d}', which the config does not define; fix the id or add the KPI",
     "unreadable-impact": "estimate {d} cannot be read; write it as '<kpi-id> +5% @70%', a range '-5%..-2%' "
                          "or an absolute change '+2pp' / '+3pt' (pp only on a KPI with unit '%')",
     "no-base": "the absolute estimate on '{d}' cannot be converted: the KPI has no current value and no "
                "baseline (or they are 0); give it a baseline or a source",
+    "discuss": "the estimators disagree on '{d}', and it can change the plan: discuss this estimate",
     "unreadable-confidence": "a confidence cannot be read; write it as 70%, 70 or 0.7",
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
@@ -132,10 +146,13 @@ FLAG_FIXES = {
 }
 
 
-def flag_fix(flag: str, graph: GoalGraph | None = None) -> str:
+def flag_fix(flag: str, graph: GoalGraph | None = None, effort: float | None = None) -> str:
+    """The fix of a flag in words; `effort` is the item's effort as used, so an
+    effort-defaulted item's text names the value it actually shows (`shown as 5.0*`)."""
     code, _, detail = flag.partition(":")
     kpi = graph.kpi(detail) if graph is not None and detail in graph.kpi_order else None
-    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail))
+    shown = f" (shown as {effort:.1f}*)" if effort is not None else ""
+    return FLAG_FIXES.get(code, "").format(d=detail, e=al.suggested_estimate(kpi, detail), shown=shown)
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
@@ -146,13 +163,14 @@ def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str |
     i = r.index_of(key)
     if i is None:
         return None
-    item = join_texts(ws, [r.item(i)])[0]
+    from app.services.estimates import flag_items
+    item = flag_items(join_texts(ws, [r.item(i)]), discuss(ws, r))[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
         item["rank"] = int((not_done == i).nonzero()[0][0]) + 1 if not r.backlog.done[i] else None
         item["total"] = len(not_done)
-    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph)} for f in item["flags"]]
+    item["flags"] = [{"flag": f, "fix": flag_fix(f, r.graph, item.get("effort"))} for f in item["flags"]]
     item["forecasts"] = ex.forecasts(r, i)
     item["paths"] = ex.paths(r, i)
     item["urgency_means"] = ex.URGENCY_MEANS
@@ -177,14 +195,24 @@ def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
           among: np.ndarray | None = None) -> list[dict]:
-    """`score --format json`'s items, with their text joined in."""
-    return join_texts(ws, r.items(offset, limit, among=among))
+    """`score --format json`'s items, with their text joined in (and `discuss` flags)."""
+    from app.services.estimates import flag_items
+    return flag_items(join_texts(ws, r.items(offset, limit, among=among)), discuss(ws, r))
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
          among: np.ndarray | None = None) -> list[dict]:
-    """The ranked rows for tables and CSV, with their text joined in."""
-    return join_texts(ws, r.rows(offset, limit, among=among))
+    """The ranked rows for tables and CSV, with their text joined in (and `discuss` flags)."""
+    from app.services.estimates import flag_items
+    return flag_items(join_texts(ws, r.rows(offset, limit, among=among)), discuss(ws, r))
+
+
+def discuss(ws: Workspace, r: Ranking) -> dict[str, list[dict]]:
+    """The disputed links that can change the plan, once per ranking (app/services/estimates.py)."""
+    if "_discuss" not in r.__dict__:
+        from app.services import estimates
+        r.__dict__["_discuss"] = estimates.discuss(ws, r)
+    return r.__dict__["_discuss"]
 
 
 def _texts_of(ws: Workspace | None, r: Ranking, idx: np.ndarray) -> list[tuple[str, str, str]]:
@@ -207,7 +235,7 @@ def select(r: Ranking, *, objective: str | None = None, q: str | None = None, st
     if objective:
         ids = [o.id for o in r.graph.objectives]
         if objective not in ids:
-            raise ValueError(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
+            raise BadInput(f"objective: no objective '{objective}'; known: {', '.join(ids)}")
         idx = idx[r.objective_impact[idx, ids.index(objective)] != 0]
     if q or status:
         texts = _texts_of(ws, r, idx)

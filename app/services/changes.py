@@ -12,12 +12,13 @@ import re
 import threading
 from datetime import datetime, timezone
 
-from app.services import Workspace, currents
+from app.services import Workspace, chain, currents
 from app.store import snapshots as store_snapshots
 from app.store.snapshots import DuplicateName
 from scoring.changes import snapshot as sn
 from scoring.changes.attribution import Diff, attribute
 from scoring.model import Kpi
+from scoring.errors import BadInput, Conflict
 
 log = logging.getLogger("roadmap.changes")
 CUT = 10            # the plan's cut line: the top N of the ranking
@@ -25,11 +26,12 @@ SHOWN = 10          # movers shown per direction
 NOW = "now"
 
 __all__ = ["DuplicateName", "UnknownSnapshot", "TamperedSnapshot", "current", "save", "auto_save", "listing",
-           "diff", "diff_json", "summary", "moved", "default_from", "CUT", "NOW"]
+           "diff", "diff_json", "summary", "edit_lines", "rank_move", "moved", "default_from", "CUT", "NOW"]
 
 
-class UnknownSnapshot(ValueError):
+class UnknownSnapshot(BadInput):
     """No snapshot has this name or hash prefix; `known` lists the names there are."""
+    code = "unknown-snapshot"
 
     def __init__(self, ref: str, known: list[str]):
         self.ref, self.known = ref, known
@@ -37,8 +39,9 @@ class UnknownSnapshot(ValueError):
         super().__init__(f"no snapshot named '{ref}' (nor a hash starting so); known: {names}")
 
 
-class TamperedSnapshot(ValueError):
+class TamperedSnapshot(Conflict):
     """A snapshot's stored bytes no longer give its hash: the diff would not be trustworthy."""
+    code = "snapshot-tampered"
 
 
 def _now() -> datetime:
@@ -59,12 +62,13 @@ def save(ws: Workspace, name: str, *, run_id: int | None = None) -> dict:
     """Freeze the current data under `name` (DuplicateName when taken). Returns the row."""
     name = name.strip()
     if not name or len(name) > 255 or re.search(r"\s", name):
-        raise ValueError("a snapshot name is 1 to 255 characters without spaces")
+        raise BadInput("a snapshot name is 1 to 255 characters without spaces")
     if run_id is None and re.fullmatch(r"sync-\d+", name):
-        raise ValueError(f"'{name}' is kept for the snapshot a sync saves; choose another name")
-    version = ws.store.data_version()
-    snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version})
-    row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=_now())
+        raise BadInput(f"'{name}' is kept for the snapshot a sync saves; choose another name")
+    version, at = ws.store.data_version(), _now()
+    snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version, "saved_at": at.isoformat()})
+    row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=at)
+    chain.saved(row)
     return _public(row)
 
 
@@ -78,6 +82,9 @@ def auto_save(ws: Workspace) -> dict | None:
         name = f"sync-{run}"
         if any(r["name"] == name for r in store_snapshots.rows(ws.store)):
             return None
+        broken = chain.before_saving(ws.store)
+        if broken:
+            return {"error": broken}
         return save(ws, name, run_id=run)
     except DuplicateName:
         return None
@@ -107,7 +114,8 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
     store = ws.store
     known = store_snapshots.rows(store)
     if reuse:
-        key = (store.url, tuple(r["hash"] for r in known), tuple(store_snapshots.sizes(store).items()))
+        key = (store.url, tuple(tuple(r.values()) for r in known), tuple(store_snapshots.sizes(store).items()),
+               chain.get_meta(store, chain.HEAD_KEY))
         with _listings_lock:
             hit = _listings.get(store.url)
         if hit is not None and hit[0] == key:
@@ -121,7 +129,7 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
     problems: list[str] = []
     try:
         problems = sn.verify_stored([blobs[r["hash"]] for r in known], lambda hs: store_snapshots.items(store, hs),
-                                    blobs.__getitem__)
+                                    chain.sealed_lookup(blobs))
     except Exception as exc:  # noqa: BLE001 - unreadable bytes are a finding, not a crash
         problems = [f"the stored snapshots cannot be read ({type(exc).__name__}: {exc})"]
         bad = set(range(len(known)))
@@ -139,6 +147,9 @@ def listing(ws: Workspace, *, reuse: bool = False) -> dict:
                     continue
                 if any(h.startswith(m.group(1)) for h in index.values()):
                     bad.add(n)
+    for f in chain.check(store, known, blobs).findings:      # the rows against their sealed headers
+        bad.add(f.index)
+        problems.append(str(f))
     out = [dict(_public(r), verified=n not in bad) for n, r in enumerate(known)]
     return {"snapshots": out, "verified": not problems, "problems": problems}
 
@@ -164,10 +175,11 @@ def _load(ws: Workspace, ref: str, known: list[dict]) -> sn.Snapshot:
     except Exception as exc:  # noqa: BLE001 - bytes edited past reading
         raise TamperedSnapshot(f"snapshot {label} cannot be read ({type(exc).__name__}); "
                                "its stored bytes were edited or lost") from None
+    pos = [r["hash"] for r in known].index(row["hash"])
     problems = sn.verify([snap])
     if snap.hash != row["hash"]:
         problems.append("its stored hash differs from the row's")
-    pos = [r["hash"] for r in known].index(row["hash"])
+    problems += [f.problem for f in chain.check(ws.store, known).findings if f.index == pos]
     nxt = known[pos + 1] if pos + 1 < len(known) else None
     if nxt is not None and nxt["prev_hash"] != row["hash"]:
         problems.append("the snapshot after it does not chain to it")
@@ -195,9 +207,59 @@ def diff(ws: Workspace, from_ref: str | None, to_ref: str | None = None) -> Diff
 
 def diff_json(d: Diff) -> dict:
     """CONTRACT.md's `diff --format json`: each item's parts sum to score_to - score_from."""
-    keys = ("key", "rank_from", "rank_to", "score_from", "score_to", "change", "status")
-    return {"from": d.from_name, "to": d.to_name,
+    keys = ("key", "rank_from", "rank_to", "score_from", "score_to", "change", "status", "edited")
+    return {"from": d.from_name, "to": d.to_name, "edits": [e.as_dict() for e in d.edits],
             "items": [{k: getattr(c, k) if k != "change" else dict(c.change) for k in keys} for c in d.items]}
+
+
+def edit_lines(d: Diff) -> list[dict]:
+    """The edits people made, grouped by what they edited (an item, KPI, objective or
+    edge), each with its rank move when it is a ranked item, in the order edited items
+    rank now (then the rest): what the CLI text and the page lead with."""
+    groups: dict[str, dict] = {}
+    for e in d.edits:
+        g = groups.get(e.key)
+        if g is None:
+            c = d.item(e.key)
+            g = groups[e.key] = {"key": e.key, "rank_from": c.rank_from if c else None,
+                                 "rank_to": c.rank_to if c else None, "status": c.status if c else None,
+                                 "group": e.group, "edits": []}
+        g["edits"].append({**e.as_dict(), "text": _edit_text(e)})
+    for g in groups.values():
+        g["people"] = sorted({e["by"] for e in g["edits"] if e["by"]})
+    big = 10 ** 9
+    return sorted(groups.values(), key=lambda g: (g["rank_to"] is None, g["rank_to"] or big,
+                                                  g["rank_from"] or big, g["key"]))
+
+
+def _by_person(d: Diff) -> list[tuple[str, int]]:
+    """(person, edits) for the edits that name who made them, most first."""
+    counts: dict[str, int] = {}
+    for e in d.edits:
+        if e.by:
+            counts[e.by] = counts.get(e.by, 0) + 1
+    return sorted(counts.items(), key=lambda x: (-x[1], x[0].lower()))
+
+
+def _edit_text(e) -> str:
+    def v(x):
+        if x is None:
+            return "none"
+        return f"{x:g}" if isinstance(x, float) else str(x)
+    what = e.field.removeprefix("link:") + " estimate" if e.field.startswith("link:") else e.field
+    return f"{what} {v(e.from_)} -> {v(e.to)}" + (f" (by {e.by})" if e.by else "")
+
+
+def rank_move(g: dict) -> str:
+    """`#8 -> #4`, `stays #3`, `new at #5`, `was #7` or '' (not a ranked item)."""
+    rf, rt = g.get("rank_from"), g.get("rank_to")
+    if rf is not None and rt is not None:
+        return f"#{rf} -> #{rt}" if rf != rt else f"stays #{rt}"
+    if rt is not None:
+        return f"now #{rt}"
+    if rf is not None:
+        return f"was #{rf}"
+    return ""
 
 
 def summary(d: Diff, *, cut: int = CUT, shown: int = SHOWN) -> dict:
@@ -213,7 +275,11 @@ def summary(d: Diff, *, cut: int = CUT, shown: int = SHOWN) -> dict:
             "added": [line(c) for c in d.items if c.status == "added"],
             "removed": [line(c) for c in d.items if c.status == "removed"],
             "entered": [line(c) for c in entered], "left": [line(c) for c in left],
-            "moved": sum(c.status == "moved" for c in d.items)}
+            "moved": sum(c.status == "moved" for c in d.items),
+            "edits": [dict(g, move=rank_move(g)) for g in edit_lines(d)],
+            "people": _by_person(d),
+            "edited": sum(c.edited for c in d.items),
+            "drift_only": sum(c.status == "moved" and not c.edited for c in d.items)}
 
 
 # -- the roadmap's "Moved" column ---------------------------------------------------------

@@ -15,21 +15,23 @@ from datetime import date
 import numpy as np
 from sqlalchemy import select, true
 
-from app.services import Workspace, join_texts, ranking as rank
+from app.services import Workspace, budget, join_texts, ranking as rank
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
 from scoring.plan.model import EFFORT_TOO_BIG
 from scoring.ranking import Ranking
+from scoring.errors import BadInput, Conflict
 
 NO_TEAM = "(none)"          # the lane of items that cannot be planned: unknown team, excluded
 MAX_CAPACITY = 1e9
 
 
-class PlanNotConfigured(ValueError):
+class PlanNotConfigured(Conflict):
     """No capacity is known: `[planning]` has no teams and none was given."""
+    code = "plan-not-configured"
 
 
-class PlanOverrideError(ValueError):
+class PlanOverrideError(BadInput):
     """An override (capacity, periods, mandatory, excluded) is not usable; names the key."""
 
 
@@ -183,8 +185,9 @@ def _strip_lane(d: dict, lanes: dict[str, str]) -> dict:
     return d
 
 
-class PlanRefused(ValueError):
+class PlanRefused(Conflict):
     """The mandatory items cannot all be planned: `items` and `overflows` name why."""
+    status, code = 422, "infeasible"
 
     def __init__(self, exc: PlanInfeasible, lanes: dict[str, str]):
         why = "; ".join(f"{k}: {lanes[k]}" for k in exc.items if k in lanes)
@@ -213,7 +216,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     as_of = ws.as_of(as_of)
     key = None
     if not whatif:
-        key = (ws.store.data_version(), as_of, request)
+        key = (ws.store.cache_version(), as_of, request)
         with _lock:
             hit = _cache(ws).get(key)
         if hit is not None:
@@ -227,7 +230,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         r = base if base is not None and base.params.as_of == as_of else rank(ws, as_of=as_of)
     inp, lanes = build_input(ws, r, request)
     try:
-        out = {"as_of": as_of.isoformat(), **_strip_lane(solve_plan(inp).as_dict(), lanes)}
+        out = {"as_of": as_of.isoformat(), **_strip_lane(budget.run(ws, solve_plan, inp).as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
         if key is not None:
@@ -264,7 +267,7 @@ def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None
     """{key: period} of the configured plan (cached); {} when no capacity is configured or
     the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
-    full = (ws.store.data_version(), ws.as_of(as_of), PlanRequest())
+    full = (ws.store.cache_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
         hit = _cache(ws).get(full)
     if isinstance(hit, dict):

@@ -39,12 +39,16 @@ def _same(a, b) -> bool:
         return False
 
 
-def push(ws: services.Workspace, *, dry_run: bool = False, progress=None) -> list[PushReport]:
+def push(ws: services.Workspace, *, dry_run: bool = False, progress=None,
+         estimates: bool = False) -> list[PushReport]:
+    """`estimates`: also write the stored estimates into the impact field as lines with
+    `by` (app/services/push_estimates.py)."""
+    from app.services.push_estimates import impact_field
     s = ws.settings
     targets: list[Connector] = []
     for name in s.connectors:
         conn = s.connector(name)
-        if conn.supports_write_back and conn.write_back_fields():
+        if conn.supports_write_back and (conn.write_back_fields() or (estimates and impact_field(conn))):
             targets.append(conn)
     if not targets:
         raise ConfigError(["no connector to push to: set fields.score and/or fields.rank of a jira connector "
@@ -55,7 +59,7 @@ def push(ws: services.Workspace, *, dry_run: bool = False, progress=None) -> lis
             raise ConfigError(problems, s.path)
     ranking = services.ranking(ws)
     ranked = {ranking.backlog.keys[i]: (float(ranking.score[i]), int(ranking.rank_of[i])) for i in ranking.ranked}
-    return [_push_one(ws, conn, ranked, dry_run, progress) for conn in targets]
+    return [_push_one(ws, conn, ranked, dry_run, progress, estimates) for conn in targets]
 
 
 def changes_for(ws, conn: Connector, ranked: dict, report: PushReport) -> tuple[list[Change], dict]:
@@ -80,15 +84,21 @@ def changes_for(ws, conn: Connector, ranked: dict, report: PushReport) -> tuple[
     return changes, wanted
 
 
-def _push_one(ws, conn: Connector, ranked: dict, dry_run: bool, progress) -> PushReport:
+def _push_one(ws, conn: Connector, ranked: dict, dry_run: bool, progress, estimates: bool = False) -> PushReport:
     started = time.monotonic()
     report = PushReport(conn.name)
     if not dry_run:
         conn.prepare()
     changes, wanted = changes_for(ws, conn, ranked, report)
+    if estimates:
+        from app.services.push_estimates import estimate_changes
+        extra = estimate_changes(ws, conn)
+        changes += extra
+        report.notes += [f"{len(extra)} item(s) get the stored estimates in their impact field"] if extra else []
     report.changes = changes
     if dry_run:
-        report.written = sum(1 for w in wanted.values() if w[0] is not None or w[1] is not None)
+        report.written = sum(1 for w in wanted.values() if w[0] is not None or w[1] is not None) + len(
+            {c.key for c in changes if c.field == "impact"} - set(wanted))
         report.cleared = len(wanted) - report.written
         report.notes.append("dry run: nothing was written")
         report.seconds = time.monotonic() - started

@@ -13,7 +13,9 @@ from datetime import date
 
 import numpy as np
 
-from app.services import Workspace, ranking as rank
+from app.services import Workspace, budget, ranking as rank
+from scoring import pool
+from scoring.errors import BadInput
 from scoring.ranking import Ranking
 from scoring.uncertainty import RiskInput, RiskResult, analyse_risk
 
@@ -63,7 +65,16 @@ def risk_input(ws: Workspace, r: Ranking, *, draws: int, seed: int, top: int) ->
         edge_weight=[e.weight for e in edges],
         edge_low=[e.weight_range[0] if e.weight_range else np.nan for e in edges],
         edge_high=[e.weight_range[1] if e.weight_range else np.nan for e in edges],
-        capacity=total_capacity(ws), top=top, draws=draws, seed=seed)
+        link_pool=link_pools(r), capacity=total_capacity(ws), top=top, draws=draws, seed=seed)
+
+
+def link_pools(r: Ranking) -> np.ndarray | tuple:
+    """The pooled link of each row when some link has several estimators, else ()."""
+    if r.link_share is None or not (r.link_share < 1).any():
+        return ()
+    counted = (r.link_kpi_index >= 0) & ~np.isnan(r.link_low)
+    group, _count = pool.groups(r.backlog.link_item, r.link_kpi_index, counted)
+    return np.where(group >= 0, group, -1 - np.arange(len(group)))     # uncounted rows: their own
 
 
 _lock = threading.RLock()
@@ -77,22 +88,22 @@ def _cache(ws: Workspace) -> dict:
 
 def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = None, seed: int | None = None,
             top: int | None = None, base: Ranking | None = None, max_draws: int = MAX_DRAWS) -> RiskResult:
-    """The kernel's result for the workspace (cached); ValueError for bad numbers."""
+    """The kernel's result for the workspace (cached); BadInput for bad numbers."""
     u = ws.settings.uncertainty
     as_of = ws.as_of(as_of)
-    draws, seed, top = u.draws if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
+    draws, seed, top = budget.risk_draws(ws) if draws is None else draws, u.seed if seed is None else seed, u.top if top is None else top
     if not 1 <= draws <= max_draws:
-        raise ValueError(f"draws must be from 1 to {max_draws:,}")
+        raise BadInput(f"draws must be from 1 to {max_draws:,}")
     if seed < 0 or top < 1:
-        raise ValueError("seed must be >= 0 and top >= 1")
-    key = (ws.store.data_version(), as_of, draws, seed, top)
+        raise BadInput("seed must be >= 0 and top >= 1")
+    key = (ws.store.cache_version(), as_of, draws, seed, top)
     with _lock:
         hit = _cache(ws).get(key)
     if hit is not None:
         return hit
     r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
         else rank(ws, as_of=as_of, method="kpi-impact")
-    result = analyse_risk(risk_input(ws, r, draws=draws, seed=seed, top=top))
+    result = budget.run(ws, analyse_risk, risk_input(ws, r, draws=draws, seed=seed, top=top))
     with _lock:
         cache = _cache(ws)
         if len(cache) > 16:

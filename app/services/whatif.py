@@ -20,13 +20,14 @@ from scoring.notation import parse_impact
 from scoring.progress import Current
 from scoring.ranking import Ranking, rank_backlog
 from scoring.numbers import finite_number
+from scoring.errors import BadInput
 
 MAX_EXTRA = 1000          # extra initiatives in one request
 MAX_TEXT = 1000           # characters in a title or impact text
 MAX_WEIGHT = MAX_OBJECTIVE_WEIGHT   # magnitude of an objective weight, effort or KPI value (1e308 zeroes every score)
 
 
-class WhatIfError(ValueError):
+class WhatIfError(BadInput):
     """The what-if body is not usable; the message names the key."""
 
 
@@ -113,6 +114,34 @@ def _problem(err: dict) -> str:
         return f"{where}: at most {MAX_EXTRA} items in one request (the limit)"
     msg = err["msg"].removeprefix("Value error, ")
     return f"{where}: {msg[0].lower() + msg[1:]}"
+
+
+BIG_CHANGE = 10.0        # a KPI value this many times above or below the current one asks for confirmation
+
+
+def big_changes(kpi_values: dict[str, float], currents: dict[str, Current], kpis) -> list[dict]:
+    """The what-if KPI values more than BIG_CHANGE times above or below the KPI's current
+    value (or a change to or from 0), each {"kpi", "value", "current", "factor", "message"}
+    with both values in the KPI's own unit as the KPI page shows them (a % KPI as 40 %)."""
+    from app.render import value as shown
+    units = {k.id: k.unit for k in kpis}
+    out = []
+    for k, v in kpi_values.items():
+        cur = currents.get(k)
+        c = None if cur is None else cur.value
+        if c is None or v == c:
+            continue
+        if c == 0 or v == 0 or not (1 / BIG_CHANGE <= abs(v / c) <= BIG_CHANGE) or (v > 0) != (c > 0):
+            factor = abs(v / c) if c and v else None
+            how = (f"{factor:.3g}x above" if factor and factor > 1 else
+                   f"{1 / factor:.3g}x below" if factor else "a change to or from 0 against")
+            unit = units.get(k, "")
+            hint = " (a % KPI is a fraction in the API and the config: 0.40 for 40 %)" if unit == "%" else ""
+            out.append({"kpi": k, "value": v, "current": c, "factor": factor, "how": how,
+                        "value_text": shown(v, unit), "current_text": shown(c, unit),
+                        "message": f"kpi_values.{k}: {shown(v, unit)} is {how} the current {shown(c, unit)}"
+                                   f"{hint}; check the unit"})
+    return out
 
 
 def what_if(ws: services.Workspace, body: Any, *, as_of: date | None = None, method: str | None = None,

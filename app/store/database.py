@@ -224,6 +224,15 @@ class Store(Staging):
         with self.engine.connect() as c:
             return c.execute(select(func.max(r.c.id)).where(r.c.status.in_(("ok", "partial")))).scalar() or 0
 
+    def cache_version(self) -> tuple:
+        """What a cached ranking depends on in the store: the published run and the
+        estimates kept here (added, replaced, deleted, revealed)."""
+        e, rounds = s.estimates, s.estimate_rounds
+        with self.engine.connect() as c:
+            stamp = c.execute(select(func.count(), func.max(e.c.id))).one()
+            revealed = c.execute(select(func.count()).select_from(rounds)).scalar()
+        return (self.data_version(), stamp[0], stamp[1], revealed)
+
     def runs(self, limit: int = 20) -> list[dict]:
         with self.engine.connect() as c:
             rows = c.execute(select(s.sync_runs).order_by(s.sync_runs.c.id.desc()).limit(limit)).mappings().all()

@@ -151,6 +151,16 @@ def m006_estimates(conn) -> None:
     md.create_all(conn)
 
 
+def m010_scenarios(conn) -> None:
+    """Saved, named scenarios: a page's URL state (roadmap or plan), who saved it and when."""
+    md = MetaData()
+    Table("scenarios", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("name", String(255), nullable=False), Column("page", String(32), nullable=False),
+          Column("query", Text, nullable=False, default=""), Column("saved_by", String(255), nullable=False),
+          Column("saved_at", DateTime(timezone=True), nullable=False))
+    md.create_all(conn)
+
+
 def m008_auth(conn) -> None:
     """Who may do what (app/auth): the people seen at sign-in, API tokens (their hashes
     only) and the append-only audit log, each row chained by hash to the one before."""
@@ -175,5 +185,5 @@ def m008_auth(conn) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m008_auth]
+              m010_scenarios, m008_auth]
 SCHEMA_VERSION = len(MIGRATIONS)

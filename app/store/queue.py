@@ -68,23 +68,25 @@ def _merge(a: str, b: str) -> str:
 
 def enqueue(store, kind: str, *, scope: list[str] | None = None, hint: list[str] = (),
             join_running: bool = False, slot: tuple[str, str] | None = None,
-            delivery: str | None = None) -> tuple[dict | None, str]:
+            delivery: str | tuple[str, ...] | None = None) -> tuple[dict | None, str]:
     """Queue a sync, or join the one already queued (widening its scope and hint).
 
     `join_running`: a running sync answers the request too (the API's "a sync already
     running is returned"); a webhook or a schedule slot queues behind it instead, since the
     running one may have read the changed issue before the change. `slot` = (name, slot):
     insert-if-absent; the first caller runs it, the rest get "duplicate". `delivery`: a
-    webhook delivery id; a repeat gets "duplicate". Returns (job, "queued" | "joined" |
-    "duplicate")."""
+    webhook delivery id (or several: the id and the body's hash), a repeat of any of them
+    within DELIVERIES_KEPT gets "duplicate". Returns (job, "queued" | "joined" | "duplicate")."""
     j = s.jobs
     scope_text = " ".join(scope or [])
     hint = [h for h in dict.fromkeys(hint)][:MAX_HINT]
     stamp = now()
+    ids = list(dict.fromkeys([delivery] if isinstance(delivery, str) else delivery or ()))
     with locked(store) as c:
-        if delivery is not None:
-            seen = c.execute(select(s.webhook_deliveries.c.job_id)
-                             .where(s.webhook_deliveries.c.id == delivery)).first()
+        if ids:
+            wd = s.webhook_deliveries
+            seen = c.execute(select(wd.c.job_id).where(wd.c.id.in_(ids), wd.c.received_at >= stamp - DELIVERIES_KEPT)
+                             .limit(1)).first()
             if seen is not None:
                 return _get(c, seen.job_id), "duplicate"
         if slot is not None:
@@ -107,9 +109,10 @@ def enqueue(store, kind: str, *, scope: list[str] | None = None, hint: list[str]
                                                 requested_at=stamp, attempts=0, result="[]", message="")
                                ).inserted_primary_key[0]
             how = "queued"
-        if delivery is not None:
+        if ids:
             c.execute(delete(s.webhook_deliveries).where(s.webhook_deliveries.c.received_at < stamp - DELIVERIES_KEPT))
-            c.execute(insert(s.webhook_deliveries).values(id=delivery, job_id=job_id, received_at=stamp))
+            c.execute(delete(s.webhook_deliveries).where(s.webhook_deliveries.c.id.in_(ids)))
+            c.execute(insert(s.webhook_deliveries), [{"id": i, "job_id": job_id, "received_at": stamp} for i in ids])
         if slot is not None:
             c.execute(insert(s.schedule).values(name=slot[0], slot=slot[1], job_id=job_id, created_at=stamp))
         from app.auth import audit     # the audit row commits with the job (docs/http.md, "Who may do what")
@@ -141,14 +144,24 @@ def claim(store, worker: str, lease: float) -> dict | None:
             j.c.status == "running", or_(j.c.lease_until.is_(None), j.c.lease_until < stamp)))).limit(1)).first()
     if work is None:
         return None
+    lost: list[int] = []
+    try:
+        return _claim_locked(store, worker, stamp, until, lost)
+    finally:
+        if lost:
+            reap_runs(store)      # the dead worker's runs: failed, staging dropped, before this one syncs
+
+
+def _claim_locked(store, worker: str, stamp: datetime, until: datetime, lost: list[int]) -> dict | None:
+    j = s.jobs
     with locked(store) as c:
         for r in c.execute(select(j).where(j.c.status == "running").order_by(j.c.id)).all():
             if _utc(r.lease_until) is not None and _utc(r.lease_until) >= stamp:
                 return None
+            lost.append(r.id)
             if r.attempts >= MAX_ATTEMPTS:
                 c.execute(update(j).where(j.c.id == r.id).values(
-                    status="failed", ended_at=stamp, lease_until=None,
-                    message=f"its worker stopped during {r.attempts} attempts ({r.worker}); not retried again"))
+                    status="failed", ended_at=stamp, lease_until=None, message=_gave_up(r)))
                 continue
             c.execute(update(j).where(j.c.id == r.id).values(worker=worker, attempts=r.attempts + 1,
                                                              lease_until=until))
@@ -159,6 +172,57 @@ def claim(store, worker: str, lease: float) -> dict | None:
         c.execute(update(j).where(j.c.id == q.id, j.c.status == "queued").values(
             status="running", worker=worker, attempts=j.c.attempts + 1, started_at=stamp, lease_until=until))
         return _get(c, q.id)
+
+
+def _gave_up(r) -> str:
+    return f"its worker stopped during {r.attempts} attempts ({r.worker}); not retried again"
+
+
+def expire_lost(store) -> int:
+    """Whoever notices first (the web's status read, /metrics, a claiming worker): jobs whose
+    worker's lease passed go back to the queue for their next attempt, or fail after their
+    last; the sync runs a dead process left "running" are failed and their staging dropped
+    (`reap_runs`). Returns how many jobs changed. An idle store costs two plain reads."""
+    j, stamp = s.jobs, now()
+    changed = 0
+    with store.engine.connect() as c:
+        lost = c.execute(select(j.c.id).where(j.c.status == "running", j.c.lease_until < stamp).limit(1)).first()
+    if lost is not None:
+        with locked(store) as c:
+            for r in c.execute(select(j).where(j.c.status == "running", j.c.lease_until < stamp)).all():
+                if r.attempts >= MAX_ATTEMPTS:
+                    values = dict(status="failed", ended_at=stamp, lease_until=None, message=_gave_up(r))
+                else:
+                    values = dict(status="queued", worker=None, lease_until=None,
+                                  message=f"its worker stopped during attempt {r.attempts} ({r.worker}); queued again")
+                changed += c.execute(update(j).where(j.c.id == r.id, j.c.status == "running").values(**values)
+                                     ).rowcount
+    reap_runs(store)
+    return changed
+
+
+def reap_runs(store) -> list[str]:
+    """Sync runs still "running" whose process is gone (its connector's lock is free: the OS
+    or PostgreSQL released it when the process died) marked failed, their staging dropped
+    (`Store.recover`; the pages an interrupted sync can resume from stay). Runs of a live
+    sync, here or elsewhere, are left alone. Returns the connectors recovered."""
+    from sqlalchemy.engine import make_url
+
+    from app.store.staging import SyncBusy
+    if store.engine.dialect.name == "sqlite" and make_url(store.url).database in (None, "", ":memory:"):
+        return []                 # no lock to tell a live sync from a dead one
+    r = s.sync_runs
+    with store.engine.connect() as c:
+        names = [n for (n,) in c.execute(select(r.c.connector).where(r.c.status == "running").distinct())]
+    out = []
+    for name in names:
+        try:
+            with store.connector_lock(name):
+                if store.recover(name):
+                    out.append(name)
+        except SyncBusy:
+            continue
+    return out
 
 
 def renew(store, job_id: int, worker: str, lease: float) -> bool:

@@ -210,6 +210,17 @@ estimate_rounds = Table(
     Column("revealed_at", DateTime(timezone=True)), Column("revealed_by", Text),
 )
 
+# -- saved scenarios (migration m010_scenarios) -------------------------------------------
+scenarios = Table(
+    "scenarios", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("page", String(32), nullable=False),             # roadmap | plan
+    Column("query", Text, nullable=False, default=""),      # the page's URL query string (its scenario)
+    Column("saved_by", String(255), nullable=False),        # the person's name (app.auth.current_person)
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
+
 # -- who may do what (app/auth; since m008_auth) ----------------------------------
 people = Table(
     "people", metadata,

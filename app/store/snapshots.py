@@ -17,12 +17,15 @@ from sqlalchemy.exc import IntegrityError
 from app.store import schema as s
 from scoring.changes import snapshot as sn
 from scoring.model import FACTOR_NAMES, LINK_UNITS, Initiative, Link
+from scoring.errors import Conflict
 
 _BATCH = 500
+HEAD_KEY = "snapshot_head"      # `meta`: the hash of the snapshot saved last (app/services/chain.py)
 
 
-class DuplicateName(ValueError):
+class DuplicateName(Conflict):
     """A snapshot with this name exists already."""
+    code = "duplicate-name"
 
 
 # -- the initiatives as models ----------------------------------------------------------
@@ -37,21 +40,45 @@ def initiatives(store) -> list[Initiative]:
     links: dict[int, list] = {}
     with store.engine.connect() as c:
         names = dict(c.execute(select(refs.c.code, refs.c.name)).all())
-        q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit)
+        q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit, ln.c.estimator)
              .join(it, it.c.id == ln.c.item_id).where(it.c.active).order_by(ln.c.item_id, ln.c.position))
-        for item_id, code, low, high, conf, unit in c.execute(q):
+        for item_id, code, low, high, conf, unit, by in c.execute(q):
             links.setdefault(item_id, []).append(Link(kpi=names[code], low=low, high=None if low is None else high,
-                                                      confidence=conf, unit=LINK_UNITS[unit or 0]))
+                                                      confidence=conf, unit=LINK_UNITS[unit or 0], by=by))
         rows = c.execute(select(*cols).where(it.c.active).order_by(it.c.key)).all()
+    extra = _stored_estimates(store)
     out = []
     for r in rows:
         factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:]) if v is not None}
         out.append(Initiative(key=r.key, title=r.title, status=r.status, status_category=r.status_category,
-                              effort=r.effort, confidence=r.confidence, links=tuple(links.get(r.id, ())),
+                              effort=r.effort, confidence=r.confidence,
+                              links=_with_stored(links.get(r.id, []), extra.get(r.key, [])),
                               flags=tuple(r.flags.split()), url=r.url, parent=r.parent,
                               labels=tuple(r.labels.split()), blocked_by=tuple(r.blocked_by.split()),
                               team=r.team, mandatory=bool(r.mandatory), factors=factors))
     return out
+
+
+def _stored_estimates(store) -> dict[str, list[Link]]:
+    """The estimates kept in the store that the ranking counts, per key, frozen per person."""
+    from app.store import estimates
+    out: dict[str, list[Link]] = {}
+    for e in estimates.counted(store):
+        out.setdefault(e.key, []).append(Link(kpi=e.kpi, low=e.low, high=e.high, confidence=e.confidence,
+                                              unit=e.unit, by=e.by))
+    return out
+
+
+def _with_stored(tracker: list[Link], stored: list[Link]) -> tuple[Link, ...]:
+    """The tracker's links, then the stored estimates, each replacing the same person's
+    tracker line of that KPI (and an unestimated one)."""
+    if not stored:
+        return tuple(tracker)
+    from scoring.notation import person_key
+    mine = {(ln.kpi, person_key(ln.by)) for ln in stored}
+    kpis = {ln.kpi for ln in stored}
+    kept = [ln for ln in tracker if (ln.kpi, person_key(ln.by)) not in mine and not (ln.low is None and ln.kpi in kpis)]
+    return tuple(kept + stored)
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -167,6 +194,8 @@ def save(store, snapshot: sn.Snapshot, *, run_id: int | None, created_at: dateti
                        "created_at": created_at, "run_id": run_id, "item_count": len(sealed.initiatives),
                        "manifest": blob, "is_full": sn.header(blob)["items"]["base"] is None}
                 c.execute(t.insert(), row)
+                c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
+                c.execute(s.meta.insert().values(key=HEAD_KEY, value=sealed.hash))
                 from app.auth import audit     # the audit row commits with the snapshot
                 audit.record(c, "snapshot.save", snapshot.name or f"sync run {run_id}")
             return {k: v for k, v in row.items() if k != "manifest"}
@@ -190,6 +219,7 @@ def drop_all(store) -> None:
     with store.engine.begin() as c:
         c.execute(delete(s.snapshots))
         c.execute(delete(s.snapshot_items))
+        c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
 
 
 def sizes(store) -> dict[str, int]:

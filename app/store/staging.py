@@ -28,14 +28,17 @@ except ImportError:  # Windows: no lock file; one sync at a time is then the ope
 
 from app.store import schema as s
 from scoring.model import LINK_UNITS
+from scoring.errors import Busy, Conflict, RoadmapError
 
 
-class StoreError(RuntimeError):
-    """The database cannot be used as it is (newer schema, unreachable server)."""
+class StoreError(RoadmapError):
+    """The database cannot be used as it is (newer schema, unreachable server): 503, exit 2."""
+    status, code = 503, "store-unavailable"
 
 
-class RemovalRefused(RuntimeError):
+class RemovalRefused(Conflict):
     """Publishing would take more initiatives out of the ranking than the caller allows."""
+    code = "removal-refused"
 
     def __init__(self, removing: int, active: int):
         self.removing, self.active = removing, active
@@ -44,8 +47,9 @@ class RemovalRefused(RuntimeError):
                          "--allow-removal (or --full)")
 
 
-class SyncBusy(StoreError):
-    """Another process is syncing this connector now."""
+class SyncBusy(Busy, StoreError):
+    """Another process is syncing this connector now: 503 with Retry-After, exit 3."""
+    code = "sync-busy"
 
     def __init__(self, connector: str):
         self.connector = connector

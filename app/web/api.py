@@ -9,18 +9,16 @@ from app import render, services
 from app.web.openapi import spec
 from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
                            ranking, ranking_for, workspace)
-from app.services.whatif import WhatIfBody, WhatIfError, what_if
+from app.services.whatif import WhatIfBody, big_changes, what_if
 
 api = Blueprint("api", __name__)
 
 
 def selection(r):
-    """The ranked items passing this request's filters (objective, q, status, flag)."""
-    try:
-        return services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
-                               status=request.args.get("status"), flag=request.args.get("flag"), ws=workspace())
-    except ValueError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    """The ranked items passing this request's filters (objective, q, status, flag); an
+    unknown objective is a BadInput (400)."""
+    return services.select(r, objective=request.args.get("objective"), q=request.args.get("q"),
+                           status=request.args.get("status"), flag=request.args.get("flag"), ws=workspace())
 
 
 def page_of(r, rows: bool = False) -> dict:
@@ -33,9 +31,13 @@ def page_of(r, rows: bool = False) -> dict:
 
 @api.get("/healthz")
 def healthz():
+    from app.services import chain
     runs = [r for r in workspace().store.runs(50) if r["status"] in ("ok", "partial")]
     last = runs[0]["ended_at"] if runs else None
-    return jsonify({"status": "ok", "last_sync": last.isoformat() if last else None})
+    snapshots = chain.status(workspace().store)     # a broken chain: alive, but "degraded"
+    return jsonify({"status": "ok" if snapshots["ok"] else "degraded", "last_sync": last.isoformat() if last else None,
+                    "snapshot_chain": {"ok": snapshots["ok"], "head": snapshots["head"] or None,
+                                       "problem": snapshots["problem"]}})
 
 
 @api.get("/api/v1/roadmap")
@@ -103,18 +105,18 @@ def whatif():
     if body is None:
         raise ApiError(400, "bad-request", "send a JSON object (Content-Type: application/json)")
     as_of, method = as_of_arg(), method_arg()
-    try:
-        req = WhatIfBody.read(body)
-        as_of = req.as_of or as_of
-        r, before = what_if(workspace(), req, as_of=as_of, method=method, baseline=ranking_for(as_of, method),
-                            currents=cache().currents(as_of))
-    except WhatIfError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    req = WhatIfBody.read(body)           # a WhatIfError (400) names the key
+    as_of = req.as_of or as_of
+    r, before = what_if(workspace(), req, as_of=as_of, method=method, baseline=ranking_for(as_of, method),
+                        currents=cache().currents(as_of))
     page = page_of(r)
     for it in page["items"]:
         was = before.get(it["key"])
         it["previous_rank"] = was
         it["moved"] = None if was is None or it["rank"] is None else was - it["rank"]
+    # a KPI value more than 10x off the current one is applied, and flagged for confirmation
+    page["warnings"] = [w["message"] for w in big_changes(req.kpi_values, cache().currents(r.params.as_of),
+                                                           workspace().settings.kpis)]
     return jsonify(page)
 
 

@@ -3,11 +3,12 @@ snapshots, the movers with their reasons, added, removed, the cut line) and the 
 `GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, jsonify, render_template, request
 
 from app.services import changes
 from app.web.state import ApiError, int_arg, workspace
-from scoring.graph import GraphError
 
 changes_bp = Blueprint("changes", __name__, template_folder="templates")
 
@@ -27,14 +28,9 @@ def save_snapshot():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("name"), str):
         raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)')
-    try:
-        row = changes.save(workspace(), body["name"])
-    except changes.DuplicateName as exc:
-        raise ApiError(409, "duplicate-name", str(exc)) from None
-    except GraphError:
-        raise                 # a 409 from create_app's handler, not the ValueError below
-    except ValueError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    if not body["name"] or re.search(r"\s", body["name"]):        # as documented: no white space at all
+        raise ApiError(400, "bad-request", "name: 1 to 255 characters without spaces")
+    row = changes.save(workspace(), body["name"])    # DuplicateName 409, a bad name 400
     return jsonify(row), 201
 
 
@@ -43,12 +39,7 @@ def diff():
     ws = workspace()
     from_ref = request.args.get("from") or None
     to_ref = request.args.get("to") or None
-    try:
-        d = _diff(ws, from_ref, to_ref)
-    except changes.UnknownSnapshot as exc:
-        raise ApiError(400, "unknown-snapshot", str(exc)) from None
-    except changes.TamperedSnapshot as exc:
-        raise ApiError(409, "snapshot-tampered", str(exc)) from None
+    d = _diff(ws, from_ref, to_ref)    # UnknownSnapshot 400, TamperedSnapshot 409
     return jsonify(changes.diff_json(d))
 
 

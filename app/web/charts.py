@@ -66,15 +66,30 @@ def ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     return out
 
 
+def trend_series(history: list[tuple[date, float]], kpi) -> tuple[list[tuple[date, float]], list[tuple[date, float]]]:
+    """(daily points, the line): a KPI whose current value aggregates a window (mean, sum
+    or median over `window_days` > 1) is drawn as that rolling aggregate, so the line is
+    in the target's unit (a weekly sum as weekly sums); otherwise the line is the daily
+    values and there are no separate daily points."""
+    from scoring.windows import rolling
+    window, agg = getattr(kpi, "window_days", 1) or 1, getattr(kpi, "aggregate", "last")
+    if window <= 1 or agg not in ("mean", "sum", "median"):
+        return [], list(history)
+    return list(history), rolling([d for d, _ in history], [v for _, v in history], window, agg)
+
+
 def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str = "",
-          current: tuple[date, float] | None = None) -> Markup:
+          current: tuple[date, float] | None = None, outliers: list[tuple[date, float]] = ()) -> Markup:
     """The KPI's history with its target and the expected-progress line (baseline at start
-    to target at deadline). Value labels sit in a left margin wide enough for them and the
-    line labels in a right margin, so no text lies on a line."""
+    to target at deadline). A windowed KPI is drawn as its rolling aggregate with the daily
+    values faint behind (`trend_series`); `outliers` (day, value) are ringed. Value labels
+    sit in a left margin wide enough for them and the line labels in a right margin, so no
+    text lies on a line."""
     if not history:
         return Markup('<p class="muted">No observations yet.</p>')
-    days = [d for d, _ in history]
-    values = [v for _, v in history]
+    daily, history = trend_series(history, kpi)
+    days = [d for d, _ in history] + [d for d, _ in daily]
+    values = [v for _, v in history] + [v for _, v in daily]
     x0 = min(days + [d for d in (kpi.start,) if d])
     x1 = max(days + [d for d in (kpi.deadline,) if d] + [as_of])
     ys = values + [v for v in (kpi.target, kpi.baseline) if v is not None]
@@ -104,7 +119,16 @@ def trend(history: list[tuple[date, float]], kpi, as_of: date, fmt, label: str =
     if kpi.target is not None and kpi.baseline is not None and kpi.start and kpi.deadline:
         parts.append(f'<line x1="{X(kpi.start):.1f}" y1="{Y(kpi.baseline):.1f}" x2="{X(kpi.deadline):.1f}" '
                      f'y2="{Y(kpi.target):.1f}" stroke="#b45309" stroke-width="1.5" stroke-dasharray="2 3"/>')
-    parts.append(f'<path d="{path}" fill="none" stroke="#1d4ed8" stroke-width="2"/>')
+    if daily:
+        dpath = " ".join(f"{'M' if n == 0 else 'L'}{X(d):.1f},{Y(v):.1f}" for n, (d, v) in enumerate(daily))
+        parts.append(f'<path class="daily" d="{dpath}" fill="none" stroke="#93c5fd" stroke-width="1" '
+                     f'stroke-opacity="0.6"><title>daily values</title></path>')
+    agg_title = (f'<title>{escape(kpi.aggregate)} of {kpi.window_days} days</title>' if daily else "")
+    parts.append(f'<path class="line" d="{path}" fill="none" stroke="#1d4ed8" stroke-width="2">{agg_title}</path>')
+    for d, v in outliers:
+        if y0 <= v <= y1:
+            parts.append(f'<circle class="outlier" cx="{X(d):.1f}" cy="{Y(v):.1f}" r="6" fill="none" '
+                         f'stroke="{WARNING}" stroke-width="2"><title>{escape(f"outlier: {fmt(v)} on {d}")}</title></circle>')
     last_d, last_v = current or history[-1]           # the current value may be a window aggregate
     window = getattr(kpi, "window_days", 1) or 1
     if window > 1:
@@ -173,6 +197,8 @@ STATUS_TEXT = {"off-track": "⚠ behind plan", "on-track": "on track", "met": "�
 
 
 ROW_CAP = 7          # KPIs per row: seven boxes fit a 1440 px screen; wider rows wrap to the next
+FIT_WIDTH = 1360     # the drawing's width that fits a 1440 px page; a wider one tries fewer boxes per row
+NARROWER_CAPS = (5, 3)
 
 
 def goal_graph(data: dict, link=lambda node: None) -> Markup:
@@ -185,9 +211,18 @@ def goal_graph(data: dict, link=lambda node: None) -> Markup:
     nodes = {n["id"]: n for n in data["nodes"]}
     edges = [(e["from"], e["to"]) for e in data["edges"]]
     texts = [f'{e["weight"]:g}'.replace("-", "−") for e in data["edges"]]
-    rows = cap_rows({n["id"]: n["layer"] for n in data["nodes"]}, edges, ROW_CAP)
-    lay = layout(rows, edges, {n: box_w for n in nodes},
-                 label_size=lambda e: (len(texts[e]) * 6.6 + 8, 15))
+    layers = {n["id"]: n["layer"] for n in data["nodes"]}
+
+    def laid(cap: int):
+        return layout(cap_rows(layers, edges, cap), edges, {n: box_w for n in nodes},
+                      label_size=lambda e: (len(texts[e]) * 6.6 + 8, 15))
+    lay = laid(ROW_CAP)
+    for cap in NARROWER_CAPS:          # a big graph: wrap into more, narrower rows while that helps
+        if lay.width <= FIT_WIDTH:
+            break
+        other = laid(cap)
+        if other.width < lay.width:
+            lay = other
     out = []
     for e, route in zip(data["edges"], lay.routes):
         a, b = nodes[e["from"]], nodes[e["to"]]

@@ -26,7 +26,11 @@ def _ref(name: str) -> dict:
 SCHEMAS = {
     "Error": _obj({"error": _obj({"code": STR, "message": STR})}),
     "Link": _obj({"kpi": STR, "lift": NUM_OR_NULL, "confidence": NUM,
-                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}},
+                  "range": {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2},
+                  "by": STR, "expected": NUM, "disagreement": NUM,     # several estimators: the pool
+                  "estimators": {"type": "array", "items": _obj({"by": STR, "lift": NUM, "confidence": NUM,
+                                                                 "range": {"type": ["array", "null"], "items": NUM}},
+                                                                ["by", "lift", "confidence"])}},
                  ["kpi", "lift", "confidence"]),
     "Contribution": _obj({"kpi": STR, "objective": STR, "impact": NUM}),
     "Item": _obj({"rank": {"type": ["integer", "null"]}, "key": STR, "title": STR, "status": STR, "url": STR,
@@ -40,13 +44,11 @@ SCHEMAS = {
                   "contributions"]),
     "Roadmap": _obj({"as_of": {"type": "string", "format": "date"}, "method": {"enum": list(METHODS)},
                      "total": {"type": "integer"}, "offset": {"type": "integer"},
-                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")}}),
-    "Explanation": {"allOf": [_ref("Item"), _obj({
-        "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
-                                                        "current": NUM_OR_NULL, "forecast": NUM_OR_NULL})},
-        "paths": {"type": "array", "items": _obj({"path": {"type": "array", "items": STR}, "weight": NUM,
-                                                    "impact": NUM})},
-        "flags": {"type": "array", "items": _obj({"flag": STR, "fix": STR})}})]},
+                     "limit": {"type": "integer", "maximum": 500}, "items": {"type": "array", "items": _ref("Item")},
+                     "warnings": {"type": "array", "items": STR,
+                                  "description": "what-if only: KPI values more than 10x off the current one"}},
+                    ["as_of", "method", "total", "offset", "limit", "items"]),
+    "Explanation": None,          # an Item whose flags are explained, below
     "Kpi": _obj({"id": STR, "name": STR, "unit": STR, "direction": {"enum": ["up", "down"]},
                  "current": NUM_OR_NULL, "current_date": {"type": ["string", "null"]}, "baseline": NUM_OR_NULL,
                  "target": NUM_OR_NULL, "progress": NUM_OR_NULL, "expected_progress": NUM_OR_NULL,
@@ -77,18 +79,38 @@ SCHEMAS = {
         "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
-    "Health": _obj({"status": STR, "last_sync": {"type": ["string", "null"]}}),
+    "Health": _obj({"status": {"enum": ["ok", "degraded"]}, "last_sync": {"type": ["string", "null"]},
+                    "snapshot_chain": _obj({"ok": {"type": "boolean"}, "head": {"type": ["string", "null"]},
+                                            "problem": {"type": ["string", "null"]}})}, ["status", "last_sync"]),
     "Snapshot": _obj({"name": {"type": ["string", "null"]}, "hash": STR, "prev_hash": {"type": ["string", "null"]},
                       "created_at": STR, "run_id": {"type": ["integer", "null"]}, "items": {"type": "integer"},
                       "full": {"type": "boolean"}, "verified": {"type": "boolean"}}, ["name", "hash", "created_at",
                                                                                        "items"]),
     "Snapshots": _obj({"snapshots": {"type": "array", "items": _ref("Snapshot")}, "verified": {"type": "boolean"},
                        "problems": {"type": "array", "items": STR}}),
-    "Diff": _obj({"from": STR, "to": STR, "items": {"type": "array", "items": _obj({
+    "Diff": _obj({"from": STR, "to": STR, "edits": {"type": "array", "items": _obj({
+        "key": STR, "group": STR, "field": STR, "from": {}, "to": {}, "by": {"type": ["string", "null"]}})},
+        "items": {"type": "array", "items": _obj({
         "key": STR, "rank_from": {"type": ["integer", "null"]}, "rank_to": {"type": ["integer", "null"]},
         "score_from": NUM_OR_NULL, "score_to": NUM_OR_NULL, "change": {"type": "object", "additionalProperties": NUM},
-        "status": {"enum": ["moved", "added", "removed", "unchanged"]}})}}),
+        "status": {"enum": ["moved", "added", "removed", "unchanged"]}, "edited": {"type": "boolean"}})}}),
 }
+
+# One initiative: an Item's fields, but each flag with its fix ({"flag", "fix"}, not the code alone).
+SCHEMAS["Explanation"] = _obj({
+    **{k: v for k, v in SCHEMAS["Item"]["properties"].items() if k != "flags"},
+    "flags": {"type": "array", "items": _obj({"flag": STR, "fix": STR})},
+    "forecasts": {"type": "array", "items": _obj({"kpi": STR, "name": STR, "unit": STR, "improvement": NUM,
+                                                    "current": NUM_OR_NULL, "forecast": NUM_OR_NULL})},
+    "paths": {"type": "array", "items": _obj({"path": {"type": "array", "items": STR}, "weight": NUM,
+                                                "impact": NUM})}},
+    SCHEMAS["Item"]["required"] + ["forecasts", "paths"])
+# A snapshot's name: 1 to 255 characters without white space; `sync-N` is kept for the syncs' own.
+SNAPSHOT_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S+$",
+                 "not": {"pattern": r"^sync-[0-9]+$"}}
+# Writes: the bearer token when [service] api_token_env names a set variable; with none set,
+# no credential, and only loopback clients (and same-origin pages) may write.
+WRITE_SECURITY = [{"bearer": []}, {}]
 
 PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in (
     ("limit", {"type": "integer", "minimum": 0, "maximum": 500, "default": 50,
@@ -122,9 +144,11 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    from app.auth.openapi import secure
+    from app.web import estimates
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
-    return secure(_with_plan({
+    from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
+    from app.auth.openapi import secure
+    return secure(_with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -159,7 +183,7 @@ def spec() -> dict:
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("WhatIf")}}},
                 "responses": _ok("Roadmap")}},
             "/api/v1/sync": {"post": {"summary": "Start a sync (needs the API token when one is set)",
-                                      "security": [{"bearer": []}],
+                                      "security": WRITE_SECURITY,
                                       "responses": {**_ok("SyncJob", "202", "Started"),
                                                     "401": _error("Token missing or wrong"),
                                                     "403": WRITE_REFUSED}}},
@@ -171,9 +195,9 @@ def spec() -> dict:
                 "get": {"summary": "Every snapshot, oldest first, and whether each verifies against its hash",
                         "responses": _ok("Snapshots")},
                 "post": {"summary": "Save the current data as a named snapshot (needs the API token when one is set)",
-                         "security": [{"bearer": []}],
+                         "security": WRITE_SECURITY,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
-                             {"name": STR})}}},
+                             {"name": SNAPSHOT_NAME})}}},
                          "responses": {**_ok("Snapshot", "201", "Saved"), **{c: {"description": d, "content": {
                              "application/json": {"schema": _ref("Error")}}} for c, d in (
                              ("401", "Token missing or wrong"), ("409", "The name is taken"))}, "403": WRITE_REFUSED}}},
@@ -199,8 +223,13 @@ def spec() -> dict:
                                               ("413", "Body above 1 MiB"), ("404", "Webhooks are off: no webhook secret set"))}}}},
         },
         "components": {"schemas": SCHEMAS,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    }, OPENAPI_PATHS, OPENAPI_SCHEMAS))   # secure(): each operation's security and 401/403 (app/auth)
+                       "securitySchemes": {"bearer": {
+                           "type": "http", "scheme": "bearer",
+                           "description": "The API token ([service] api_token_env) for writes. While no token is "
+                                          "set, writes need no credential but are answered only for loopback "
+                                          "clients (the empty alternative of each write's `security`)."}}},
+    }, {**OPENAPI_PATHS, **SCENARIO_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS}), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS))
+    # secure(): each operation's security and 401/403, from app/auth/rules.py
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:

@@ -12,7 +12,8 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
 from app.web import charts, plan_risk
-from app.web.scenario import FILTERS, ScenarioError, query, read_scenario, without_scenario
+from app.web.strip import strip
+from app.web.scenario import FILTERS, page_scenario, query, without_scenario
 from app.web.state import cache, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
@@ -57,26 +58,25 @@ class View:
         self.since: dict[str, int | None] = {}     # rank in the snapshot before the last sync
         self.scenario = None
         r = self.base
-        try:
-            sc = read_scenario(self.args, ws.graph.objectives, {k.id for k in ws.graph.kpis})
-            pct = _kpi_percent(ws)
-            sc.kpi_values = {k: (v / 100 if k in pct else v) for k, v in sc.kpi_values.items()}
-            if sc.active:
-                body = sc.body()
+        ps = page_scenario(self.args, ws.graph.objectives, ws.graph.kpis, cache().currents(self.base.params.as_of),
+                           url_for("pages.roadmap"))
+        self.confirm, self.confirm_url = ps.confirm, ps.confirm_url
+        if ps.error:
+            self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {ps.error}"
+        elif ps.scenario is not None:
+            try:
+                body = ps.body()
                 if self.args.get("as_of"):
                     body["as_of"] = self.args["as_of"]
                 r, self.before = what_if(ws, body, baseline=self.base, method=self.method)
-                self.scenario = sc
-        except (ScenarioError, WhatIfError) as exc:
-            self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
+                self.scenario = ps.scenario
+            except WhatIfError as exc:
+                self.error = f"The what-if scenario cannot be used, so the stored ranking is shown: {exc}"
         self.r = r
         if self.scenario is None and self.method == ws.settings.scoring.method:
             from app.services.changes import moved
             self.since = moved(ws, r)     # the "Moved" column: since the snapshot before the last sync
-        try:
-            among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)
-        except ValueError as exc:
-            abort(400, str(exc))
+        among = services.select(r, **{k: v or None for k, v in self.filters.items()}, ws=ws)   # BadInput: a 400 page
         self.kpi = self.args.get("kpi", "")
         if self.kpi:
             among = among[_moves(r, self.kpi)[among]]
@@ -180,11 +180,14 @@ def _roadmap_context(view: View) -> dict:
     marks, risk = _plan_and_risk(view, items, page)
     columns = [c for c in COLUMNS if (c[0] != "moved" or view.scenario or view.since)
                and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
-    return dict(marks=marks, risk=risk, plan_url=url_for("planning.plan_page"), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
+    from app.web.scenarios import saved_for
+    here = query(request.args, page=None)
+    return dict(k_pct=pct, kpi_units={k.id: k.unit for k in r.graph.kpis}, saved=saved_for("roadmap"), saved_open=view.scenario is not None, save_page="roadmap", save_query=here,
+                back=_with_query(url_for("pages.roadmap"), here), marks=marks, risk=risk, plan_url=_with_query(url_for("planning.plan_page"), _scenario_only(request.args) if view.scenario else ""), r=r, view=view, items=items, args=view.filters, page=page, total=len(view.among), pages=pages_n,
                 colors=colors, statuses=statuses, nokpi=query(request.args, kpi=None, page=None),
                 default_method=ws.settings.scoring.method, cfg_weights={o.id: o.weight for o in r.graph.objectives}, objectives=r.graph.objectives, base_weights=view.base.weights,
                 names=names, kpi_names=kpi_names, kpi_rows=kpi_rows, extra=extra + [{}], fmt=render,
-                fix=services.flag_fix, methods=METHODS, columns=columns, group_info=group_info,
+                fix=services.flag_fix, methods=METHODS, strip=strip, columns=columns, group_info=group_info,
                 comparison=view.comparison(), top_n=TOP_N, page_url=_page_url, flags=FLAGS,
                 csv_url=_with_query(url_for("pages.roadmap_csv"), query(request.args, page=None)),
                 reset_url=_with_query(url_for("pages.roadmap"), without_scenario(request.args)))
@@ -195,8 +198,11 @@ def _plan_and_risk(view: View, items: list[dict], page: int) -> tuple[dict, dict
     P(in plan) and refine-first list (kpi-impact, no scenario); each empty when not shown."""
     ws, r = workspace(), view.r
     marks, risk = {}, None
-    if view.scenario is None and view.method == ws.settings.scoring.method:
-        marks, cut = plan_risk.plan_marks(ws, r)
+    if view.method == ws.settings.scoring.method:
+        if view.scenario is None:
+            marks, cut = plan_risk.plan_marks(ws, r)
+        else:                 # the scenario's own plan: the Plan column stays under a scenario
+            marks, cut = plan_risk.scenario_marks(ws, r, view.scenario.body(), view.base)
         rank_of = np.zeros(len(r.backlog), dtype=np.int64)
         rank_of[r.ranked] = np.arange(1, len(r.ranked) + 1)
         after = page * PAGE_SIZE
@@ -204,9 +210,17 @@ def _plan_and_risk(view: View, items: list[dict], page: int) -> tuple[dict, dict
         flags = plan_risk.cut_after([it["rank"] for it in items], nxt, None if view.group else cut)
         for it, f in zip(items, flags):
             it["cut_after"] = f
-    if view.scenario is None and view.method == "kpi-impact":
-        risk = plan_risk.risk_for_roadmap(ws, r)
+    if view.method == "kpi-impact":
+        risk = plan_risk.risk_for_roadmap(ws, r) if view.scenario is None else plan_risk.scenario_risk(ws, r)
     return marks, risk
+
+
+def _scenario_only(args) -> str:
+    """The what-if part of a URL (weights, KPI values, extra items, confirmation): what the
+    plan page takes from the roadmap's."""
+    from urllib.parse import urlencode
+    return urlencode([(k, v) for k, v in args.items(multi=True)
+                      if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"])
 
 
 def _with_query(path: str, qs: str) -> str:
@@ -223,7 +237,8 @@ def roadmap():
         view = View()
         body = render_template("roadmap.html", **_roadmap_context(view))
         return body, 400 if view.error else 200
-    body, status = cache().response(build, "page", request.full_path)
+    from app.services.scenarios import version
+    body, status = cache().response(build, "page", request.full_path, version(workspace()))
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -242,13 +257,15 @@ def _roadmap_csv():
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     head = ["rank", "key", "title", "status", "objective", "objective_share", "score", "impact", "effort", "flags", "url"]
-    w.writerow(head + (["baseline_rank", "moved"] if view.scenario else []))
+    # the same columns with or without a scenario: baseline_rank is the rank compared with (the
+    # stored ranking's under a scenario, else the snapshot's before the last sync), blank when none
+    w.writerow(head + ["baseline_rank", "moved"])
     for it in services.rows(workspace(), r, among=view.among):
         top, share = view.top[r.index_of(it["key"])]
         row = [it["rank"], it["key"], it["title"], it["status"], names.get(top, ""), f"{share:.3f}" if top else "",
                it["score"], it["impact"], it["effort"], " ".join(it["flags"]), it["url"]]
-        if view.scenario:
-            row += [view.before.get(it["key"], ""), view.moved(it["key"], it["rank"])]
+        was, moved = view.was(it["key"]), view.moved(it["key"], it["rank"])
+        row += ["" if was is None else was, "" if moved is None else moved]
         w.writerow(row)
     return buf.getvalue(), 400 if view.error else 200, "roadmap-scenario.csv" if view.scenario else "roadmap.csv"
 
@@ -276,8 +293,13 @@ def initiative(key: str):
     link, kpis, objectives = _links()
     ws = workspace()
     risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
+    from app.auth import current_person
+    from app.services import estimates
+    from app.web.strip import strip
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk)
+                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()),
+                           discuss={f["flag"].partition(":")[2] for f in item["flags"]
+                                    if f["flag"].startswith("discuss:")})
 
 
 @pages.get("/kpis")
@@ -290,9 +312,16 @@ def _kpis_page():
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
+    from scoring.windows import window_outliers
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
-        chart = charts.trend(ws.store.history(k["id"]), cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
-                             label=k["name"], current=_current(k))
+        hist = ws.store.history(k["id"])
+        odd = []
+        if cfg.aggregate in ("mean", "sum") and cfg.window_days >= 3:
+            odd = [(d, v) for d, v, _ in window_outliers([d for d, _ in hist], [v for _, v in hist],
+                                                         cfg.window_days, as_of)]
+        chart = charts.trend(hist, cfg, as_of, lambda v, u=k["unit"]: render.value(v, u),
+                             label=k["name"], current=_current(k), outliers=odd)
+        k = {**k, "outliers": odd, "aggregate": cfg.aggregate}
         window = k.get("window") or _window_text(cfg)
         rows.append({**k, "chart": chart, "window": window, "movers": _movers(k["id"])})
     return render_template("kpis.html", kpis=rows, as_of=data["as_of"], fmt=render)

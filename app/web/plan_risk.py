@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from app.services import Workspace
+from app.services import Workspace, budget
 from app.services import plan as plans
 from app.services import risk as risks
 from scoring.ranking import Ranking
@@ -18,9 +18,6 @@ from scoring.ranking import Ranking
 log = logging.getLogger("app.web")
 
 REFINE_SHOWN = 5      # the roadmap page's "Refine these estimates first" list
-# Items x draws a page may analyse while the reader waits (the demo's 61 x 10,000 takes about
-# 0.1 s); bench/web.py's 10,000 x 10,000 took 60 s cold, so a page that size leaves risk out.
-RISK_BUDGET = 3_000_000
 
 
 def cut_rank(r: Ranking, capacity: float) -> int:
@@ -43,6 +40,43 @@ def plan_marks(ws: Workspace, r: Ranking) -> tuple[dict[str, str], int | None]:
     if not marks or capacity is None:
         return {}, None
     return marks, cut_rank(r, capacity)
+
+
+def scenario_marks(ws: Workspace, r: Ranking, whatif: dict, base: Ranking) -> tuple[dict[str, str], int | None]:
+    """`plan_marks` under a what-if scenario: the plan of the scenario's ranking (solved for
+    this scenario, not from the stored plan's cache)."""
+    capacity = risks.total_capacity(ws)
+    if capacity is None:
+        return {}, None
+    try:
+        d = plans.plan(ws, as_of=r.params.as_of, request=plans.PlanRequest(explain=False),
+                       whatif=whatif, base=base)
+    except (plans.PlanNotConfigured, plans.PlanRefused):
+        return {}, None
+    except Exception:         # noqa: BLE001 - the page shows the scenario's ranking even when its plan fails
+        log.exception("the scenario's plan marks could not be computed")
+        return {}, None
+    return {p["key"]: p["period"] for p in d["planned"]}, cut_rank(r, capacity)
+
+
+def scenario_risk(ws: Workspace, r: Ranking) -> dict | None:
+    """`risk_for_roadmap` under a what-if scenario: the analysis of the scenario's ranking
+    (its weights, KPI values, edges and extra items), computed for it."""
+    note = too_big(ws, r)
+    if note:
+        return {"p": {}, "refine": [], "note": note}
+    u = ws.settings.uncertainty
+    try:
+        from scoring.uncertainty import analyse_risk
+        res = analyse_risk(risks.risk_input(ws, r, draws=u.draws, seed=u.seed, top=u.top))
+    except Exception:         # noqa: BLE001 - the page stays up without the risk columns
+        log.exception("the scenario's risk analysis could not be computed")
+        return None
+    kpis = {k.id: k.name or k.id for k in ws.settings.kpis}
+    refine = [{**x, "kpi_name": kpis.get(x["kpi"], x["kpi"])} for x in res.refine_first() if x["voi"] > 0]
+    return {"p": {it["key"]: {"text": percent(it["p_in_plan"]), "error": mc_error(it["p_in_plan"], u.draws)}
+                  for it in res.items()},
+            "refine": refine[:REFINE_SHOWN], "draws": u.draws, "note": None}
 
 
 def cut_after(ranks: list[int | None], next_rank: int | None, cut: int | None) -> list[bool]:
@@ -68,22 +102,19 @@ def mc_error(p: float, draws: int) -> str:
 
 
 def too_big(ws: Workspace, r: Ranking) -> str | None:
-    """Why a page leaves the risk out (the analysis would keep the reader waiting), or None."""
-    n, draws = len(r.backlog), ws.settings.uncertainty.draws
-    if n * draws <= RISK_BUDGET:
-        return None
-    return (f"P(in plan) and the estimates to refine first are left out of this page for a backlog this size "
-            f"({n:,} items × {draws:,} draws): `roadmap risk` or /api/v1/risk computes them.")
+    """Why a page leaves the risk out (over the analysis budget, app/services/budget.py), or None."""
+    return budget.risk_refusal(int(np.count_nonzero(~np.asarray(r.backlog.done, bool))))
 
 
 def summary(ws: Workspace, r: Ranking) -> dict | None:
-    """risk_summary for the ranking's date, plus the number of draws; None when it fails."""
+    """risk_summary for the ranking's date, plus the number of draws; None when it fails
+    (or is refused: over the budget, or too many analyses running)."""
     try:
         s = risks.risk_summary(ws, as_of=r.params.as_of, base=r)
     except Exception:         # noqa: BLE001 - the page stays up without the risk columns
         log.exception("the risk analysis could not be computed")
         return None
-    return {**s, "draws": ws.settings.uncertainty.draws}
+    return {**s, "draws": budget.risk_draws(ws)}
 
 
 def risk_for_roadmap(ws: Workspace, r: Ranking) -> dict | None:

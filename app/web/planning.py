@@ -9,17 +9,17 @@ import json
 from flask import Blueprint, jsonify, render_template, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
-from app.services.whatif import WhatIfError
-from scoring.graph import GraphError
 from scoring.numbers import finite_number
 
 planning = Blueprint("planning", __name__, template_folder="templates")
 
 MAX_BODY = 256 * 1024
+MAX_TOP = 100_000          # /api/v1/risk?top= (documented as the maximum)
 Capacity = float | list[float]
 
 
@@ -63,14 +63,10 @@ def url_request() -> plans.PlanRequest:
 
 
 def _solve(req: plans.PlanRequest, whatif: dict | None = None, as_of=None) -> dict:
+    """PlanNotConfigured (409), PlanOverrideError and WhatIfError (400) reach create_app's handler."""
     ws = workspace()
-    try:
-        base = cache().get(as_of) if not whatif else None
-        return plans.plan(ws, as_of=as_of, request=req, whatif=whatif, base=base)
-    except plans.PlanNotConfigured as exc:
-        raise ApiError(409, "plan-not-configured", str(exc)) from None
-    except (plans.PlanOverrideError, WhatIfError) as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    base = cache().get(as_of) if not whatif else None
+    return plans.plan(ws, as_of=as_of, request=req, whatif=whatif, base=base)
 
 
 def _refused(exc: plans.PlanRefused):
@@ -89,10 +85,7 @@ def plan_get():
 
 
 def _url_or_400() -> plans.PlanRequest:
-    try:
-        return url_request()
-    except plans.PlanOverrideError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    return url_request()       # a PlanOverrideError is a 400
 
 
 @planning.post("/api/v1/plan")
@@ -112,10 +105,7 @@ def plan_post():
         body = PlanBody.model_validate(data)
     except ValidationError as exc:
         raise ApiError(400, "bad-request", "; ".join(validation_problems(exc, PlanBody))) from None
-    try:
-        caps = tuple((t, _cap_values(f"capacity.{t}", v)) for t, v in body.capacity.items())
-    except plans.PlanOverrideError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    caps = tuple((t, _cap_values(f"capacity.{t}", v)) for t, v in body.capacity.items())
     req = plans.PlanRequest(capacity=caps, periods=tuple(body.periods), mandatory=tuple(body.mandatory),
                             excluded=tuple(body.excluded))
     whatif = {k: getattr(body, k) for k in ("objective_weights", "edge_weights", "kpi_values", "initiatives")
@@ -139,14 +129,9 @@ def risk_get():
     raw = request.args.get("draws")
     if raw and raw.isdigit() and int(raw) > risks.MAX_DRAWS:
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
-    draws = int_arg("draws", min(u.draws, risks.MAX_DRAWS), 1)
-    seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, 100_000)
-    try:
-        return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
-    except GraphError:
-        raise                 # a 409 from create_app's handler, not the ValueError below
-    except ValueError as exc:
-        raise ApiError(400, "bad-request", str(exc)) from None
+    draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
+    seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
+    return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
 
 
 def _cap_text(values: list[float]) -> str:
@@ -159,13 +144,20 @@ def plan_page():
     ws = workspace()
     error, refused, d = None, None, None
     status = 200
+    from flask import url_for
+    from app.web.scenario import page_scenario
+    from app.web.scenarios import saved_for
+    ps = page_scenario(request.args, ws.graph.objectives, ws.graph.kpis, cache().currents(as_of_arg()),
+                       url_for("planning.plan_page"))          # the roadmap's what-if carries to the plan
+    if ps.error:
+        error, status = f"The what-if scenario cannot be used: {ps.error}", 400
     try:
-        d = _solve(url_request(), as_of=as_of_arg())
+        d = _solve(url_request(), ps.body(), as_of=as_of_arg())
     except plans.PlanOverrideError as exc:
         error, status = str(exc), 400
     except plans.PlanRefused as exc:
         refused, status = exc, 422
-    except ApiError as exc:
+    except (ApiError, plans.PlanNotConfigured) as exc:
         error, status = exc.message, (exc.status if exc.status != 409 else 200)
     teams = []
     if d is not None:
@@ -183,8 +175,16 @@ def plan_page():
     for p in (d or {}).get("planned", []):
         cells.setdefault((p["team"], p["period"]), []).append(p)
     must = plans.mandatory_keys(ws) if d is not None else set()
+    keep = [(k, v) for k, v in request.args.items(multi=True)
+            if k.startswith(("w.", "kpi.", "new_")) or k == "confirm"]       # the scenario, kept on re-plan
+    from app.web.scenario import query
+    here = query(request.args, page=None)
     return render_template("plan.html", d=d, error=error, refused=refused, teams=teams, load=load, must=must,
-                           cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods)), status
+                           cells=cells, periods=(d or {}).get("periods", ws.settings.planning.periods),
+                           ps=ps, keep=keep, fmt=render, units={k.id: k.unit for k in ws.settings.kpis}, saved=saved_for("plan"), saved_open=bool(request.args), save_page="plan", save_query=here,
+                           back=url_for("planning.plan_page") + (f"?{here}" if here else ""),
+                           roadmap_url=url_for("pages.roadmap") + (f"?{query(request.args, page=None)}" if keep else "")
+                           ), status
 
 
 NUM, STR = {"type": "number"}, {"type": "string"}
@@ -236,8 +236,13 @@ OPENAPI_SCHEMAS = {
 def _resp(schema: str) -> dict:
     err = {"content": {"application/json": {"schema": _ref("Error")}}}
     return {"200": {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}},
-            "400": {"description": "Bad request", **err},
-            "409": {"description": "No capacity configured, or a goal graph that cannot be scored", **err}}
+            "400": {"description": "Bad request, or over the analysis budget (code `over-budget`: the message "
+                                   "names the limit and the largest affordable value)", **err},
+            "409": {"description": "No capacity configured, or a goal graph that cannot be scored", **err},
+            "503": {"description": "[service] max_concurrent_analyses plan or risk analyses are running in this "
+                                   "process; try again after Retry-After seconds",
+                    "headers": {"Retry-After": {"required": True, "schema": {"type": "integer", "minimum": 1}}},
+                    **err}}
 
 
 _PLAN_Q = [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}},
@@ -253,7 +258,9 @@ OPENAPI_PATHS = {
                 "parameters": _PLAN_Q, "responses": {**_resp("Plan"), **_REFUSED}},
         "post": {"summary": "The plan under changed capacity, periods, mandatory or excluded items and the "
                             "what-if keys; stores nothing",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PlanRequest")}}},
+                 "description": "Without a body (or with {}), the configured plan.",
+                 "requestBody": {"required": False,
+                                 "content": {"application/json": {"schema": _ref("PlanRequest")}}},
                  "responses": {**_resp("Plan"), **_REFUSED,
                                "413": {"description": "Body above 256 KiB",
                                        "content": {"application/json": {"schema": _ref("Error")}}}}}},
@@ -262,7 +269,11 @@ OPENAPI_PATHS = {
         "parameters": [{"name": "as_of", "in": "query", "schema": {"type": "string", "format": "date"}},
                        {"name": "draws", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                    "maximum": risks.MAX_DRAWS}},
-                       {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                       {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0,
+                                                                  "maximum": 2**63 - 1}},
+                       {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                 "maximum": MAX_TOP}}],
+        "description": "Without `draws`, the configured draws cut to what the backlog affords; more draws than "
+                       "it affords, or a backlog above the analysis budget, is a 400 `over-budget`.",
         "responses": _resp("Risk")}},
 }

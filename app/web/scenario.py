@@ -11,11 +11,13 @@ import math
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from scoring.errors import BadInput
+
 FILTERS = ("q", "objective", "status", "flag")
 NEW_FIELDS = ("new_key", "new_title", "new_effort", "new_impact")
 
 
-class ScenarioError(ValueError):
+class ScenarioError(BadInput):
     """A scenario parameter that cannot be read; the message names it."""
 
 
@@ -83,6 +85,44 @@ def read_scenario(args, objectives, kpi_ids) -> Scenario:
             raise ScenarioError("new_effort must be above 0")
         s.extra.append(item)
     return s
+
+
+def in_config_unit(sc: Scenario, kpis) -> Scenario:
+    """KPI values as typed on a page are in the KPI's own unit as the KPI page shows it (a
+    % KPI shows 40 % and takes 40); the scoring reads the config's unit (0.40)."""
+    pct = {k.id for k in kpis if k.unit == "%"}
+    sc.kpi_values = {k: (v / 100 if k in pct else v) for k, v in sc.kpi_values.items()}
+    return sc
+
+
+@dataclass
+class PageScenario:
+    """The scenario of a page's URL, ready to apply: `scenario` None when there is none or
+    it cannot be used (`error` says why) or waits for confirmation (`confirm` lists the
+    KPI values more than 10x off their current value; `confirm_url` applies them anyway)."""
+    scenario: Scenario | None = None
+    error: str | None = None
+    confirm: list[dict] = field(default_factory=list)
+    confirm_url: str = ""
+
+    def body(self) -> dict | None:
+        return self.scenario.body() if self.scenario is not None and self.scenario.active else None
+
+
+def page_scenario(args, objectives, kpis, currents, path: str) -> PageScenario:
+    """Read the URL's scenario (KPI values in the KPI's own unit); a value more than 10x off
+    the current one is held back until the URL says `confirm=1`."""
+    from app.services.whatif import big_changes
+    try:
+        sc = in_config_unit(read_scenario(args, objectives, {k.id for k in kpis}), kpis)
+    except ScenarioError as exc:
+        return PageScenario(error=str(exc))
+    if not sc.active:
+        return PageScenario()
+    big = big_changes(sc.kpi_values, currents, kpis)
+    if big and args.get("confirm") != "1":
+        return PageScenario(confirm=big, confirm_url=f"{path}?{query(args, confirm='1', page=None)}")
+    return PageScenario(scenario=sc)
 
 
 def query(args, **changes) -> str:

@@ -20,6 +20,7 @@ from flask import current_app, request
 from app import services
 from app.services import Workspace
 from scoring.ranking import METHODS
+from scoring.errors import RoadmapError
 
 MAX_PAGE = 500                    # `limit` above this is a 400 (documented in the OpenAPI document)
 MAX_OFFSET = 2**31 - 1
@@ -27,10 +28,11 @@ MAX_CACHE_ENTRIES = 64            # rankings and bodies kept per worker ...
 MAX_CACHE_BYTES = 256 * 2**20     # ... and their rough size together
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
 
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+class ApiError(RoadmapError):
+    """A route's own refusal with its status and code (create_app's one handler answers it)."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message, code=code, status=status, headers=headers)
 
 
 def _nbytes(value) -> int:
@@ -96,7 +98,7 @@ class RankingCache:
 
     def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False):
         as_of, method = self.ws.as_of(as_of), method or self.ws.settings.scoring.method
-        key = (self.ws.store.data_version(), "ranking", as_of, method, include_done)
+        key = (self.ws.store.cache_version(), "ranking", as_of, method, include_done)
         return self._get(key, lambda: services.ranking(self.ws, as_of=as_of, method=method,
                                                        include_done=include_done))
 
@@ -105,21 +107,21 @@ class RankingCache:
         Kept per person (a page's header names who is signed in; blind estimates differ)."""
         from app.auth import current_person
         who = current_person()
-        key = (self.ws.store.data_version(), "response", self.ws.as_of(), *parts, who.id, who.role)
+        key = (self.ws.store.cache_version(), "response", self.ws.as_of(), *parts, who.id, who.role)
         return self._get(key, build)
 
     def check(self):
-        key = (self.ws.store.data_version(), "check", self.ws.as_of())
+        key = (self.ws.store.cache_version(), "check", self.ws.as_of())
         return self._get(key, lambda: services.check(self.ws))
 
     def kpis(self, as_of: date | None = None) -> dict:
         """`services.kpis` for this data and date (copy before changing it)."""
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
+        return self._get((self.ws.store.cache_version(), "kpis", as_of), lambda: services.kpis(self.ws, as_of))
 
     def currents(self, as_of: date | None = None) -> dict:
         as_of = self.ws.as_of(as_of)
-        return self._get((self.ws.store.data_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
+        return self._get((self.ws.store.cache_version(), "currents", as_of), lambda: self.ws.store.currents(as_of))
 
 
 def workspace() -> Workspace:
@@ -152,6 +154,8 @@ def allowed_hosts() -> tuple[str, ...]:
 def check_host() -> None:
     """Every request: its `Host` must be one the service answers to (`[service] allowed_hosts`,
     default the loopback names, any port), so a DNS-rebinding page cannot read a local server."""
+    if not request.headers.get("Host", "").strip():        # no Host at all (HTTP/1.0): a foreign name
+        raise ApiError(400, "host-not-allowed", "this service answers only requests that name it in a Host header")
     allowed = allowed_hosts()
     if "*" in allowed:
         return
@@ -166,7 +170,11 @@ def check_host() -> None:
 def require_token() -> None:
     """Write endpoints. With `[service] api_token_env` naming a set variable, the bearer
     token is needed; without one, only loopback clients may write. Either way a browser
-    page from another origin (a cross-site form) is refused."""
+    page from another origin (a cross-site form) is refused. With `[auth]` the one check of
+    app/auth/web.py has already decided by the person's role: nothing more to ask here."""
+    auth = workspace().settings.auth
+    if auth is not None and auth.mode != "none":
+        return
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc.lower() != (request.host or "").lower():
         raise ApiError(403, "forbidden", "writes from a page of another origin are refused")

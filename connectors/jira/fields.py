@@ -14,8 +14,9 @@ from typing import Any, Callable
 from pydantic import BaseModel, ConfigDict
 
 from connectors.base import InitiativeRecord
-from scoring.notation import impact_section, read_confidence
+from scoring.notation import confidence_field, impact_section
 from scoring.numbers import finite_number
+from scoring.errors import BadInput
 
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
@@ -48,8 +49,8 @@ class JiraFields(BaseModel):
 assert set(JiraFields.model_fields) == set(ROLES), "ROLES and JiraFields must list the same roles"
 
 
-class MalformedIssue(ValueError):
-    pass
+class MalformedIssue(BadInput):
+    """An issue the connector cannot read: skipped, counted and reported."""
 
 
 def option_label(v: Any) -> str | None:
@@ -84,9 +85,7 @@ def confidence_of(raw: Any, levels: dict[str, float]) -> float | None:
         label = option_label(option) if isinstance(option, dict) else (None if option is None else str(option))
         if label is None:
             continue
-        value = levels.get(label)
-        if value is None:
-            value = read_confidence(label)
+        value = confidence_field(label, levels or None)     # a configured word in any case, or a number
         if value is None:
             return None
         read.append(value)

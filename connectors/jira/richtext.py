@@ -31,6 +31,8 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from scoring.errors import BadInput
+
 MAX_DEPTH = 100
 END = "#"                       # an empty heading: ends a section opened by a titled block
 _SECTION_TITLE = re.compile(r"^\s*(?:#{1,6}\s*)?[*_]*kpi[ _-]impacts?[*_]*\s*:?\s*$", re.I)
@@ -40,7 +42,7 @@ _LISTS = {"bulletList", "orderedList", "taskList", "decisionList"}
 _INLINE_ITEMS = {"taskItem", "decisionItem"}
 
 
-class UnreadableRichText(ValueError):
+class UnreadableRichText(BadInput):
     """A rich-text document that cannot be read as text (the message says why)."""
 
 

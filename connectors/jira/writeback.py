@@ -17,6 +17,8 @@ _SCREEN = re.compile(r"not on the appropriate screen|unknown", re.I)
 def write_back(conn: JiraConnector, changes: list[Change], *, progress=None) -> WriteBackResult:
     """One PUT per issue with its changed fields; None clears a field."""
     ids = conn.write_back_fields()
+    if any(c.field == "impact" for c in changes):       # `push --estimates`: lines with `by`
+        ids = {**ids, "impact": conn.field_ids.get("impact", conn.options.fields.impact)}
     by_key: dict[str, dict[str, object]] = {}
     for c in changes:
         if c.field in ids:

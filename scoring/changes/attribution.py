@@ -32,12 +32,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.errors import BadInput
 from scoring.graph import GoalGraph
 from scoring.impact import round10
 from scoring.model import Backlog, Kpi, Objective
 from scoring.ranking import Ranking, rank_backlog
 from scoring.changes.snapshot import Snapshot, rescore
 from scoring.changes import reasons
+from scoring.changes.edits import Edit, edits_between
+from scoring.changes.overtaking import _counts, _overtaking  # noqa: F401 - _counts re-exported for tests
+from scoring.changes.shapley import exact_zeros, shapley, shapley_weights  # noqa: F401
 
 GROUPS = ("kpi-values", "estimates", "effort", "objective-weights", "edges", "targets", "parameters")
 
@@ -55,6 +59,7 @@ class ItemChange:
     overtook: list[str] = field(default_factory=list)        # were ahead in A, behind in B (nearest first)
     added_ahead: int = 0             # items new in B ranked ahead of it
     removed_ahead: int = 0           # items gone from B that were ahead of it in A
+    edited: bool = False             # a person edited one of its fields between A and B
     _words: reasons.Words | None = field(default=None, repr=False, compare=False)
     _reason: str | None = field(default=None, repr=False, compare=False)
 
@@ -76,7 +81,8 @@ class ItemChange:
     def as_dict(self) -> dict:
         return {"key": self.key, "status": self.status, "rank_from": self.rank_from, "rank_to": self.rank_to,
                 "score_from": self.score_from, "score_to": self.score_to, "change": dict(self.change),
-                "overtaken_by": list(self.overtaken_by), "overtook": list(self.overtook), "reason": self.reason}
+                "overtaken_by": list(self.overtaken_by), "overtook": list(self.overtook), "reason": self.reason,
+                "edited": self.edited}
 
 
 @dataclass
@@ -88,6 +94,7 @@ class Diff:
     groups: list[str]
     items: list[ItemChange]
     scorings: int                    # how many whole-backlog scorings the split took
+    edits: list[Edit] = field(default_factory=list)   # what people edited, apart from drift
     _by_key: dict = field(default_factory=dict, repr=False, compare=False)
 
     def item(self, key: str) -> ItemChange | None:
@@ -117,7 +124,7 @@ class Diff:
     def as_dict(self) -> dict:
         """Shaped like CONTRACT.md's `diff --format json`."""
         return {"from": self.from_name, "to": self.to_name, "groups": list(self.groups),
-                "items": [c.as_dict() for c in self.items]}
+                "edits": [e.as_dict() for e in self.edits], "items": [c.as_dict() for c in self.items]}
 
 
 # -- which groups changed ---------------------------------------------------------------
@@ -284,86 +291,11 @@ class _Mixer:
         return np.array([self.score(T) for T in subsets])
 
 
-def shapley_weights(n: int) -> np.ndarray:
-    """C [n, 2^n] with parts = C @ S: φ_g = Σ_{T ∌ g} |T|!(n-|T|-1)!/n! · (S(T ∪ {g}) - S(T)),
-    so row g holds +w(|T|) at T ∪ {g} and -w(|T|) at T."""
-    w = [math.factorial(t) * math.factorial(n - t - 1) / math.factorial(n) for t in range(n)]
-    C = np.zeros((n, 1 << n))
-    for g in range(n):
-        for m in range(1 << n):
-            if not m >> g & 1:
-                t = bin(m).count("1")
-                C[g, m | 1 << g] += w[t]
-                C[g, m] -= w[t]
-    return C
-
-
-def shapley(values: np.ndarray, n: int) -> np.ndarray:
-    """Parts [n, items] from `values[mask]` = S(T) for T the set bits of `mask`."""
-    return shapley_weights(n) @ values
-
-
 # -- the diff ---------------------------------------------------------------------------
 
 def _ranks(r: Ranking) -> dict[str, int]:
     keys = r.backlog.keys
     return {keys[i]: n + 1 for n, i in enumerate(r.ranked.tolist())}
-
-
-def _counts(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For dense ranks `a` (a permutation of 0..n-1) in B's order: per position, how
-    many items overtook it (before it, larger in A) and how many it overtook (after it,
-    smaller in A). A bottom-up merge sort in numpy: at each width, every element of a
-    right half counts the larger elements of its left half with one searchsorted."""
-    n = len(a)
-    greater_before = np.zeros(n, dtype=np.int64)
-    vals, origin, pos = a.astype(np.int64), np.arange(n), np.arange(n)
-    w = 1
-    while w < n:
-        pair = pos // (2 * w)
-        right = pos % (2 * w) >= w
-        keys = pair * n + vals                  # sorted within each half already
-        left = keys[~right]
-        below = np.searchsorted(left, keys[right], side="right")
-        end = np.searchsorted(left, (pair[right] + 1) * n, side="left")
-        greater_before[origin[right]] += end - below
-        order = np.argsort(keys, kind="stable")
-        vals, origin = vals[order], origin[order]
-        w *= 2
-    smaller_after = a - (np.arange(n) - greater_before)
-    return greater_before, smaller_after
-
-
-def _overtaking(order_b: list[str], rank_a: dict[str, int], cap: int) -> dict[str, tuple[list[str], list[str]]]:
-    """For each common item (in B's order): the nearest `cap` items that overtook it
-    (behind it in A, ahead in B) and that it overtook (ahead in A, behind in B). Looks at
-    neighbours in B's order, nearest first, vectorised by distance; an item whose lists
-    are still short while more exist (known from the counts) gets one full scan."""
-    n = len(order_b)
-    a = np.argsort(np.argsort(np.array([rank_a[k] for k in order_b]), kind="stable"), kind="stable")
-    n_ahead, n_behind = _counts(a)
-    need_ahead, need_behind = np.minimum(n_ahead, cap), np.minimum(n_behind, cap)
-    ahead, behind = np.zeros((n, cap), np.int64), np.zeros((n, cap), np.int64)
-    got_ahead, got_behind = np.zeros(n, np.int64), np.zeros(n, np.int64)
-    for d in range(1, min(n, 64)):
-        if (got_ahead >= need_ahead).all() and (got_behind >= need_behind).all():
-            break
-        q = np.flatnonzero(a[:n - d] > a[d:])          # q overtook q + d
-        t = q + d
-        ok = got_ahead[t] < cap
-        ahead[t[ok], got_ahead[t[ok]]] = q[ok]
-        got_ahead[t[ok]] += 1
-        ok = got_behind[q] < cap
-        behind[q[ok], got_behind[q[ok]]] = t[ok]
-        got_behind[q[ok]] += 1
-    lists_ahead = [ahead[q, :got_ahead[q]].tolist() for q in range(n)]
-    lists_behind = [behind[q, :got_behind[q]].tolist() for q in range(n)]
-    for q in np.flatnonzero(got_ahead < need_ahead).tolist():
-        lists_ahead[q] = np.flatnonzero(a[:q] > a[q])[::-1][:cap].tolist()
-    for q in np.flatnonzero(got_behind < need_behind).tolist():
-        lists_behind[q] = (np.flatnonzero(a[q + 1:] < a[q])[:cap] + q + 1).tolist()
-    ahead, behind = lists_ahead, lists_behind
-    return {order_b[q]: ([order_b[j] for j in ahead[q]], [order_b[j] for j in behind[q]]) for q in range(n)}
 
 
 def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] = GROUPS,
@@ -372,21 +304,24 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
     (their order does not matter); `cap` bounds the overtaking lists."""
     unknown = set(groups) - set(GROUPS)
     if unknown:
-        raise ValueError(f"unknown group(s) {', '.join(sorted(unknown))}; use {', '.join(GROUPS)}")
+        raise BadInput(f"unknown group(s) {', '.join(sorted(unknown))}; use {', '.join(GROUPS)}")
     ra, rb = rescore(a), rescore(b)
     rank_a, rank_b = _ranks(ra), _ranks(rb)
     common = [k for k in rank_b if k in rank_a]
     changed = changed_groups(a, b, common)
     missing = changed - set(groups)
     if missing:
-        raise ValueError(f"group(s) {', '.join(sorted(missing))} changed but were left out; "
+        raise BadInput(f"group(s) {', '.join(sorted(missing))} changed but were left out; "
                          "the parts would not sum to the change")
     G = [g for g in GROUPS if g in changed]
     mixer = _Mixer(a, b, ra, rb, common)
     values = mixer.values(G) if common and G else np.zeros((1 << len(G), len(common)))
-    parts = shapley(values, len(G)) if G else np.zeros((0, len(common)))
     score_a = dict(zip(ra.backlog.keys, ra.score.tolist()))
     score_b = dict(zip(rb.backlog.keys, rb.score.tolist()))
+    parts = shapley(values, len(G)) if G else np.zeros((0, len(common)))
+    parts = exact_zeros(parts, np.array([score_a[k] for k in common]), np.array([score_b[k] for k in common]))
+    edits = edits_between(a, b)
+    edited = {e.key for e in edits}
     overtaking = _overtaking(common, rank_a, cap)
     words = reasons.Words(a, b, ra, rb)
     items: list[ItemChange] = []
@@ -400,7 +335,7 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
     removed_ahead = np.searchsorted(removed_ranks, r_from_common).tolist() if len(removed_ranks) else [0] * len(common)
     for key, r_to in rank_b.items():
         if key not in col:
-            items.append(ItemChange(key, "added", None, r_to, None, score_b[key], _words=words))
+            items.append(ItemChange(key, "added", None, r_to, None, score_b[key], edited=key in edited, _words=words))
             continue
         n, r_from = col[key], rank_a[key]
         change = dict(zip(G, by_item[n]))
@@ -408,9 +343,10 @@ def attribute(a: Snapshot, b: Snapshot, *, groups: tuple[str, ...] | list[str] =
         moved = r_from != r_to or s_from != s_to
         up, down = overtaking[key]
         items.append(ItemChange(key, "moved" if moved else "unchanged", r_from, r_to, s_from, s_to, change, up, down,
-                                added_ahead[n], removed_ahead[n],
+                                added_ahead[n], removed_ahead[n], edited=key in edited,
                                 _words=words))
     for key, r_from in rank_a.items():
         if key not in rank_b:
-            items.append(ItemChange(key, "removed", r_from, None, score_a[key], None, _words=words))
-    return Diff(a.name, b.name, G, items, mixer.scorings)
+            items.append(ItemChange(key, "removed", r_from, None, score_a[key], None, edited=key in edited,
+                                    _words=words))
+    return Diff(a.name, b.name, G, items, mixer.scorings, edits)

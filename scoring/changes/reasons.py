@@ -14,7 +14,6 @@ from scoring.changes.snapshot import Snapshot
 
 SHOWN_PARTS = 3        # groups named per reason
 SHOWN_DETAILS = 2      # details named per group
-NEGLIGIBLE = 5e-10     # parts below this are rounding noise
 
 
 def _num(v) -> str:
@@ -192,7 +191,8 @@ class Words:
     # -- the reasons ----------------------------------------------------------------------
     def moved(self, c) -> str:
         head = f"#{c.rank_from} -> #{c.rank_to}" if c.rank_from != c.rank_to else f"stays #{c.rank_to}"
-        parts = sorted(((p, g) for g, p in c.change.items() if abs(p) >= NEGLIGIBLE), key=lambda x: -abs(x[0]))
+        parts = sorted(((p, g) for g, p in c.change.items() if p != 0), key=lambda x: -abs(x[0]))
+        # (a part below 1e-9 of the score is an exact zero: rounding is not a cause)
         words = []
         for p, g in parts[:SHOWN_PARTS]:
             d = self.detail(g, c.key)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scoring.errors import Conflict
+
 TOL = 1e-9
 EFFORT_TOO_BIG = "effort above any period's capacity"
 NO_VALUE = "no value: impact <= 0 and it blocks nothing planned"
@@ -43,12 +45,13 @@ class PlanInput:
     explain_seconds: float | None = None  # budget for `enters_if` (default: solver_seconds)
 
 
-class PlanInfeasible(ValueError):
-    """The mandatory items cannot all be planned.
+class PlanInfeasible(Conflict):
+    """The mandatory items cannot all be planned: 422, exit 2.
 
     `items` names the mandatory items (and the blockers they force) in conflict;
     `overflows` the team-periods `(team, period)` whose capacity they exceed.
     """
+    status, code = 422, "infeasible"
 
     def __init__(self, message: str, items: list[str], overflows: list[tuple[str, str]]):
         super().__init__(message)

@@ -58,7 +58,7 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
     chunk = max(1, min(draws, CHUNK_NUMBERS // max(n_links, n, p.urgency.size, 1)))
     for start in range(0, draws, chunk):
         size = min(chunk, draws - start)
-        happens = rng.random((size, n_links)) < p.link_confidence
+        happens = effects(p, rng, size)
         lift = np.broadcast_to(p.link_mean, (size, n_links)).copy()
         lift[:, ranged_links] += p.link_sd[ranged_links] * rng.standard_normal((size, ranged_links.size))
         if ranged_edges.size:
@@ -84,6 +84,17 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
         impact_mean=impacts.mean(axis=0), impact_sd=impacts.std(axis=0),
         impact_percentiles=np.percentile(impacts, q, axis=0).reshape(3, n),
         rank_percentiles=percentiles_of_counts(rank_count.reshape(n, n), q))
+
+
+def effects(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
+    """[size, links]: whether each link's effect happens in each draw. With several raters
+    on a link, each draw first picks one of them uniformly, then draws its Bernoulli c_r
+    (docs/model.md "Several estimators"); the picked rater's lift is then the link's."""
+    if p.link_group is None:
+        return rng.random((size, p.link_item.size)) < p.link_confidence
+    happens = rng.random((size, p.link_item.size)) < p.rater_confidence
+    pick = np.floor(rng.random((size, p.group_size.size)) * p.group_size).astype(np.int64)
+    return happens & (pick[:, p.link_group] == p.link_slot)
 
 
 def percentiles_of_counts(count: np.ndarray, q) -> np.ndarray:

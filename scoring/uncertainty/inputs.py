@@ -11,6 +11,9 @@ Conventions (the caller, `app.services`, builds these from the model):
   unestimated link, which contributes 0 and has no value of information). `direction` is
   the KPI's d_k (+1 up, -1 down); `line` is the link's 1-based line within its item.
 - An edge's `low`/`high` are its `weight_range` (NaN when it has none).
+- `link_pool` (optional) names the pooled link of each row: rows sharing a number are
+  several estimators' estimates of one link (docs/model.md "Several estimators"). Each counts
+  1/R in the expected impact, and each draw picks one of them uniformly.
 """
 from __future__ import annotations
 
@@ -46,6 +49,7 @@ class RiskInput:
     edge_weight: Sequence[float] = ()
     edge_low: Sequence[float] = ()          # weight_range; NaN = fixed weight
     edge_high: Sequence[float] = ()
+    link_pool: Sequence[int] = ()           # pooled link per row (raters share it); () = one rater each
     capacity: float | None = None           # total capacity of the horizon, else top N
     top: int = 10
     draws: int = 10_000
@@ -64,7 +68,7 @@ class Prepared:
     link_sign: np.ndarray
     link_mean: np.ndarray           # (low + high) / 2
     link_sd: np.ndarray             # 0 for a point estimate
-    link_confidence: np.ndarray
+    link_confidence: np.ndarray     # c, or c / R for one of R raters (the chance it is the one drawn)
     link_source: np.ndarray         # index of the link in RiskInput
     urgency: np.ndarray             # [K]
     objective_value: np.ndarray     # [O] V_o = 100 · ŵ_o
@@ -81,6 +85,12 @@ class Prepared:
     impact: np.ndarray = field(default=None)           # [n] Ī, rounded
     score: np.ndarray = field(default=None)            # [n] s̄, rounded
     order: np.ndarray = field(default=None)            # [n] items by s̄, Ī desc, key asc
+    # several raters on a link (None when every link has one): the pooled link per row,
+    # the row's place among its link's raters, the number of raters, and each rater's c
+    link_group: np.ndarray | None = None
+    link_slot: np.ndarray | None = None
+    group_size: np.ndarray | None = None
+    rater_confidence: np.ndarray | None = None
 
     @property
     def tolerance(self) -> float:
@@ -181,6 +191,7 @@ def prepare(inp: RiskInput) -> Prepared:
         decision_limit=float(inp.capacity) if inp.capacity is not None else float(inp.top),
         draws=int(inp.draws), seed=int(inp.seed))
     # V is multilinear in independent edge weights, so E[V] is V at the expected weights.
+    _pool(p, inp.link_pool, keep)
     p.kpi_value = kpi_values(p.urgency, p.objective_value, p.edge_child, p.edge_node, p.edge_mean[None, :])[0]
     p.link_value = p.link_sign * p.kpi_value[p.link_kpi]
     p.impact = rounded(np.bincount(p.link_item, p.link_value * p.link_mean * p.link_confidence,
@@ -188,6 +199,25 @@ def prepare(inp: RiskInput) -> Prepared:
     p.score = rounded(p.impact / p.effort)
     p.order = ranking_order(p.score, p.impact, p.key_rank)
     return p
+
+
+def _pool(p: Prepared, link_pool, keep: np.ndarray) -> None:
+    """Raters sharing a pooled link: c / R per row for the expected impact, and what the
+    draws need to pick one rater per link."""
+    pool = np.asarray(link_pool, np.int64).reshape(-1)
+    if not pool.size:
+        return
+    _check(pool.size == keep.size, "link_pool needs one value per link")
+    _, group, size = np.unique(pool[keep], return_inverse=True, return_counts=True)
+    group = group.reshape(-1)
+    if not group.size or size.max() == 1:
+        return
+    order = np.argsort(group, kind="stable")
+    slot = np.empty(group.size, np.int64)
+    slot[order] = np.arange(group.size) - np.searchsorted(group[order], group[order])
+    p.rater_confidence = p.link_confidence
+    p.link_confidence = p.link_confidence / size[group]
+    p.link_group, p.link_slot, p.group_size = group, slot, size
 
 
 def _check(ok: bool, message: str) -> None:

@@ -13,6 +13,7 @@ Two kinds of figures:
 """
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from datetime import datetime, timezone
@@ -23,7 +24,9 @@ from prometheus_client import exposition
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from app.store import queue as q
+from app.web.state import _is_loopback as is_loopback
 from app.web.state import workspace
+from scoring.errors import Forbidden, Unauthorized
 
 metrics = Blueprint("metrics", __name__)
 # the text format every Prometheus server reads (prometheus-client >= 0.22 labels its output 1.0.0,
@@ -48,6 +51,7 @@ class StoreCollector:
     def collect(self):
         up = GaugeMetricFamily("roadmap_store_up", "1 when the store answered this scrape")
         try:
+            q.expire_lost(self.ws.store)        # a dead worker's job and runs are not counted running
             f = q.figures(self.ws.store)
         except Exception:  # noqa: BLE001 - a scrape still answers, saying the store did not
             up.add_metric([], 0)
@@ -87,6 +91,21 @@ class StoreCollector:
         version = GaugeMetricFamily("roadmap_data_version", "The published sync run the ranking reads")
         version.add_metric([], f["data_version"])
         yield from (runs, failures, age, stamp, items, obs, jobs, version)
+        yield from snapshot_chain(self.ws.store)
+
+
+def snapshot_chain(store):
+    """The snapshot chain's head (as a label, so a rewritten or deleted head shows as a new
+    series) and whether the last sync found the chain whole (app/services/chain.py)."""
+    from app.services import chain
+    st = chain.status(store)
+    ok = GaugeMetricFamily("roadmap_snapshot_chain_ok", "1 while the snapshot chain verifies as the last sync saw it")
+    ok.add_metric([], 1 if st["ok"] else 0)
+    head = GaugeMetricFamily("roadmap_snapshot_head", "The snapshot chain's head hash (1 for the current head)",
+                             labels=["hash", "recorded"])
+    if st["head"] or st["recorded_head"]:
+        head.add_metric([st["head"], st["recorded_head"]], 1)
+    return ok, head
 
 
 class _Requests:
@@ -102,8 +121,25 @@ class _Requests:
             yield from _PROCESS.collect()
 
 
+def allow_scrape() -> None:
+    """`[service] metrics_token_env` naming a set variable: its bearer token is needed
+    (compared in constant time); unset: loopback clients only (docs/http.md, "/metrics")."""
+    var = workspace().settings.service.metrics_token_env
+    token = os.environ.get(var) if var else None
+    if token:
+        given = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(given.encode("utf-8", "replace"), f"Bearer {token}".encode()):
+            raise Unauthorized("/metrics needs the metrics token: send 'Authorization: Bearer <token>' "
+                               "([service] metrics_token_env)", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        return
+    if not is_loopback(request.remote_addr):
+        raise Forbidden("/metrics answers only this machine (loopback) while no metrics token is set; "
+                        "set [service] metrics_token_env and export that variable to scrape it from elsewhere")
+
+
 @metrics.get("/metrics")
 def scrape():
+    allow_scrape()
     registry = CollectorRegistry()
     registry.register(_Requests())
     registry.register(StoreCollector(workspace()))

@@ -53,6 +53,9 @@ def sync_status(job: str):
     found = q.get(workspace().store, int(job)) if job.isdigit() and len(job) < 12 else None
     if found is None:
         raise ApiError(404, "not-found", f"no sync job '{job[:100]}'")
+    if found["status"] in ("running", "failed"):
+        q.expire_lost(workspace().store)      # its worker died: say so now, not after another sync
+        found = q.get(workspace().store, found["id"])
     if found["status"] == "queued":
         runner().kick()      # a job queued while a worker was alive, and the worker is gone since
     return jsonify(job_json(found))

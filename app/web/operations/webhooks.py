@@ -5,7 +5,9 @@ the secret given at registration and sends `X-Hub-Signature: sha256=<hex>`; it r
 on 5xx and timeouts with the same `X-Atlassian-Webhook-Identifier`, and may deliver late.
 So: the signature is checked over the raw bytes with a constant-time compare before
 anything is parsed (401, nothing queued); a delivery id already seen is answered 200 and
-queues nothing; the changed issues' keys are kept as the job's hint, and the sync re-reads
+queues nothing, and so is a body already accepted under another id within the window (Jira
+signs only the body, so a captured delivery could be sent again under fresh ids); an event
+whose `timestamp` is older than the window is refused (400); the changed issues' keys are kept as the job's hint, and the sync re-reads
 them from Jira (the payload is never trusted as data). An edit that only touches the
 score or rank fields `roadmap push` writes is ignored, so pushing cannot start a loop of
 webhooks and re-ranking.
@@ -17,6 +19,7 @@ import hmac
 import json
 import logging
 import os
+import time
 
 from flask import Blueprint, jsonify, request
 
@@ -88,6 +91,23 @@ def only_pushed_fields(payload: dict, pushed: set[str]) -> bool:
     return True
 
 
+def too_old(payload: dict, now: float | None = None) -> str | None:
+    """Why an event's `timestamp` (ms since the epoch, Jira's) is refused: older than the
+    de-duplication window (a replay the window no longer remembers) or as far in the
+    future; None when it is within it, or absent."""
+    ts = payload.get("timestamp")
+    if isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts != ts:
+        return None
+    window = q.DELIVERIES_KEPT.total_seconds()
+    age = (time.time() if now is None else now) - ts / 1000.0
+    if age > window:
+        return (f"the event's timestamp is {age / 3600:.0f} hours old, older than the "
+                f"{window / 3600:.0f}-hour window in which deliveries are de-duplicated")
+    if age < -window:
+        return "the event's timestamp lies in the future by more than the de-duplication window"
+    return None
+
+
 def issue_keys(payload: dict) -> list[str]:
     issue = payload.get("issue")
     key = issue.get("key") if isinstance(issue, dict) else None
@@ -110,8 +130,12 @@ def jira():
     if not isinstance(payload, dict):
         raise ApiError(400, "bad-request", "the body is not a JSON object")
     event = str(payload.get("webhookEvent", ""))[:100]
-    delivery = request.headers.get("X-Atlassian-Webhook-Identifier", "").strip()[:255] \
-        or "sha256:" + hashlib.sha256(raw).hexdigest()
+    body_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    delivery = request.headers.get("X-Atlassian-Webhook-Identifier", "").strip()[:255] or body_id
+    stale = too_old(payload)
+    if stale:
+        log(logger, "webhook refused: replayed or stale", level=logging.WARNING, delivery=delivery[:100], why=stale)
+        raise ApiError(400, "stale-event", stale + "; nothing was queued")
     settings = workspace().settings
     pushed, jira_names = push_fields(settings)
     if not jira_names:
@@ -125,7 +149,10 @@ def jira():
         log(logger, "webhook ignored", webhook_event=event, delivery=delivery[:100], reason=reason)
         return jsonify({"status": "ignored", "reason": reason})
     keys = issue_keys(payload)
-    job, how = q.enqueue(workspace().store, "webhook", scope=sorted(jira_names), hint=keys, delivery=delivery)
+    # the body's hash too: Jira's signature covers only the body, so a captured delivery sent
+    # again under a fresh id is the same body, a duplicate within the de-duplication window
+    job, how = q.enqueue(workspace().store, "webhook", scope=sorted(jira_names), hint=keys,
+                         delivery=(delivery, body_id))
     log(logger, "webhook accepted", webhook_event=event, delivery=delivery[:100], issues=keys,
         job=job["id"] if job else None, how=how)
     if how == "duplicate":

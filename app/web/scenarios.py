@@ -1,0 +1,127 @@
+"""Saved scenarios on the web (docs/http.md, "Saved scenarios"): `GET/POST
+/api/v1/scenarios`, `DELETE /api/v1/scenarios/<id>`, the save and delete forms of the
+roadmap and plan pages (`POST /scenarios`, `POST /scenarios/<id>/delete`, each answering
+with a redirect back), and `saved_for(page)`, what those pages list.
+
+Saving and deleting need the `planner` role (the author may also delete their own); who
+saved is `app.auth.current_person().name`."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, redirect, request
+
+from app.auth import current_person
+from app.services import scenarios
+from app.web.state import ApiError, require_write_access, workspace
+from scoring.errors import RoadmapError
+
+scenarios_bp = Blueprint("scenarios", __name__)
+
+
+def _api(fn, *args):
+    """Run a service call, turning a user error into the API's JSON error."""
+    try:
+        return fn(*args)
+    except RoadmapError as exc:
+        raise ApiError(exc.status, exc.code, str(exc)) from None
+
+
+def _may_write(saved_by: str | None = None) -> str:
+    """The person's name when they may save (planner), or delete (planner, or the author)."""
+    require_write_access()
+    person = current_person()
+    if not (person.can("planner") or (saved_by is not None and person.name == saved_by)):
+        raise ApiError(403, "forbidden", f"saving or deleting a scenario needs the planner role "
+                                         f"({person.name} is {person.role})")
+    return person.name
+
+
+def saved_for(page: str) -> list[dict]:
+    """The saved scenarios a page lists (newest first); [] when they cannot be read."""
+    try:
+        return scenarios.listing(workspace(), page)
+    except Exception:  # noqa: BLE001 - a page shows without its saved scenarios rather than fail
+        return []
+
+
+@scenarios_bp.get("/api/v1/scenarios")
+def api_list():
+    page = request.args.get("page") or None
+    return jsonify({"scenarios": _api(scenarios.listing, workspace(), page)})
+
+
+@scenarios_bp.post("/api/v1/scenarios")
+def api_save():
+    by = _may_write()
+    body = request.get_json(silent=True)
+    return jsonify(_api(scenarios.save, workspace(), body, by)), 201
+
+
+@scenarios_bp.delete("/api/v1/scenarios/<int:sid>")
+def api_delete(sid: int):
+    row = _api(scenarios.get, workspace(), sid)
+    _may_write(row["by"])
+    _api(scenarios.remove, workspace(), sid)
+    return "", 204
+
+
+def _back(default: str = "/") -> str:
+    """Where a form returns to: a local path only (never another site)."""
+    target = request.form.get("back", "") or default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+@scenarios_bp.post("/scenarios")
+def form_save():
+    by = _may_write()
+    body = {"name": request.form.get("name", ""), "page": request.form.get("page", "roadmap"),
+            "query": request.form.get("query", "")}
+    row = _api(scenarios.save, workspace(), body, by)
+    return redirect(row["url"], code=303)
+
+
+@scenarios_bp.post("/scenarios/<int:sid>/delete")
+def form_delete(sid: int):
+    row = _api(scenarios.get, workspace(), sid)
+    _may_write(row["by"])
+    _api(scenarios.remove, workspace(), sid)
+    return redirect(_back(), code=303)
+
+
+# -- the OpenAPI parts (merged by app/web/openapi.py) ---------------------------------------
+_STR = {"type": "string"}
+_SCENARIO = {"type": "object", "required": ["id", "name", "page", "url", "by", "saved_at"], "properties": {
+    "id": {"type": "integer"}, "name": _STR, "page": {"enum": ["roadmap", "plan"]}, "url": _STR, "by": _STR,
+    "saved_at": {"type": "string", "format": "date-time"}}}
+_ERR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+OPENAPI_SCHEMAS = {
+    "Scenario": _SCENARIO,
+    "Scenarios": {"type": "object", "required": ["scenarios"],
+                  "properties": {"scenarios": {"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}}}},
+    "ScenarioRequest": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 120},
+        "url": {"type": "string", "description": "the page's path and query: '/?w.revenue=2' or '/plan?cap.web=40'"},
+        "page": {"enum": ["roadmap", "plan"]}, "query": _STR}},
+}
+OPENAPI_PATHS = {
+    "/api/v1/scenarios": {
+        "get": {"summary": "Saved scenarios, newest first (?page=roadmap|plan for one page's)",
+                "parameters": [{"name": "page", "in": "query", "schema": {"enum": ["roadmap", "plan"]}}],
+                "responses": {"200": {"description": "OK", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Scenarios"}}}}}},
+        "post": {"summary": "Save a page's URL state under a name (role planner; records who and when)",
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/ScenarioRequest"}}}},
+                 "responses": {"201": {"description": "Saved", "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/Scenario"}}}},
+                     "403": {"description": "Not a planner, or a page of another origin", **_ERR}}}},
+    "/api/v1/scenarios/{id}": {
+        "delete": {"summary": "Delete a saved scenario (role planner, or its author)",
+                   "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                   "responses": {"204": {"description": "Deleted"},
+                                 "403": {"description": "Not a planner nor the author", **_ERR}}}},
+}

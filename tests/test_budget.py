@@ -1,0 +1,189 @@
+"""Analysis budgets and concurrency (app/services/budget.py): the same limits for the pages,
+the API and the CLI's defaults; over the budget is a 400 naming the limit and the largest
+affordable value; beyond `[service] max_concurrent_analyses` a 503 with Retry-After.
+
+The 10,000-item store is the one the hostile-client probe used (bench/web.py's generator):
+every risk request there is refused before the kernel runs, and a plan uses the web's
+solver limit. bench/budget.py measures the time and memory of the same requests."""
+from __future__ import annotations
+
+import csv
+import random
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.config import load_settings
+from app.services import Workspace, budget
+from app.services import risk as risks
+from app.services.sync import sync
+from app.web import build_app
+from app.workspaces import build_demo
+from scoring.errors import Busy, OverBudget
+
+
+def big_store(tmp, n: int) -> Workspace:
+    """The demo's config with `n` generated initiatives (bench/web.py's generator, seeded)."""
+    cfg = build_demo(tmp)
+    kpis = [k.id for k in load_settings(cfg).kpis]
+    rng = random.Random(7)
+    with (tmp / "initiatives.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["key", "title", "status", "effort", "impact", "url"])
+        for i in range(n):
+            lines = "; ".join(f"{rng.choice(kpis)} {rng.uniform(-5, 15):+.1f}% @{rng.randint(30, 90)}%"
+                              for _ in range(rng.randint(1, 4)))
+            w.writerow([f"WEB-{i}", f"Initiative number {i}", rng.choice(["To Do", "In Progress"]),
+                        rng.choice([1, 2, 3, 5, 8, 13]), lines, f"https://jira.example/browse/WEB-{i}"])
+    ws = Workspace(load_settings(cfg))
+    sync(ws)
+    return ws
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory):
+    ws = big_store(tmp_path_factory.mktemp("big"), 10_000)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    ws = Workspace(load_settings(build_demo(tmp_path)))
+    sync(ws)
+    yield ws
+    ws.close()
+
+
+def test_the_largest_affordable_draws_follow_items_times_draws():
+    assert budget.largest_draws(61) == 3_000_000 // 61 == 49_180
+    assert budget.largest_draws(1_000) == 3_000
+    assert budget.largest_draws(1) == budget.MAX_DRAWS
+
+
+@pytest.mark.parametrize("query", ["", "?draws=1", "?draws=300", "?draws=5000&seed=77", "?draws=50000&seed=8"])
+def test_every_risk_request_on_a_10000_item_store_is_refused_before_computing(big, monkeypatch, query):
+    called = []
+    monkeypatch.setattr(risks, "analyse_risk", lambda inp: called.append(inp))
+    res = build_app(workspace=big).test_client().get("/api/v1/risk" + query)
+    assert res.status_code == 400, res.get_data(as_text=True)
+    err = res.get_json()["error"]
+    assert err["code"] == "over-budget"
+    assert "at most 1,000 items" in err["message"] and "has 10,000" in err["message"]
+    assert called == []
+
+
+def test_a_plan_on_a_10000_item_store_uses_the_webs_solver_limit(big, monkeypatch):
+    from app.services import plan as plans
+    seen = []
+    real = plans.solve_plan
+    monkeypatch.setattr(plans, "solve_plan", lambda inp: seen.append(inp.solver_seconds) or real(inp))
+    big.settings.planning.solver_seconds = 60.0
+    try:
+        res = build_app(workspace=big).test_client().post("/api/v1/plan", json={"capacity": {"growth": 100}})
+    finally:
+        big.settings.planning.solver_seconds = 5.0
+    assert res.status_code == 200, res.get_data(as_text=True)[:300]
+    assert seen == [budget.PLAN_SOLVER_SECONDS]
+
+
+def test_a_plan_over_items_times_periods_names_the_largest_affordable_periods(big):
+    client = build_app(workspace=big).test_client()
+    caps = {t.id: 50 for t in big.settings.planning.teams}
+    res = client.post("/api/v1/plan", json={"periods": [f"P{n}" for n in range(1, 24)], "capacity": caps})
+    assert res.status_code == 400
+    msg = res.get_json()["error"]["message"]
+    assert res.get_json()["error"]["code"] == "over-budget"
+    n = budget.eligible_items(big)
+    assert f"periods: at most {budget.PLAN_CELLS // n} for {n:,} items" in msg
+
+
+def test_draws_over_the_budget_are_a_400_naming_the_largest_affordable_whatever_the_seed(demo):
+    client = build_app(workspace=demo).test_client()
+    for seed in (1, 2, 99):
+        res = client.get(f"/api/v1/risk?draws=50000&seed={seed}")
+        assert res.status_code == 400
+        assert res.get_json()["error"] == {
+            "code": "over-budget",
+            "message": "draws: at most 49,180 for 61 items (a request may cost 3,000,000 items x draws, "
+                       "at most 50,000 draws); ask for draws=49180"}
+
+
+def test_the_default_draws_are_cut_to_what_the_backlog_affords(demo, monkeypatch):
+    monkeypatch.setattr(budget, "RISK_CELLS", 61 * 500)
+    monkeypatch.setattr(risks, "analyse_risk", lambda inp: (_ for _ in ()).throw(AssertionError(inp.draws)))
+    assert budget.risk_draws(demo) == 500
+    with pytest.raises(AssertionError, match="^500$"):
+        risks.analyse(demo)
+
+
+def test_the_cli_may_ask_past_the_budget_and_says_when_its_default_is_cut(demo, monkeypatch):
+    monkeypatch.setattr(budget, "RISK_CELLS", 61 * 200)
+    monkeypatch.chdir(demo.settings.database_url.split("///", 1)[1].rsplit("/", 1)[0])
+    res = CliRunner().invoke(main, ["risk", "--format", "json", "--draws", "300"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(main, ["risk", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    assert "using 200 draws, what 61 items afford ([uncertainty] draws = 10,000)" in res.stderr
+
+
+def test_beyond_max_concurrent_analyses_a_503_with_retry_after(demo, monkeypatch):
+    demo.settings.service.max_concurrent_analyses = 1
+    started, release = threading.Event(), threading.Event()
+    real = risks.analyse_risk
+
+    def slow(inp):
+        started.set()
+        release.wait(30)
+        return real(inp)
+    monkeypatch.setattr(risks, "analyse_risk", slow)
+    app = build_app(workspace=demo)
+    answers = []
+    t = threading.Thread(target=lambda: answers.append(app.test_client().get("/api/v1/risk?draws=100&seed=5")))
+    t.start()
+    assert started.wait(30)
+    try:
+        res = app.test_client().get("/api/v1/risk?draws=100&seed=6")
+        assert res.status_code == 503
+        assert res.headers["Retry-After"] == "5"
+        assert res.get_json()["error"]["code"] == "busy"
+        assert "max_concurrent_analyses" in res.get_json()["error"]["message"]
+    finally:
+        release.set()
+        t.join(60)
+    assert answers[0].status_code == 200
+    # the slot is free again; a cached answer never needs one
+    assert app.test_client().get("/api/v1/risk?draws=100&seed=5").status_code == 200
+
+
+def test_slots_are_reentrant_within_a_thread_and_refuse_others(demo):
+    demo.settings.service.max_concurrent_analyses = 1
+    with budget.slot(demo):
+        with budget.slot(demo):
+            pass
+        errors = []
+
+        def other():
+            try:
+                with budget.slot(demo):
+                    pass
+            except Busy as exc:
+                errors.append(exc)
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        assert len(errors) == 1 and errors[0].status == 503
+    with budget.slot(demo):      # released
+        pass
+
+
+def test_check_functions_raise_over_budget_unless_unbounded():
+    with pytest.raises(OverBudget, match="draws: at most 3,000 for 1,000 items"):
+        budget.check_risk(1_000, 3_001)
+    with pytest.raises(OverBudget, match="periods: a plan has at most 24 periods"):
+        budget.check_plan(10, 25)
+    with budget.unbounded():
+        budget.check_risk(10_000, 1_000_000)
+        budget.check_plan(100_000, 100)
