@@ -114,6 +114,21 @@ class UncertaintySettings(_Section):
     top: int = Field(default=10, ge=1)
 
 
+class OutcomesSettings(_Section):
+    """[outcomes] (docs/model.md, "Outcomes")."""
+    post_days: int = Field(default=28, ge=7, le=366)
+    ramp_days: int = Field(default=0, ge=0, le=366)
+    pre_days: int = Field(default=140, ge=56, le=3660)
+    placebos: int = Field(default=12, ge=0, le=104)
+    level: float = Field(default=0.90, ge=0.5, lt=1)
+
+
+class CalibrationSettings(_Section):
+    """[calibration] (docs/model.md, "Calibration")."""
+    prior_sd: float = Field(default=0.5, gt=0, le=100, allow_inf_nan=False)
+    apply: bool = False
+
+
 AUTH_ROLES = ("viewer", "estimator", "planner", "admin")   # app.auth.ROLES (checked by a test)
 
 
@@ -185,6 +200,10 @@ class Settings(_Section):
     alignment: AlignmentSettings = AlignmentSettings()
     planning: PlanningSettings = PlanningSettings()
     uncertainty: UncertaintySettings = UncertaintySettings()
+    outcomes: OutcomesSettings = OutcomesSettings()
+    calibration: CalibrationSettings = CalibrationSettings()
+
+
     auth: AuthSettings | None = None
     objectives: list[Objective] = Field(default_factory=list)
     kpis: list[KpiSettings] = Field(default_factory=list)

@@ -1,6 +1,7 @@
 """Structured logs: `[service] log_format = "json"` writes one JSON object per line
 (`ts`, `level`, `logger`, `message` and the event's fields); "text" writes plain lines.
-Either way every configured secret's value is replaced by `***` before a line is written.
+Either way every configured secret (every form `app.secrets.secret_values` lists) is
+replaced by `***` before a line is written.
 
 Use `log(logger, "message", job=3, status="ok")`: the keywords become the JSON fields.
 """
@@ -8,36 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from datetime import datetime, timezone
 
-from sqlalchemy.engine import make_url
+from app.secrets import redact, secret_values  # noqa: F401 - secret_values re-exported for callers of app.logs
 
 ROOT = "roadmap"
 _MARK = "_roadmap_handler"
-
-
-def secret_values(settings) -> list[str]:
-    """The values of every secret the config names: `*_env` variables of the service and of
-    each connector, and the database URL's password."""
-    names = [v for k, v in settings.service.model_dump().items() if k.endswith("_env") and v]
-    if getattr(settings, "auth", None) is not None:
-        names += [v for k, v in settings.auth.model_dump().items() if k.endswith("_env") and v]
-    for options in settings.connector_options.values():
-        names += [v for k, v in options.model_dump().items() if k.endswith("_env") and isinstance(v, str) and v]
-    values = [os.environ.get(n) for n in names]
-    try:
-        values.append(make_url(settings.database_url).password)
-    except Exception:  # noqa: BLE001 - a URL the store will refuse with its own message
-        pass
-    return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
-
-
-def redact(text: str, secrets: list[str]) -> str:
-    for v in secrets:
-        text = text.replace(v, "***")
-    return text
 
 
 class JsonFormatter(logging.Formatter):

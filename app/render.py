@@ -117,6 +117,10 @@ def explain_text(item: dict) -> str:
                 lift = ln.get("converted") or f"{ln['written']} (not converted)"
             rng = f" (range {100 * ln['range'][0]:+.1f}%..{100 * ln['range'][1]:+.1f}%)" if "range" in ln else ""
             out.append(f"    {ln['kpi']:20} {lift}{rng} @ {100 * ln['confidence']:.0f}%")
+            if ln.get("estimators"):      # several estimators: each one's, and the pool
+                out.append(f"      pooled l*c {100 * ln['expected']:+.2f}%, disagreement D = {ln['disagreement']:.2f}")
+                for e in ln["estimators"]:
+                    out.append(f"      {e['by'][:24]:24} {100 * e['lift']:+.1f}% @ {100 * e['confidence']:.0f}%")
     if item["contributions"]:
         out.append("  contributions (sum = impact):")
         for c in item["contributions"]:

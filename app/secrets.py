@@ -1,18 +1,19 @@
-"""Keep configured secrets out of every message: `redact(text, settings)` replaces the value
-of each environment variable the config names in a `*_env` key (and the forms a source
-may echo: a bearer header, Jira's basic-auth string, URL-encoded) with `***`.
+"""Keep configured secrets out of every message (docs/deployment.md, "Secrets"):
+`secret_values(settings)` is every form of every secret the config names (the value of each
+environment variable named by a `*_env` key, the database URL's password), and
+`redact(text, values)` masks them. The rule itself lives in `connectors.secrets`, so the
+connectors (which never import `app`) use the same one.
 
-Use it on anything printed, logged or stored (sync_runs.message, CLI output, tracebacks).
+Use them on anything printed, logged or stored (sync_runs.message, job rows, CLI output,
+log lines, tracebacks): `redact(text, secret_values(ws.settings))`.
 """
 from __future__ import annotations
 
-import base64
 import os
-import re
-from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-MASK = "***"
-MIN_LENGTH = 4        # shorter values would mask ordinary words and digits; no real secret is this short
+from connectors.secrets import MASK, MIN_LENGTH, forms, redact, url_password
+
+__all__ = ["MASK", "MIN_LENGTH", "forms", "redact", "secret_values"]
 
 
 def _env_names(node, out: list[tuple[str, dict]]) -> None:
@@ -29,7 +30,8 @@ def _env_names(node, out: list[tuple[str, dict]]) -> None:
 
 
 def secret_values(settings) -> list[str]:
-    """The secret strings to mask, longest first (so a longer form is masked whole)."""
+    """Every form of every configured secret, longest first (empty without settings). A
+    table's `email`/`username`/`user` is the user its secret pairs with in basic auth."""
     if settings is None:
         return []
     found: list[tuple[str, dict]] = []
@@ -39,50 +41,12 @@ def secret_values(settings) -> list[str]:
         _env_names(settings.auth.model_dump(), found)
     tables: dict[int, tuple[dict, list[str]]] = {}
     for var, table in found:
-        secret = os.environ.get(var) or ""
-        if len(secret) >= MIN_LENGTH:
-            tables.setdefault(id(table), (table, []))[1].append(secret)
+        tables.setdefault(id(table), (table, []))[1].append(os.environ.get(var) or "")
     values: set[str] = set()
-    for table, secrets in tables.values():
-        for secret in list(secrets):
-            password = urlsplit(secret).password if "://" in secret else None
-            if password and len(password) >= MIN_LENGTH:     # a database URL: its password alone too
-                secrets.append(unquote(password))
+    for table, secrets in tables.values():      # a table's secrets pair with each other and its user
         users = [u for u in (table.get("email"), table.get("username"), table.get("user")) if isinstance(u, str)]
-        for secret in secrets:
-            values.update({secret, quote(secret, safe=""), quote_plus(secret), *_base64_cores(secret)})
-        # basic auth as a source may echo it: user:secret, or two secrets (key:secret)
-        for a in [*users, *secrets, ""]:
-            for b in secrets:
-                values.add(base64.b64encode(f"{a}:{b}".encode()).decode())
-                values.add(base64.b64encode(f"{b}:{a}".encode()).decode())
-    return sorted((v for v in values if len(v) >= MIN_LENGTH), key=len, reverse=True)
-
-
-def _base64_cores(secret: str) -> list[str]:
-    """What base64 of any text containing `secret` must contain, at each of the three
-    alignments (so `user:secret` in a basic-auth header is found for any user)."""
-    out = []
-    for k in range(3):
-        enc = base64.b64encode(b"\0" * k + secret.encode()).decode().rstrip("=")
-        start = 4 if k else 0
-        end = len(enc) - (len(enc) % 4 or 4) if (k + len(secret.encode())) % 3 else len(enc)
-        core = enc[start:end]
-        if len(core) >= 8:
-            out.append(core)
-    return out
-
-
-_AROUND = re.compile(r"[A-Za-z0-9+/]*\*\*\*[A-Za-z0-9+/]*=*")
-
-
-def redact(text, settings) -> str:
-    """`text` with every configured secret value replaced by ***; a base64 run the secret
-    sits in (a basic-auth header) is masked whole."""
-    text = "" if text is None else str(text)
-    found = False
-    for value in secret_values(settings):
-        if value in text:
-            text = text.replace(value, MASK)
-            found = True
-    return _AROUND.sub(MASK, text) if found else text
+        values.update(forms(secrets, users))
+    password = url_password(str(getattr(settings, "database_url", "") or ""))
+    if password:
+        values.update(forms([password]))
+    return sorted(values, key=len, reverse=True)

@@ -23,7 +23,8 @@ import time
 import uuid
 from datetime import datetime, timezone
 
-from app.logs import log, redact, secret_values
+from app.logs import log
+from app.secrets import redact, secret_values
 from app.store import queue as q
 
 logger = logging.getLogger("roadmap.jobs")

@@ -26,10 +26,10 @@ from importlib import import_module
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Protocol
-from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
+from connectors.secrets import forms, redact  # noqa: F401 - redact re-exported
 from scoring.errors import BadInput, SourceFailed
 
 ENTRY_POINT_GROUP = "kpi_roadmap.connectors"
@@ -60,6 +60,8 @@ class InitiativeRecord:
     flags: tuple[str, ...] = ()           # e.g. unreadable-effort, found while reading the record
     raw: Any = None                       # the source record as received, kept in the store
     external_id: str = ""                 # the source's own id, when it has one besides the key
+    launched_on: date | None = None       # when it reached users (a date column or field)
+    done_on: date | None = None           # the day it became done (Jira: resolution, status change)
     estimator: str = ""                   # who estimated (display name), for lines without `by`
     estimator_id: str = ""                # a stable id for that person (Jira's accountId), else ""
 
@@ -120,24 +122,6 @@ class QuotaExhausted(SourceError):
     and its last good data stays."""
 
 
-REDACTED = "***"
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every secret value (and its URL-encoded form) replaced by ***.
-
-    >>> redact("401 for Authorization: Bearer abc123secret", ["abc123secret"])
-    '401 for Authorization: Bearer ***'
-    """
-    forms = set()
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            forms.update({secret, quote(secret, safe=""), quote(secret, safe="/:")})
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, REDACTED)
-    return text
-
-
 class SourceConfigError(BadInput, SourceError):
     """The source says the config is wrong (a field name it does not have): bad input,
     reported before anything is fetched (400, exit 2)."""
@@ -177,10 +161,11 @@ class _RedactingRun:
         return getattr(self._run, name)
 
     def skip(self, where: str, reason: str) -> None:
-        self._run.skip(redact(str(where), self._secrets()), redact(str(reason), self._secrets()))
+        values = forms(self._secrets())
+        self._run.skip(redact(where, values), redact(reason, values))
 
     def fail(self, subject: str, reason: str) -> None:
-        self._run.fail(subject, redact(str(reason), self._secrets()))
+        self._run.fail(subject, redact(reason, forms(self._secrets())))
 
 
 def _redacting(method):
@@ -192,7 +177,7 @@ def _redacting(method):
         try:
             return method(self, *args, **kwargs)
         except SourceError as exc:
-            secrets = self.secret_values()
+            secrets = forms(self.secret_values())
             exc.args = tuple(redact(a, secrets) if isinstance(a, str) else a for a in exc.args)
             if isinstance(exc, SourceConfigError):
                 exc.problems = [redact(p, secrets) for p in exc.problems]

@@ -94,6 +94,15 @@ def initiative_from(row: dict) -> InitiativeRecord:
             continue
         if v is not None:
             factors[name] = v
+    dates = {}
+    for name in ("launched_on", "done_on"):
+        v = row.get(name)
+        if v in (None, "") or (isinstance(v, str) and not v.strip()):
+            continue
+        try:
+            dates[name] = as_day(v)
+        except (ValueError, TypeError, OverflowError):
+            flags.append(f"unreadable-date:{name}")
     impact = row.get("impact") or ""
     if isinstance(impact, list):
         impact = "\n".join(str(x) for x in impact)
@@ -102,7 +111,7 @@ def initiative_from(row: dict) -> InitiativeRecord:
         confidence=confidence, impact=str(impact), labels=_words(row.get("labels")),
         url=str(row.get("url") or ""), parent=str(row.get("parent") or ""),
         blocked_by=_words(row.get("blocked_by")), team=str(row.get("team") or "").strip(),
-        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row,
+        mandatory=_yes(row.get("mandatory")), factors=factors, flags=tuple(flags), raw=row, **dates,
         estimator=" ".join(str(row.get("estimator") or "").split()))
 
 

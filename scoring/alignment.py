@@ -149,8 +149,9 @@ def kpi_findings(kpis: list[Kpi], states: dict[str, KpiState], rules: AlignmentR
 def outlier_findings(kpis: list[Kpi], histories: dict[str, list[tuple[date, float]]],
                      as_of: date) -> list[Finding]:
     """`kpi-outlier`: a value in a mean- or sum-aggregated KPI's current window more than
-    5 median absolute deviations from the window's median (one day pulls the current
-    value, and with it the urgency); the fix suggests `aggregate = "median"`."""
+    5 median absolute deviations from the window's median (the spread read over 28 days at
+    least, scaled to a standard deviation: `scoring.windows.window_outliers`), so one day
+    pulls the current value, and with it the urgency; the fix suggests `aggregate = "median"`."""
     from scoring.windows import OUTLIER_MADS, window_outliers
     out = []
     for k in kpis:
@@ -161,7 +162,8 @@ def outlier_findings(kpis: list[Kpi], histories: dict[str, list[tuple[date, floa
         for day, value, dist in found:
             out.append(Finding("kpi-outlier", k.id, (
                 f"KPI '{k.id}' has {value:g} on {day}, more than {OUTLIER_MADS:g} median absolute deviations "
-                f"from the median of its {k.window_days}-day window, so it alone pulls the {k.aggregate} "
+                f"(its usual day-to-day spread) from the median of its {k.window_days}-day window, so it alone "
+                f"pulls the {k.aggregate} "
                 f"(and the urgency); check that day at the source, or set aggregate = \"median\" for "
                 f"'{k.id}' in roadmap.toml")))
     return out

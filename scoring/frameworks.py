@@ -12,12 +12,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from scoring.model import Backlog
+
+class Factors(Protocol):
+    """What a scorer reads of a backlog (`scoring.model.Backlog` is one): its length and its
+    factor columns. A protocol, so this module needs nothing from `scoring.model`, which
+    imports `FACTOR_NAMES` from here."""
+    factors: dict[str, np.ndarray]
+
+    def __len__(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -58,12 +64,12 @@ def wsjf(business_value, time_criticality, risk_reduction, job_size):
     return (np.asarray(business_value, dtype=float) + time_criticality + risk_reduction) / job_size
 
 
-def _column(backlog: "Backlog", name: str) -> np.ndarray:
+def _column(backlog: Factors, name: str) -> np.ndarray:
     col = backlog.factors.get(name)
     return np.full(len(backlog), np.nan) if col is None else np.asarray(col, dtype=float)
 
 
-def factor_table(backlog: "Backlog", method: str, confidence: np.ndarray,
+def factor_table(backlog: Factors, method: str, confidence: np.ndarray,
                  effort: np.ndarray, effort_given: np.ndarray) -> dict[str, np.ndarray]:
     """The inputs of `method` per item as arrays; NaN where the tracker gave nothing."""
     table = {name: _column(backlog, name) for name in FACTORS[method]}

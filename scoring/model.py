@@ -102,10 +102,6 @@ class Link(_Strict):
             return None
         return (self.low + self.high) / 2
 
-    @property
-    def is_range(self) -> bool:
-        return self.low is not None and self.low != self.high
-
 
 class Initiative(_Strict):
     key: str = Field(min_length=1)
@@ -124,6 +120,16 @@ class Initiative(_Strict):
     mandatory: bool = False
     factors: dict[str, float] = Field(default_factory=dict)  # rice / ice / wsjf inputs
     estimator: str | None = None         # who estimated, for lines without `by` (else "unknown")
+    launched_on: date | None = None      # when it reached users (docs/model.md, "Outcomes")
+    done_on: date | None = None          # the day it became done
+
+    @property
+    def launch_date(self) -> date | None:
+        """The day it launched: `launched_on`, else the day it became done while it is done
+        (an item reopened since is not launched)."""
+        if self.launched_on is not None:
+            return self.launched_on
+        return self.done_on if self.status_category == "done" else None
 
     @field_validator("effort", "confidence")
     @classmethod
@@ -133,10 +139,21 @@ class Initiative(_Strict):
         return v
 
 
-class Observation(_Strict):
-    kpi: str
-    date: date
-    value: float = Field(allow_inf_nan=False)
+def person_key(name: str | None) -> str | None:
+    """How two estimators' names compare: case-insensitively, spaces collapsed."""
+    return " ".join(name.split()).casefold() if name else None
+
+
+def latest_per_person(links: list[Link], estimator: str | None = None) -> list[Link]:
+    """Each person's last estimate per KPI (a later line replaces an earlier one), in the
+    order written; a line without `by` is the initiative's `estimator`'s. Unestimated
+    links (labels) are left as they are."""
+    seen: dict[tuple[str, str | None], int] = {}
+    for n, ln in enumerate(links):
+        if ln.low is not None:
+            seen[(ln.kpi, person_key(ln.by or estimator))] = n
+    return [ln for n, ln in enumerate(links)
+            if ln.low is None or seen[(ln.kpi, person_key(ln.by or estimator))] == n]
 
 
 @dataclass
@@ -204,7 +221,6 @@ class Backlog:
 
     @classmethod
     def from_initiatives(cls, items: list[Initiative]) -> "Backlog":
-        from scoring.notation import latest_per_person, person_key
         nan = float("nan")
         link_item, codes, low, high, conf, unit, by = [], [], [], [], [], [], []
         names: dict[str, int] = {}

@@ -30,7 +30,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from scoring.model import Link
+from scoring.model import Link, latest_per_person, person_key  # noqa: F401 - the two re-exported
 
 _MINUS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-", "\uff0d": "-"})
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -120,11 +120,6 @@ def split_by(piece: str) -> tuple[str, str | None]:
     return piece[:m.start()], name or None
 
 
-def person_key(name: str | None) -> str | None:
-    """How two estimators' names compare: case-insensitively, spaces collapsed."""
-    return " ".join(name.split()).casefold() if name else None
-
-
 def read_estimate(piece: str) -> tuple[str, str, str | None] | None:
     """`<kpi-id> <lift> [@<confidence>]` -> (kpi, lift text, confidence text or None);
     None when the piece has no id followed by a lift. Linear: one anchored token, then
@@ -190,18 +185,6 @@ def parse_impact(text: str | None, labels: tuple[str, ...] | list[str] = ()) -> 
             estimated.add(m.group("kpi"))
             out.links.append(Link(kpi=m.group("kpi")))
     return out
-
-
-def latest_per_person(links: list[Link], estimator: str | None = None) -> list[Link]:
-    """Each person's last estimate per KPI (a later line replaces an earlier one), in the
-    order written; a line without `by` is the initiative's `estimator`'s. Unestimated
-    links (labels) are left as they are."""
-    seen: dict[tuple[str, str | None], int] = {}
-    for n, ln in enumerate(links):
-        if ln.low is not None:
-            seen[(ln.kpi, person_key(ln.by or estimator))] = n
-    return [ln for n, ln in enumerate(links)
-            if ln.low is None or seen[(ln.kpi, person_key(ln.by or estimator))] == n]
 
 
 def impact_section(description: str | None) -> str | None:

@@ -13,7 +13,14 @@ array([0.5, 0.5, 0.5, 1. , 0.5])
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+from scoring.impact import round10
+
+if TYPE_CHECKING:
+    from scoring.model import Backlog
 
 TINY_MEAN = 0.001      # the floor of |mean| in D, so that D stays finite around 0
 DISCUSS_AT = 1.0       # D at or above this, among the most valuable to refine: `discuss`
@@ -49,7 +56,23 @@ def disagreement(x) -> float | None:
     return float((x.max() - x.min()) / max(abs(x.mean()), TINY_MEAN))
 
 
-def with_raters(backlog, rows: list[tuple]) -> "Backlog":
+def pooled_link(raters: list[dict]) -> dict:
+    """One link's raters (each {"by", "lift", "range"?, "confidence"}) pooled: `lift` ×
+    `confidence` is the mean of their ℓ·c (`expected`), `confidence` the mean of theirs,
+    and `disagreement` D."""
+    x = [r["lift"] * r["confidence"] for r in raters]
+    conf = sum(r["confidence"] for r in raters) / len(raters)
+    expected = sum(x) / len(x)
+    return {"lift": float(round10(expected / conf)) if conf > 0 else float(round10(sum(r["lift"] for r in raters)
+                                                                                     / len(raters))),
+            "confidence": float(round10(conf)), "expected": float(round10(expected)),
+            "disagreement": float(round10(disagreement(x))),
+            "estimators": [{"by": r.get("by") or "unknown", "lift": r["lift"], "range": r.get("range"),
+                            "confidence": r["confidence"], **({"written": r["written"]} if "written" in r else {})}
+                           for r in raters]}
+
+
+def with_raters(backlog: Backlog, rows: list[tuple]) -> Backlog:
     """`backlog` with more estimators' estimates: `rows` of (key, kpi, low, high,
     confidence, unit, by), each replacing the same person's row of that link (and an
     unestimated row of that KPI); rows of keys not in the backlog are left out. The new

@@ -20,7 +20,7 @@ from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, ro
 from scoring.model import LINK_UNITS, Backlog
 from scoring.progress import Current, KpiState, kpi_state
 
-PP, PT = LINK_UNITS.index("pp"), LINK_UNITS.index("pt")
+PP = LINK_UNITS.index("pp")
 # Why an estimated link carries no lift (`Ranking.link_problem`): codes -> flag names
 LINK_PROBLEMS = {1: "no-base", 2: "unreadable-impact"}
 
@@ -316,7 +316,7 @@ class Ranking:
         for d in merged:
             raters = d.pop("_raters", None)
             if raters is not None:
-                d.update(pooled_link(raters))
+                d.update(pool.pooled_link(raters))
         return merged
 
     def _link_rows(self, i: int) -> list[dict]:
@@ -377,22 +377,6 @@ class Ranking:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
         return [self.item(i) for i in idx]
-
-
-def pooled_link(raters: list[dict]) -> dict:
-    """One link's raters (each {"by", "lift", "range"?, "confidence"}) pooled: `lift` ×
-    `confidence` is the mean of their ℓ·c (`expected`), `confidence` the mean of theirs,
-    and `disagreement` D."""
-    x = [r["lift"] * r["confidence"] for r in raters]
-    conf = sum(r["confidence"] for r in raters) / len(raters)
-    expected = sum(x) / len(x)
-    return {"lift": float(round10(expected / conf)) if conf > 0 else float(round10(sum(r["lift"] for r in raters)
-                                                                                     / len(raters))),
-            "confidence": float(round10(conf)), "expected": float(round10(expected)),
-            "disagreement": float(round10(pool.disagreement(x))),
-            "estimators": [{"by": r.get("by") or "unknown", "lift": r["lift"], "range": r.get("range"),
-                            "confidence": r["confidence"], **({"written": r["written"]} if "written" in r else {})}
-                           for r in raters]}
 
 
 def written_lift(low: float, high: float, unit: str) -> str:

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 import numpy as np
 
 OUTLIER_MADS = 5.0        # a value further than this many median absolute deviations is an outlier
+MAD_SCALE = 1.4826        # the MAD as an estimate of the standard deviation (normal-consistent, as scipy's scale="normal")
+REFERENCE_DAYS = 28       # the days whose spread measures "usual" (the window, and more before a short one)
 _AGG = {"mean": np.mean, "sum": np.sum, "median": np.median}
 
 
@@ -42,8 +44,14 @@ def window_outliers(days: list[date], values: list[float], window_days: int,
                     as_of: date | None = None) -> list[tuple[date, float, float]]:
     """The values in the current window (the `window_days` days up to the newest at or
     before `as_of`) more than OUTLIER_MADS median absolute deviations from the window's
-    median, as (day, value, distance from the median). None with fewer than 3 values or no
-    spread (a MAD of 0: nothing to measure a deviation against)."""
+    median, as (day, value, distance from the median).
+
+    The deviations are measured against the KPI's usual spread: the MAD around the
+    window's median of the values in the window and the days before it, REFERENCE_DAYS at
+    least (four windows of a weekly KPI), scaled to estimate a standard deviation
+    (MAD_SCALE). A raw MAD of 7 values alone is often small by chance, and would call
+    ordinary day-to-day noise (a 2.5-sigma day) an outlier. Nothing is found with fewer than 3
+    values in the window or a spread of 0 (nothing to measure a deviation against)."""
     pairs = [(d, float(v)) for d, v in zip(days, values) if v == v and (as_of is None or d <= as_of)]
     if not pairs:
         return []
@@ -51,9 +59,10 @@ def window_outliers(days: list[date], values: list[float], window_days: int,
     inside = [(d, v) for d, v in pairs if d > newest - timedelta(days=window_days)]
     if len(inside) < 3:
         return []
-    vs = np.array([v for _, v in inside])
-    med = float(np.median(vs))
-    mad = float(np.median(np.abs(vs - med)))
+    med = float(np.median([v for _, v in inside]))
+    span = max(window_days, REFERENCE_DAYS)
+    reference = np.array([v for d, v in pairs if d > newest - timedelta(days=span)])
+    mad = MAD_SCALE * float(np.median(np.abs(reference - med)))
     if mad <= 0:
         return []
     return [(d, v, abs(v - med)) for d, v in sorted(inside) if abs(v - med) > OUTLIER_MADS * mad]

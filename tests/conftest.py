@@ -192,16 +192,24 @@ def workspace_dir(tmp_path):
     return tmp_path
 
 
+def add_service(workspace_dir, lines: str) -> None:
+    """Give the example config a `[service]` table with these lines (before sync)."""
+    path = workspace_dir / "roadmap.toml"
+    path.write_text("[service]\n" + lines.strip() + "\n" + path.read_text())
+
+
 @pytest.fixture
 def ws(workspace_dir, monkeypatch):
-    """The worked example synced into its own SQLite database."""
+    """The worked example synced into its own SQLite database. A module changes what is
+    synced by overriding `workspace_dir` (which may ask for the shared one)."""
     from app.config import load_settings
     from app.services import Workspace
     from app.services.sync import sync
     monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
     w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
     sync(w)
-    return w
+    yield w
+    w.close()
 
 
 @pytest.fixture
@@ -220,8 +228,20 @@ def runner(monkeypatch):
     return CliRunner()
 
 
-def wait_until(predicate, timeout: float = 30.0, interval: float = 0.01):
-    """Poll `predicate` until it is true (returns its value); fails the test after `timeout`
+@pytest.fixture
+def cli(workspace_dir, runner, monkeypatch):
+    """`cli("score", "--format", "json")`: a `roadmap` command run in the example workspace
+    (its roadmap.toml found in the working directory), exceptions not caught."""
+    from app.cli import main
+    monkeypatch.chdir(workspace_dir)
+
+    def invoke(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+    return invoke
+
+
+def wait_until(predicate, timeout: float = 30.0, message: str = "", interval: float = 0.02):
+    """Poll `predicate` until it is true and return its value; fail the test after `timeout`
     seconds. For what another thread or process does: never a timed assertion."""
     import time
     deadline = time.monotonic() + timeout
@@ -230,5 +250,5 @@ def wait_until(predicate, timeout: float = 30.0, interval: float = 0.01):
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"gave up after {timeout:g} s waiting for {getattr(predicate, '__name__', predicate)}")
+            pytest.fail(f"{message or 'gave up waiting'} (waited {timeout:g} s)", pytrace=False)
         time.sleep(interval)

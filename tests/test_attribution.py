@@ -34,65 +34,52 @@ def example(example_graph, example_currents, example_initiatives):
     return snap(example_graph, example_currents, example_initiatives)
 
 
-@pytest.fixture
-def model_v2(example):
-    """SCORING.md v2 counts urgency on every KPI of a path: A scores 1.95 in the worked
-    example (v1 counted it only next to objectives: A scored 1.5)."""
-    r = rescore(example)
-    return r.score[r.index_of("A")] == 1.95
-
-
-def test_planted_effort_change_is_wholly_effort(example, model_v2):
+def test_planted_effort_change_is_wholly_effort(example):
     b = with_changes(example, initiatives=[it.model_copy(update={"effort": 4.0}) if it.key == "A" else it
                                            for it in example.initiatives])
     d = attribute(example, b)
     assert d.groups == ["effort"]
     a = d.item("A")
-    # A: I = 3.9 (v2) or 3.0 (v1); S = I/2 -> I/4.
-    assert (a.score_from, a.score_to) == ((1.95, 0.975) if model_v2 else (1.5, 0.75))
+    # A: I = 3.9; S = I/2 -> I/4.
+    assert (a.score_from, a.score_to) == (1.95, 0.975)
     assert a.change == {"effort": a.score_to - a.score_from}
     for key in "BCD":
         c = d.item(key)
         assert c.score_to == c.score_from and c.change == {"effort": 0.0}
-    assert ("effort -0.975 (effort 2 -> 4)" if model_v2 else "effort -0.75 (effort 2 -> 4)") in a.reason
+    assert "effort -0.975 (effort 2 -> 4)" in a.reason
 
 
-def test_kpi_value_change_moving_urgency_is_kpi_values_for_every_item_feeding_it(example, model_v2):
+def test_kpi_value_change_moving_urgency_is_kpi_values_for_every_item_feeding_it(example):
     """mrr 140,000 -> 120,000: p = 20,000/50,000 = 0.4 against π = 0.5, lag 0.1, so
     u_mrr 1 -> 1.1. Every item whose KPI feeds mrr gains 10 % of its revenue part:
     A (activation -> mrr), B (churn -> mrr), C (nps -> mrr, not its delight part)."""
     currents = dict(example.currents, mrr=Current(120000, AS_OF))
     d = attribute(example, with_changes(example, currents=currents))
     assert d.groups == ["kpi-values"]
-    if model_v2:   # A 0.08·1.3·0.5·75/2 = 1.95; B 0.05·1.3·0.8·75/4 = 0.975; C revenue 0.375 of 1.625
-        expected = {"A": 0.195, "B": 0.0975, "C": 0.0375, "D": 0.0}
-    else:          # v1: A 1.5, B 0.75, C revenue part 0.75 of 2.0
-        expected = {"A": 0.15, "B": 0.075, "C": 0.075, "D": 0.0}
+    # A 0.08·1.3·0.5·75/2 = 1.95; B 0.05·1.3·0.8·75/4 = 0.975; C revenue 0.375 of 1.625
+    expected = {"A": 0.195, "B": 0.0975, "C": 0.0375, "D": 0.0}
     for key, part in expected.items():
         c = d.item(key)
         assert c.change["kpi-values"] == pytest.approx(part, abs=1e-12)
         assert c.change["kpi-values"] == pytest.approx(c.score_to - c.score_from, abs=1e-12)
-    assert "kpi-values +0.0375 (mrr fell further behind)" in d.item("C").reason or not model_v2
+    assert "kpi-values +0.0375 (mrr fell further behind)" in d.item("C").reason
 
 
-def test_activation_value_change_is_attributed_to_kpi_values(example, model_v2):
-    """SCORING.md's example: activation 0.32 -> 0.31 makes p = 0.1, lag 0.4, u = 1.4.
-    v2: A = 0.08 · 1.4 · 0.5 · 75 / 2 = 2.1, so A's part is 2.1 - 1.95 = +0.15;
-    v1 never applied activation's urgency (activation feeds no objective): part 0."""
+def test_activation_value_change_is_attributed_to_kpi_values(example):
+    """The worked example: activation 0.32 -> 0.31 makes p = 0.1, lag 0.4, u = 1.4:
+    A = 0.08 · 1.4 · 0.5 · 75 / 2 = 2.1, so A's part is 2.1 - 1.95 = +0.15."""
     currents = dict(example.currents, activation=Current(0.31, AS_OF))
     d = attribute(example, with_changes(example, currents=currents))
     assert d.groups == ["kpi-values"]
-    assert d.item("A").change["kpi-values"] == pytest.approx(0.15 if model_v2 else 0.0, abs=1e-12)
+    assert d.item("A").change["kpi-values"] == pytest.approx(0.15, abs=1e-12)
     assert all(d.item(k).change == {"kpi-values": 0.0} for k in "BCD")
 
 
-def test_a_median_default_effort_moves_with_the_other_efforts(example, model_v2):
-    """SCORING.md v2: A without an effort gets the median of the others' (B 4, C 1, D 1):
+def test_a_median_default_effort_moves_with_the_other_efforts(example):
+    """A without an effort gets the median of the others' (B 4, C 1, D 1):
     1, so S_A = 3.9. C's effort 1 -> 5 makes the median 4: S_A = 0.975. A's own inputs
     did not change, yet its whole change (-2.925) is `effort`: the effort group carries
     the backlog the median is taken over."""
-    if not model_v2:
-        pytest.skip("the median default effort is SCORING.md v2; this branch's scorer is v1")
     params = ScoringParams(as_of=AS_OF, default_effort="median")
     items = [it.model_copy(update={"effort": None}) if it.key == "A" else it for it in example.initiatives]
     a = with_changes(example, name="A", initiatives=items, params=params)
@@ -167,21 +154,22 @@ def mixed(a, b, T):
 def test_random_case_every_group_changed_parts_sum_and_match_the_shapley_definition():
     a, b = random_pair(7)
     d = attribute(a, b)
-    assert d.groups == list(GROUPS)
+    seven = [g for g in GROUPS if g != "calibration"]     # every group but calibration (tests/test_outcomes.py)
+    assert d.groups == seven
     # The Shapley value as the mean marginal contribution over all 7! orders of the groups.
-    S = {frozenset(T): mixed(a, b, set(T)) for n in range(8) for T in itertools.combinations(GROUPS, n)}
+    S = {frozenset(T): mixed(a, b, set(T)) for n in range(8) for T in itertools.combinations(seven, n)}
     moved = [c for c in d.items if c.status in ("moved", "unchanged")]
     assert len(moved) == 38
     for c in moved:
         assert sum(c.change.values()) == pytest.approx(c.score_to - c.score_from, abs=1e-9)
-        assert (S[frozenset()][c.key], S[frozenset(GROUPS)][c.key]) == (c.score_from, c.score_to)
-        mean = dict.fromkeys(GROUPS, 0.0)
-        for order in itertools.permutations(GROUPS):
+        assert (S[frozenset()][c.key], S[frozenset(seven)][c.key]) == (c.score_from, c.score_to)
+        mean = dict.fromkeys(seven, 0.0)
+        for order in itertools.permutations(seven):
             T: frozenset = frozenset()
             for g in order:
                 mean[g] += S[T | {g}][c.key] - S[T][c.key]
                 T = T | {g}
-        for g in GROUPS:
+        for g in seven:
             assert c.change[g] == pytest.approx(mean[g] / math.factorial(7), abs=1e-9)
     assert sum(abs(v) > 1e-6 for c in moved for v in c.change.values()) > 100   # not a trivial case
 
@@ -206,8 +194,7 @@ def test_leaving_out_a_changed_group_is_refused():
 
 def test_added_removed_done_and_overtaking(example_graph, example_currents, example_initiatives):
     """A holds the worked example plus X (no estimate, ranked last). In B, C's effort goes
-    1 -> 4, so its score falls below B's (v1 2.0 -> 0.5, v2 1.625 -> 0.40625; B stays
-    0.75 or 0.975): B overtakes C. D is done, X is gone, E is new and first."""
+    1 -> 4, so its score falls below B's (1.625 -> 0.40625; B stays 0.975): B overtakes C. D is done, X is gone, E is new and first."""
     a = snap(example_graph, example_currents, example_initiatives + [Initiative(key="X", effort=1)])
     items = [it.model_copy(update={"effort": 4.0}) if it.key == "C" else it
              for it in a.initiatives if it.key != "X"]
@@ -267,8 +254,8 @@ def test_classic_scorer_is_split_by_scoring_each_mixed_input_whole():
     assert r1.status == "unchanged"
 
 
-def test_reasons_name_what_changed_in_words(example, model_v2):
-    """A's estimate 10 % -> 15 % (x1.5: +0.975 in v2, +0.75 in v1) and revenue's weight
+def test_reasons_name_what_changed_in_words(example):
+    """A's estimate 10 % -> 15 % (x1.5: +0.975) and revenue's weight
     3 -> 1, so ŵ_revenue 0.75 -> 0.5 and A (all revenue) scales by 2/3."""
     items = [it.model_copy(update={"links": (Link(kpi="activation", low=0.15, high=0.15, confidence=0.8),)})
              if it.key == "A" else it for it in example.initiatives]
@@ -276,7 +263,7 @@ def test_reasons_name_what_changed_in_words(example, model_v2):
     d = attribute(example, with_changes(example, initiatives=items, objectives=objectives))
     assert d.groups == ["estimates", "objective-weights"]
     a = d.item("A")
-    s0 = 1.95 if model_v2 else 1.5
+    s0 = 1.95
     # Shapley over two groups: estimates ((1.5·s0 - s0) + (1.5·s0·2/3 - s0·2/3)) / 2
     assert a.change["estimates"] == pytest.approx((0.5 * s0 + 0.5 * s0 * 2 / 3) / 2, abs=1e-9)
     assert a.change["objective-weights"] == pytest.approx((-s0 / 3 - 1.5 * s0 / 3) / 2, abs=1e-9)
@@ -284,13 +271,11 @@ def test_reasons_name_what_changed_in_words(example, model_v2):
     assert "(activation +10 % -> +15 %)" in a.reason and "(revenue weight 3 -> 1)" in a.reason
 
 
-def test_an_absolute_estimate_moves_with_the_kpi_value(example, model_v2):
-    """SCORING.md v2 converts `+13pt` with the KPI's current value: on nps at 52 it is
+def test_an_absolute_estimate_moves_with_the_kpi_value(example):
+    """The model converts `+13pt` with the KPI's current value: on nps at 52 it is
     ℓ = 13/52 = 0.25, at 65 it is 0.2 (nps stays met, u = 0.5, V_nps = 16.25). C (@50 %,
     effort 1): 0.125 · 16.25 = 2.03125 -> 0.1 · 16.25 = 1.625, all of it `kpi-values`:
     the estimate as written did not change."""
-    if not model_v2 or "unit" not in Link.model_fields:
-        pytest.skip("pt/pp estimates are converted at scoring time in SCORING.md v2; this branch's scorer is v1")
     items = [it.model_copy(update={"links": (Link(kpi="nps", low=13.0, high=13.0, unit="pt"),)})
              if it.key == "C" else it for it in example.initiatives]
     a = with_changes(example, name="A", initiatives=items)
@@ -301,7 +286,7 @@ def test_an_absolute_estimate_moves_with_the_kpi_value(example, model_v2):
 
 
 def test_movers_and_the_cut_line(example_graph, example_currents, example_initiatives):
-    """C's effort 1 -> 4 drops it to #4 (from #1 in v1, #2 in v2), E is new at #1, X is
+    """C's effort 1 -> 4 drops it to #4 (from #2), E is new at #1, X is
     gone: C falls the most and nobody ranked in both climbs. The top 2 was {A, C} and is
     {E, A}: E entered, C left."""
     a = snap(example_graph, example_currents, example_initiatives + [Initiative(key="X", effort=1)])

@@ -14,18 +14,6 @@ from app.cli import main
 
 
 @pytest.fixture
-def cli(workspace_dir, monkeypatch):
-    monkeypatch.chdir(workspace_dir)
-    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    return invoke
-
-
-@pytest.fixture
 def synced(cli):
     res = cli("sync")
     assert res.exit_code == 0, res.output
@@ -186,9 +174,11 @@ def test_demo_builds_the_sample_through_sync_and_prints_the_ranking(tmp_path):
     res = CliRunner().invoke(main, ["demo", "--no-serve", "--dir", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.output
     lines = res.output.splitlines()
-    assert lines[1].startswith("synced 2 connector(s): 65 initiatives, ")
+    assert lines[1].startswith("synced 2 connector(s): 68 initiatives, ")   # 65 before the three launched ones
     assert "0 skipped, 0 failed" in lines[1]
-    assert lines[-1].startswith("61 ranked by kpi-impact as of 2026-11-20")
+    assert lines[-2].startswith("61 ranked by kpi-impact as of 2026-11-20")
+    assert lines[-1].startswith("outcomes: 7 launched, 3 estimates moved their KPI, 4 did not, 1 still measuring; "
+                                "track records: alice x0.37, bob x1.55")
     assert (tmp_path / "demo" / "roadmap.db").exists()
 
 

@@ -174,3 +174,23 @@ def test_a_source_failure_exits_3(workspace_dir, runner, monkeypatch):
     monkeypatch.setattr(push_service, "push", down)
     res = runner.invoke(main, ["push", "--config", _cfg(workspace_dir)])
     assert res.exit_code == 3 and res.output.strip() == "roadmap: jira: 503 Service Unavailable (kept the last good data)"
+
+
+def test_the_cli_offers_what_the_reference_lists(workspace_dir, runner):
+    """docs/cli.md: the options a deployment relies on exist (their behaviour is tested
+    with each feature)."""
+    def options(*path):
+        cmd = main
+        for name in path:
+            cmd = cmd.commands[name]
+        return {o for p in cmd.params for o in p.opts}
+    assert "--allow-removal" in options("sync")
+    assert {"--once", "--lease", "--poll"} <= options("worker")
+    assert {"--cut", "--limit", "--format"} <= options("diff")
+    assert "--debug" in options()
+    cfg = _cfg(workspace_dir)
+    assert runner.invoke(main, ["sync", "--config", cfg]).exit_code == 0
+    table = runner.invoke(main, ["snapshot", "list", "--format", "table", "--config", cfg])
+    listed = json.loads(runner.invoke(main, ["snapshot", "list", "--format", "json", "--config", cfg]).output)
+    [saved] = [r["name"] for r in listed["snapshots"]]          # the one the sync saved, named by its run
+    assert table.exit_code == 0 and table.output.startswith(f"{saved} ") and saved.startswith("sync-")

@@ -114,3 +114,20 @@ def test_a_new_estimator_is_frozen_in_snapshots_and_diff_names_estimates(cli):
     assert res.exit_code == 0, res.output
     b = next(it for it in json.loads(res.output)["items"] if it["key"] == "B")
     assert b["change"] == {"estimates": pytest.approx(3.9 * 0.16 / 0.05 / 4 - 0.975)}
+
+
+def test_explain_lists_each_estimator_and_the_pool(cli):
+    cli("estimate", "B", "churn -30% @90%", "--by", "alice")
+    res = cli("explain", "B")
+    assert res.exit_code == 0, res.output
+    assert "pooled l*c -16.00%, disagreement D = 1.38" in res.output
+    assert "alice                    -30.0% @ 90%" in res.output
+    assert res.output.count("mrr -> revenue") == 1        # one path per KPI, not one per estimator
+
+
+def test_diff_names_whose_estimate_was_added(cli):
+    cli("snapshot", "save", "before")
+    cli("estimate", "B", "churn -30% @90%", "--by", "alice")
+    res = cli("diff", "before")
+    assert res.exit_code == 0, res.output
+    assert "B: #3 -> #1: estimates +2.15 (churn -30 % @90 % by alice added)" in res.output, res.output

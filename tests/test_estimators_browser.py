@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_kit import _page, serve, shot
-from tests.browser_kit import browser  # noqa: F401  (fixture)
+from tests.browser_kit import AXE, _page, serve, shot
+from tests.browser_kit import browser, wide_and_phone  # noqa: F401  (fixtures)
 from tests.conftest import EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
 from tests.test_estimates_app import AT_THE_LINE
 
@@ -65,6 +65,8 @@ def test_the_initiative_page_shows_each_person_side_by_side(browser, disputed): 
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         cells = section.locator("table tr").nth(2).locator("td").all_inner_texts()
         assert cells == ["Alice Lindqvist", "+60.0%", "50%", "+30.00%"]
+        # "refine these first" names each estimator's line: every one lands in the strip's section
+        assert all(section.locator(f"#estimate-{n}").count() == 1 for n in (1, 2, 3))
         section.scroll_into_view_if_needed()
         shot(page, "estimators-initiative", full=True)
         assert page.errors == []
@@ -80,3 +82,18 @@ def test_the_roadmap_fits_a_phone_with_strips(browser, disputed):  # noqa: F811
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     shot(page, "estimators-roadmap", full=True)
     ctx.close()
+
+
+@pytest.mark.parametrize("size", ["wide", "phone"])
+def test_no_serious_accessibility_violation_with_strips(wide_and_phone, disputed, size):  # noqa: F811
+    page = wide_and_phone[size]
+    found = {}
+    for path in ("/", "/initiatives/C"):
+        page.goto(disputed + path)
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
+            r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+             .map(v => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))""")
+        if violations:
+            found[path] = violations
+    assert found == {}

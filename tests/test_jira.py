@@ -226,8 +226,8 @@ def test_issues_that_left_the_query_leave_the_ranking_and_keep_history(ws):
     assert fake.searches[-1]["fields"] == ["id"]                       # the ids-only pass
     from app.config import load_settings
     from app.store import Store
-    kept = Store(load_settings(cfg).database_url).initiative("ROAD-5")
-    assert kept["active"] is False and json.loads(kept["raw"])["key"] == "ROAD-5"   # history kept
+    raw, active = Store(load_settings(cfg).database_url).raw_records("backlog")["ROAD-5"]
+    assert active is False and json.loads(raw)["key"] == "ROAD-5"   # history kept
 
 
 @responses.activate

@@ -5,7 +5,6 @@ queued jobs itself when no worker is alive."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -15,6 +14,7 @@ from app.worker import Worker, parse_every, slot_of
 from app.services import Workspace
 from app.store import Store
 from app.store import queue as q
+from tests.conftest import add_service, wait_until
 
 
 @pytest.fixture
@@ -112,8 +112,7 @@ def test_racing_requests_queue_one_job(db_url, store):
 @pytest.fixture
 def ws(workspace_dir, db_url, monkeypatch):
     monkeypatch.setenv("ROADMAP_DATABASE", db_url)
-    text = (workspace_dir / "roadmap.toml").read_text()
-    (workspace_dir / "roadmap.toml").write_text('[service]\nsync_every = "1m"\n' + text)
+    add_service(workspace_dir, 'sync_every = "1m"')
     w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
     yield w
     w.close()
@@ -143,27 +142,33 @@ def test_a_worker_runs_the_queue_and_stops_when_once(ws):
 
 
 def _wait_done(client, url, deadline=20.0):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
+    def ended():
         state = client.get(url).get_json()
-        if state["status"] not in ("queued", "running"):
-            return state
-        time.sleep(0.02)
-    raise AssertionError(f"the job at {url} did not end within {deadline} s")
+        return state if state["status"] not in ("queued", "running") else None
+    return wait_until(ended, deadline, f"the job at {url} did not end")
 
 
-def test_with_no_worker_the_web_runs_the_job_and_every_replica_answers_its_status(ws, db_url):
+def test_with_no_worker_the_web_runs_the_job_and_every_replica_answers_its_status(ws, db_url, monkeypatch):
+    import app.services.sync as sync_service
+    real, started, release = sync_service.sync, threading.Event(), threading.Event()
+
+    def held(*args, **kwargs):          # the web's runner holds the job running until released
+        started.set()
+        assert release.wait(30)
+        return real(*args, **kwargs)
+    monkeypatch.setattr(sync_service, "sync", held)
     one = create_app(workspace=ws).test_client()
     other = create_app(workspace=Workspace(ws.settings)).test_client()   # a second replica, its own store
     res = one.post("/api/v1/sync")
     assert res.status_code == 202 and res.get_json()["status"] in ("queued", "running")
     url = res.get_json()["status_url"]
+    wait_until(started.is_set, 20, "the web's runner did not start the job")
     again = other.post("/api/v1/sync").get_json()
-    assert again["id"] == res.get_json()["id"] or again["status"] in ("queued", "running")
+    assert (again["id"], again["status"]) == (res.get_json()["id"], "running")   # joined, not a second job
+    release.set()
     state = _wait_done(other, url)
     assert state["status"] == "ok" and {c["connector"] for c in state["connectors"]} == {"backlog", "obs"}
     assert one.get(url).get_json() == other.get(url).get_json()
-    _wait_done(one, f"/api/v1/sync/{again['id']}")
     assert other.get("/api/v1/sync/99999").status_code == 404
 
 

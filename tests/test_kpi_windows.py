@@ -24,7 +24,8 @@ def test_one_outlier_day_in_a_7_day_mean_is_flagged_with_the_median_fix():
              (date(2026, 6, 29), 20.0), (date(2026, 6, 30), 22.0), (date(2026, 7, 1), 21.0),
              (date(2026, 7, 2), 250.0)]
     kpi = Kpi(id="trials", window_days=7, aggregate="mean")
-    # median 21, deviations 1 0 2 1 1 0 229: MAD 1, so 250 is 229 MADs out; nothing else is beyond 5
+    # the window's median is 21; over the 28 days to 2 July (19, 20, 21 repeating, then the window)
+    # the median absolute deviation from 21 is 1 (1.48 scaled), so 250 is 155 MADs out; nothing else is beyond 5
     assert window_outliers([d for d, _ in hist], [v for _, v in hist], 7) == [(date(2026, 7, 2), 250.0, 229.0)]
     [f] = outlier_findings([kpi], {"trials": hist}, date(2026, 7, 2))
     assert (f.code, f.level, f.subject) == ("kpi-outlier", "warning", "trials")
@@ -33,6 +34,20 @@ def test_one_outlier_day_in_a_7_day_mean_is_flagged_with_the_median_fix():
     assert outlier_findings([kpi], {"trials": hist}, date(2026, 7, 1)) == []
     assert outlier_findings([Kpi(id="trials", window_days=7, aggregate="median")], {"trials": hist},
                             date(2026, 7, 2)) == []
+
+
+def test_ordinary_noise_is_no_outlier_and_a_planted_spike_is():
+    """60 days of a KPI with 3 % gaussian noise (seeded, like the demo's): a 7-value MAD is
+    often small by chance, so the spread is read over 28 days; no day is flagged until one
+    is planted at 1.5x."""
+    import numpy as np
+    rng = np.random.default_rng(7)
+    days = [START + timedelta(days=n) for n in range(60)]
+    values = [40 * (1 + rng.normal(0, 0.03)) for _ in days]
+    for end in range(20, 61):
+        assert window_outliers(days[:end], values[:end], 7) == [], end
+    values[-3] = 60.0
+    assert [d for d, _, _ in window_outliers(days, values, 7)] == [days[-3]]
 
 
 def _outlier_workspace(workspace_dir, monkeypatch):

@@ -5,22 +5,11 @@ replica. Values are those of the worked example (tests/conftest.py): 5 initiativ
 observations, one run per connector."""
 from __future__ import annotations
 
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
-from app.config import load_settings
 from app.services import Workspace
 from app.services.sync import sync
-
-
-@pytest.fixture
-def ws(workspace_dir, monkeypatch):
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
-    sync(w)
-    yield w
-    w.close()
 
 
 def scrape(client) -> dict:

@@ -48,12 +48,28 @@ V6 = _plus(V5, initiatives=["estimator", "estimator_id"], staged_initiatives=["e
            estimates=["id", "key", "kpi", "low", "high", "confidence", "unit", "by_name", "by_key", "line",
                       "source", "blind", "created_at"],
            estimate_rounds=["key", "revealed_at", "revealed_by"])
-V7 = _plus(V6, scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])   # m010_scenarios
-V_AUTH = _plus(V7, people=["id", "name", "via", "role", "first_seen", "last_seen"],
-               api_tokens=["id", "name", "role", "hash", "created_at", "created_by", "revoked_at", "last_used"],
-               audit_log=["seq", "at", "who", "via", "role", "action", "object", "outcome", "request_id",
-                          "prev_hash", "hash"])     # m008_auth
-EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6, 7: V7, 8: V_AUTH}   # one entry per released version; a new migration adds one
+EXPECTED = {1: V1, 2: V2, 3: V3, 4: V4, 5: V5, 6: V6}   # one entry per released version; a new migration adds one
+# m007_outcomes: launch and done dates; one row per launched estimate (app/services/outcomes.py)
+_OUTCOMES_STEP = migrations.MIGRATIONS.index(migrations.m007_outcomes) + 1
+V_OUTCOMES = _plus(EXPECTED[_OUTCOMES_STEP - 1], initiatives=["launched_on", "done_on"],
+                   staged_initiatives=["launched_on", "done_on"],
+                   outcomes=["key", "kpi", "estimator", "launched_on", "snapshot", "low", "high", "confidence",
+                             "expected", "verdict", "reason", "realised", "realised_low", "realised_high", "se",
+                             "observed", "expected_level", "placebos", "group_keys", "group_expected",
+                             "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at",
+                             "active"])
+EXPECTED[_OUTCOMES_STEP] = V_OUTCOMES
+# m010_scenarios: saved, named scenarios
+_SCENARIOS_STEP = migrations.MIGRATIONS.index(migrations.m010_scenarios) + 1
+EXPECTED[_SCENARIOS_STEP] = _plus(EXPECTED[_SCENARIOS_STEP - 1],
+                                  scenarios=["id", "name", "page", "query", "saved_by", "saved_at"])
+# m008_auth: people seen, API tokens (hashes only), the hash-chained audit log
+_AUTH_STEP = migrations.MIGRATIONS.index(migrations.m008_auth) + 1
+EXPECTED[_AUTH_STEP] = _plus(EXPECTED[_AUTH_STEP - 1], people=["id", "name", "via", "role", "first_seen", "last_seen"],
+                             api_tokens=["id", "name", "role", "hash", "created_at", "created_by", "revoked_at",
+                                         "last_used"],
+                             audit_log=["seq", "at", "who", "via", "role", "action", "object", "outcome",
+                                        "request_id", "prev_hash", "hash"])
 
 
 def _columns(engine) -> dict:

@@ -44,8 +44,9 @@ def test_tops_maximum_is_documented_and_enforced(client):
 
 
 def test_the_snapshot_name_rule_is_documented_and_enforced(client):
-    name = spec()["paths"]["/api/v1/snapshots"]["post"]["requestBody"]["content"]["application/json"]["schema"][
-        "properties"]["name"]
+    doc = spec()
+    ref = doc["paths"]["/api/v1/snapshots"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    name = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]["properties"]["name"]
     assert (name["pattern"], name["not"], name["maxLength"]) == (r"^\S+$", {"pattern": r"^sync-[0-9]+$"}, 255)
     for bad in (" lead", "two words", "tab\there", "", "sync-12", "x" * 256):
         assert client.post("/api/v1/snapshots", json={"name": bad}).status_code == 400, bad

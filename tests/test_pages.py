@@ -11,23 +11,11 @@ import re
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app import create_app
-from app.config import load_settings
-from app.services import Workspace
-from app.services.sync import sync
 from app.web import charts
 from app.web.graph_layout import Box, cap_rows, layout
 from app.web.scenario import ScenarioError, query, read_scenario, without_scenario
 from scoring.model import Objective
 from tests.graph_samples import forty_kpis
-
-
-@pytest.fixture
-def client(workspace_dir, monkeypatch):
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    ws = Workspace(load_settings(workspace_dir / "roadmap.toml"))
-    sync(ws)
-    return create_app(workspace=ws).test_client()
 
 
 def csv_keys(client, url) -> list[str]:

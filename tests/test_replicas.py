@@ -35,7 +35,7 @@ from app.config import load_settings
 from app.worker import slot_of
 from app.services import Workspace
 from app.services.sync import sync
-from tests.conftest import missing
+from tests.conftest import EXAMPLE_OBSERVATIONS, EXAMPLE_TOML, missing, wait_until
 from tests.jira_standin import JiraStandIn, make_issue
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,48 +48,11 @@ def _postgres():
     if not PG_URL:
         missing("no PostgreSQL: set ROADMAP_TEST_POSTGRES_URL")
 
-KPIS = """
-[scoring]
-as_of = 2026-07-02
 
-[[objectives]]
-id = "revenue"
-weight = 3
-
-[[objectives]]
-id = "delight"
-weight = 1
-
-[[kpis]]
-id = "activation"
-baseline = 0.30
-target = 0.40
-start = 2026-01-01
-deadline = 2026-12-31
-source = { connector = "obs" }
-
-[[kpis]]
-id = "nps"
-baseline = 30
-target = 50
-source = { connector = "obs" }
-
-[[edges]]
-from = "activation"
-to = "revenue"
-weight = 1.0
-
-[[edges]]
-from = "nps"
-to = "delight"
-weight = 1.0
-
-[connectors.obs]
-type = "csv"
-path = "observations.csv"
-holds = "observations"
-"""
-OBSERVATIONS = "kpi,date,value\nactivation,2026-07-01,0.32\nnps,2026-07-01,41\n"
+# the worked example's goal graph and KPI values; the backlog comes from a Jira stand-in
+KPIS = EXAMPLE_TOML.split("[connectors.backlog]")[0] + (
+    '[connectors.obs]\ntype = "csv"\npath = "observations.csv"\nholds = "observations"\n')
+OBSERVATIONS = EXAMPLE_OBSERVATIONS
 
 
 def config(database: str, jira_url: str, every: str = "1s") -> str:
@@ -108,16 +71,6 @@ def free_port() -> int:
 
 
 START = 120.0     # seconds a process may take to start: importing the app takes tens of seconds on busy cores
-
-
-def until(what, deadline: float, message: str):
-    end = time.monotonic() + deadline
-    while time.monotonic() < end:
-        got = what()
-        if got:
-            return got
-        time.sleep(0.05)
-    raise AssertionError(f"{message} (waited {deadline} s)")
 
 
 class Deployment:
@@ -234,12 +187,12 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
         d.start_web(n, workers=2 if n == 0 else 1)   # replica 0: two gunicorn workers share their metrics
 
     # -- schedule: 30 consecutive intervals, each synced exactly once, one sync at a time -------
-    until(d.migrated, START, "the store was not migrated")             # before any poll reads its tables
-    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the workers did not start")
+    wait_until(d.migrated, START, "the store was not migrated")             # before any poll reads its tables
+    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the workers did not start")
     both = time.time()
     start = slot_of(both, 1)[1] + 1                                   # the first interval both workers saw whole
     window = [slot_of(start + k, 1)[0] for k in range(30)]
-    until(lambda: d.rows("SELECT count(*) FROM schedule s JOIN jobs j ON j.id = s.job_id WHERE s.slot = :last "
+    wait_until(lambda: d.rows("SELECT count(*) FROM schedule s JOIN jobs j ON j.id = s.job_id WHERE s.slot = :last "
                          "AND j.status IN ('ok', 'failed')", last=window[-1])[0][0] == 1, 90,
           "the 30th interval's sync did not end")
     slots = d.rows("SELECT s.slot, j.status, j.attempts, j.kind FROM schedule s JOIN jobs j ON j.id = s.job_id "
@@ -248,7 +201,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert {(s.status, s.attempts, s.kind) for s in slots} == {("ok", 1, "schedule")}
     spans = d.rows("SELECT started_at, ended_at FROM jobs WHERE status = 'ok' ORDER BY started_at")
     assert all(a.ended_at <= b.started_at for a, b in zip(spans, spans[1:])), "two syncs overlapped"
-    until(lambda: all(answers(base) for base, _ in d.webs), START, "the web replicas did not answer")
+    wait_until(lambda: all(answers(base) for base, _ in d.webs), START, "the web replicas did not answer")
 
     # -- SIGTERM: each worker ends the sync in hand and stops; two unscheduled ones take over ----
     for w in (w1, w2):
@@ -256,24 +209,24 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert [w1.wait(timeout=60), w2.wait(timeout=60)] == [0, 0]
     assert d.rows("SELECT count(*) FROM jobs WHERE status = 'running'")[0][0] == 0
     w3, w4 = d.start_worker(3, "unscheduled.toml"), d.start_worker(4, "unscheduled.toml")
-    until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the new workers did not start")
+    wait_until(lambda: d.rows("SELECT count(*) FROM workers")[0][0] == 2, START, "the new workers did not start")
 
     # -- a worker killed mid-sync: the other retries the job once, same ranking as a clean run ---
     d.jira.hold()
     queued = requests.post(d.webs[2][0] + "/api/v1/sync", timeout=10)
     assert queued.status_code == 202
-    until(d.jira.held.is_set, 30, "no sync reached Jira")
-    job_id, holder = until(lambda: d.rows("SELECT id, worker FROM jobs WHERE status = 'running'"), 15,
+    wait_until(d.jira.held.is_set, 30, "no sync reached Jira")
+    job_id, holder = wait_until(lambda: d.rows("SELECT id, worker FROM jobs WHERE status = 'running'"), 15,
                            "no running job")[0]
     victim = {w3.pid: w3, w4.pid: w4}[int(holder.split(":")[1])]
     survivor = w4 if victim is w3 else w3
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=10)
     d.jira.release()
-    done = until(lambda: d.rows("SELECT status, attempts, worker FROM jobs WHERE id = :j AND status <> 'running'",
+    done = wait_until(lambda: d.rows("SELECT status, attempts, worker FROM jobs WHERE id = :j AND status <> 'running'",
                                 j=job_id), 40, "the killed worker's job was not retried")[0]
     assert (done.status, done.attempts, int(done.worker.split(":")[1])) == ("ok", 2, survivor.pid)
-    until(lambda: d.rows("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")[0][0] == 0, 40,
+    wait_until(lambda: d.rows("SELECT count(*) FROM jobs WHERE status IN ('queued', 'running')")[0][0] == 0, 40,
           "the queue did not drain")
     monkeypatch.setenv("ROADMAP_DATABASE", f"sqlite:///{tmp_path / 'clean.db'}")
     monkeypatch.setenv("JIRA_API_TOKEN", "jira-token")
@@ -296,7 +249,7 @@ def test_three_replicas_and_two_workers_on_postgresql(deployment, tmp_path, monk
     assert d.rows("SELECT count(*) FROM webhook_deliveries WHERE id = 'delivery-forged'")[0][0] == 0
     assert d.rows("SELECT count(*) FROM jobs WHERE hint LIKE '%ROAD-2%'")[0][0] == 0
     url = job["status_url"]
-    until(lambda: requests.get(d.webs[0][0] + url, timeout=5).json()["status"] == "ok", 45, "webhook sync")
+    wait_until(lambda: requests.get(d.webs[0][0] + url, timeout=5).json()["status"] == "ok", 45, "webhook sync")
     states = [requests.get(base + url, timeout=5).json() for base, _ in d.webs]
     assert states[0] == states[1] == states[2] and states[0]["kind"] == "webhook"
     after = [ranking(base) for base, _ in d.webs]                  # each replica's next request after the publish

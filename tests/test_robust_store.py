@@ -7,11 +7,9 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from click.testing import CliRunner
 
-from app.cli import main
 from app.config import load_settings
-from app.secrets import redact
+from app.secrets import redact, secret_values
 from app.services import Workspace
 from app.store import StagedInitiative, Store
 from app.store import schema as s
@@ -100,16 +98,10 @@ def test_one_sync_per_connector_at_a_time(db_url):
 
 
 @pytest.fixture
-def cli(workspace_dir, monkeypatch):
-    monkeypatch.chdir(workspace_dir)
-    monkeypatch.delenv("ROADMAP_CONFIG", raising=False)
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
-    runner = CliRunner()
-
-    def invoke(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-    assert invoke("sync").exit_code == 0
-    return invoke
+def cli(cli):
+    """The shared `cli`, after a first sync."""
+    assert cli("sync").exit_code == 0
+    return cli
 
 
 def keys_ranked(cli) -> list[str]:
@@ -164,9 +156,9 @@ def test_secrets_a_source_echoes_are_redacted_everywhere(cli, workspace_dir, mon
     store = Workspace(settings).store
     for run in store.runs(5):
         assert "s3cret" not in run["message"] and basic not in run["message"]
-    assert redact("x s3cret-Tok/en+1 y", settings) == "x *** y"
+    assert redact("x s3cret-Tok/en+1 y", secret_values(settings)) == "x *** y"
     monkeypatch.delenv("ROADMAP_API_TOKEN")
-    assert redact("x s3cret-Tok/en+1 y", settings) == "x s3cret-Tok/en+1 y"    # nothing configured, nothing masked
+    assert redact("x s3cret-Tok/en+1 y", secret_values(settings)) == "x s3cret-Tok/en+1 y"    # nothing configured, nothing masked
 
 
 def test_redact_knows_two_part_basic_auth_and_database_passwords(workspace_dir, monkeypatch):
@@ -181,5 +173,5 @@ def test_redact_knows_two_part_basic_auth_and_database_passwords(workspace_dir, 
     settings = load_settings(workspace_dir / "roadmap.toml")
     pair = base64.b64encode(b"key-1234:sec-5678").decode()
     text = f"Basic {pair}; failed to connect as kpi with password pa55word"
-    assert redact(text, settings) == "Basic ***; failed to connect as kpi with password ***"
+    assert redact(text, secret_values(settings)) == "Basic ***; failed to connect as kpi with password ***"
 

@@ -13,27 +13,18 @@ from datetime import date, timedelta
 import pytest
 
 from app import create_app
-from app.config import load_settings
-from app.services import Workspace
 from app.services.sync import sync
 from app.web.openapi import spec
 
 
 @pytest.fixture
-def ws(workspace_dir, monkeypatch):
-    monkeypatch.delenv("ROADMAP_DATABASE", raising=False)
+def workspace_dir(workspace_dir):
+    """The example with hostile cells a spreadsheet would run, and a javascript: URL (shapes
+    from a security probe); the shared `ws` and `client` sync it."""
     with (workspace_dir / "initiatives.csv").open("a") as fh:
-        # hostile cells a spreadsheet would run, and a javascript: URL (shapes from the issue's probe)
         fh.write('F,"=HYPERLINK(""http://evil.example"",""x"")",To Do,new,1,,nps +1%,,javascript:alert(1)\n')
         fh.write('G,@SUM(A1),To Do,new,1,,nps +1%,,"data:text/html;base64,PHNjcmlwdD4="\n')
-    w = Workspace(load_settings(workspace_dir / "roadmap.toml"))
-    sync(w)
-    return w
-
-
-@pytest.fixture
-def client(ws):
-    return create_app(workspace=ws).test_client()
+    return workspace_dir
 
 
 # -- caches -----------------------------------------------------------------------

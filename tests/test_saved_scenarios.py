@@ -134,3 +134,17 @@ def test_kpi_values_in_the_kpis_unit_and_a_tenfold_change_asks_first(client):
     assert res["warnings"] == ["kpi_values.activation: 0.4% is 80x below the current 32.0% (a % KPI is a "
                                "fraction in the API and the config: 0.40 for 40 %); check the unit"]
     assert client.post("/api/v1/what-if", json={"kpi_values": {"activation": 0.4}}).get_json()["warnings"] == []
+
+
+def test_the_risk_api_follows_a_scenario_in_its_url(client, ws):
+    from app.services import risk as risks
+    from app.services.whatif import what_if
+    from scoring.uncertainty import analyse_risk
+    stored = client.get("/api/v1/risk?draws=400&seed=3").get_json()
+    under = client.get("/api/v1/risk?draws=400&seed=3&w.delight=9&kpi.activation=40").get_json()
+    r, _ = what_if(ws, {"objective_weights": {"delight": 9.0}, "kpi_values": {"activation": 0.40}},
+                   method="kpi-impact")
+    want = analyse_risk(risks.risk_input(ws, r, draws=400, seed=3, top=ws.settings.uncertainty.top)).as_dict()
+    assert under["items"] == want["items"] and under["items"] != stored["items"]
+    bad = client.get("/api/v1/risk?w.nope=2")
+    assert bad.status_code == 400 and "no objective 'nope'" in bad.get_json()["error"]["message"]

@@ -106,3 +106,37 @@ def test_save_a_scenario_list_it_and_open_it_against_the_stored_ranking(pages, s
     page.wait_for_load_state()
     assert page.locator("#saved-scenarios a.saved-name", has_text=f"plan {size}").count() == 0
     assert not page.errors
+
+
+def test_a_scenario_set_live_is_the_one_saved(pages, server):  # noqa: F811
+    """The roadmap re-ranks as a slider moves (script); the save form then holds the new URL state."""
+    page = pages["wide"]
+    page.goto(server + "/")
+    page.locator("#whatif summary").click()
+    page.locator('input[name="w.growth"]').evaluate(
+        "el => { el.value = '7'; el.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.wait_for_url("**w.growth=7**")
+    page.wait_for_selector("#cmp-h")
+    assert page.locator('form.save-scenario input[name=query]').get_attribute("value") == "w.growth=7"
+    page.locator("form.save-scenario input[name=name]").fill("live seven")
+    page.locator("form.save-scenario button[type=submit]").click()
+    page.wait_for_load_state()
+    link = page.locator("#saved-scenarios a.saved-name", has_text="live seven")
+    assert link.get_attribute("href") == "/?w.growth=7"
+    assert not page.errors
+
+
+def test_a_tenfold_kpi_value_typed_live_waits_for_confirmation(pages, server):  # noqa: F811
+    """Activation is a % KPI at 32.5 %: 0.4 typed (meaning the fraction) is 0.4 %, 81x below."""
+    page = pages["wide"]
+    page.goto(server + "/")
+    page.locator("#whatif summary").click()
+    page.locator('input[name="kpi.activation"]').fill("0.4")
+    page.wait_for_selector("#whatif-confirm")
+    assert "confirm it below" in page.locator("#whatif-status").inner_text()
+    assert page.locator("#cmp-h").count() == 0                         # not applied yet
+    page.locator("#whatif-confirm-apply").click()
+    page.wait_for_selector("#cmp-h")
+    assert "Activation rate" in page.locator("section.compare").inner_text()
+    assert "0.4%" in page.locator("section.compare").inner_text()
+    assert not page.errors

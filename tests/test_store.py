@@ -48,7 +48,7 @@ def test_publish_makes_a_run_visible_and_removes_what_left_the_listing(db_url):
     assert removed == 1
     b = s.load_backlog()
     assert b.keys == ["B"] and s.texts(b.keys)["B"][0] == "B v2"
-    assert s.initiative("A")["active"] is False  # history kept, out of the ranking
+    assert s.raw_records("backlog")["A"][1] is False  # history kept, out of the ranking
 
 
 def test_a_failed_run_leaves_the_ranking_exactly_as_it_was(db_url):

@@ -36,7 +36,8 @@ def snapshot_save(name, config) -> None:
 
 
 @snapshot.command("list")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "text"]), default="table", show_default=True,
+              help="table (text is the same) or json.")
 @config_option
 @user_errors
 def snapshot_list(fmt, config) -> None:

@@ -44,8 +44,8 @@ _loaded: list = []     # the settings this command loaded, so every error path c
 def _redact(text: str) -> str:
     if not _loaded:
         return text
-    from app.secrets import redact
-    return redact(text, _loaded[-1])
+    from app.secrets import redact, secret_values
+    return redact(text, secret_values(_loaded[-1]))
 
 
 def workspace(config: str | None):
@@ -207,13 +207,15 @@ def sync(config, connector, full, allow_removal) -> None:
     sys.exit(_report(reports, time.monotonic() - started))
 
 
-def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False) -> None:
+def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, include_done=False,
+                   calibrated=None) -> None:
     from app import render, services
-    r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done)
+    r = services.ranking(ws, as_of=as_of, method=method, include_done=include_done, calibrated=calibrated)
     items = (services.items if fmt == "json" else services.rows)(ws, r, 0, limit)
     if fmt == "json":
+        extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
         click.echo(render.to_json({"as_of": r.params.as_of.isoformat(), "method": r.params.method,
-                                   "total": r.total, "items": items}))
+                                   "total": r.total, **extra, "items": items}))
     elif fmt == "csv":
         click.echo(render.ranking_csv(items), nl=False)
     else:
@@ -229,11 +231,13 @@ def _print_ranking(ws, *, as_of=None, method=None, fmt="table", limit=None, incl
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table")
 @click.option("--limit", type=click.IntRange(min=0), default=None, help="Show only the top N.")
 @click.option("--include-done", is_flag=True, help="Rank items whose status category is done too.")
+@click.option("--calibrated", is_flag=True, default=None,
+              help="Scale each estimate by its estimator's track record first (default: [calibration] apply).")
 @user_errors
-def score(config, as_of, method, fmt, limit, include_done) -> None:
+def score(config, as_of, method, fmt, limit, include_done, calibrated) -> None:
     """The ranked roadmap."""
     _print_ranking(workspace(config), as_of=_date(as_of), method=method, fmt=fmt, limit=limit,
-                   include_done=include_done)
+                   include_done=include_done, calibrated=calibrated)
 
 
 @main.command()
@@ -373,6 +377,8 @@ def demo(port, no_serve, directory) -> None:
         sys.exit(status)
     click.echo()
     _print_ranking(ws)
+    from app.services.outcomes import outcomes_summary
+    click.echo(outcomes_summary(ws))
     if no_serve:
         return
     from app.web.serve import serve

@@ -84,12 +84,16 @@ def plan_table(d: dict) -> str:
               help="Effort per period for every team (overrides [planning] teams' capacity).")
 @click.option("--periods", type=click.IntRange(min=1), default=None, help="Plan only the first P periods.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--calibrated", is_flag=True, default=None,
+              help="Scale each estimate by its estimator's track record first (default: [calibration] apply).")
 @user_errors
-def plan(config, as_of, capacity, periods, fmt) -> None:
+def plan(config, as_of, capacity, periods, fmt, calibrated) -> None:
     """The plan: what to do in which period, per team, against capacity."""
     from app import render
     from app.services import plan as plans
     ws = workspace(config)
+    if calibrated:
+        ws.settings.calibration.apply = True
     req = plans.PlanRequest(every_team=capacity, first_periods=periods)
     try:
         from app.services import budget
@@ -101,4 +105,6 @@ def plan(config, as_of, capacity, periods, fmt) -> None:
         where = ", ".join(f"{t} {p}" for t, p in exc.overflows)
         raise UserError(f"the mandatory items cannot all be planned: {', '.join(exc.items)}"
                         + (f"; over capacity: {where}" if where else "") + f"\n{exc}") from None
+    if ws.settings.calibration.apply:
+        d = {**d, "calibrated": True}
     click.echo(render.to_json(d) if fmt == "json" else plan_table(d))

@@ -35,16 +35,22 @@ def risk_table(d: dict) -> str:
 @click.option("--top", type=click.IntRange(min=1), default=None,
               help="The decision's size when no capacity is planned (default: [uncertainty] top).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("--calibrated", is_flag=True, default=None,
+              help="Scale each estimate by its estimator's track record first (default: [calibration] apply).")
 @user_errors
-def risk(config, as_of, draws, seed, top, fmt) -> None:
+def risk(config, as_of, draws, seed, top, fmt, calibrated) -> None:
     """The uncertainty analysis: P(in plan), impact and rank spread, estimates to refine first."""
     from app import render
     from app.services import budget, risk as risks
     ws = workspace(config)
+    if calibrated:
+        ws.settings.calibration.apply = True
     if draws is None and budget.risk_draws(ws) < ws.settings.uncertainty.draws:
         click.echo(f"roadmap: using {budget.risk_draws(ws):,} draws, what {budget.eligible_items(ws):,} items "
                    f"afford ([uncertainty] draws = {ws.settings.uncertainty.draws:,}); --draws asks for more",
                    err=True)
     with budget.unbounded():        # the command line waits by choice; its default stays within the budget
         d = risks.risk(ws, as_of=_date(as_of), draws=draws, seed=seed, top=top, max_draws=1_000_000)
+    if ws.settings.calibration.apply:
+        d = {**d, "calibrated": True}
     click.echo(render.to_json(d) if fmt == "json" else risk_table(d))

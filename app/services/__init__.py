@@ -59,13 +59,27 @@ def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
 
 
 def ranking(ws: Workspace, *, as_of: date | None = None, method: str | None = None,
-            include_done: bool = False, objective_weights: dict[str, float] | None = None) -> Ranking:
+            include_done: bool = False, objective_weights: dict[str, float] | None = None,
+            calibrated: bool | None = None) -> Ranking:
+    """The ranking; `calibrated` (default: `[calibration] apply`) scales every estimate by
+    its estimator's track-record factor first (docs/model.md, "Calibration")."""
     params = ws.params(as_of, method)
     backlog = ws.store.load_backlog(include_done=include_done, factors=params.method != "kpi-impact")
     from app.services.estimates import merged
     backlog = merged(ws, backlog)       # estimates kept in the store, as more estimators
-    return rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
-                        objective_weights=objective_weights, include_done=include_done)
+    applied = None
+    if calibration_wanted(ws, calibrated):
+        from app.services import calibrated as cb
+        backlog, applied = cb.apply(ws, backlog)
+    r = rank_backlog(backlog, ws.graph, params, currents(ws, params.as_of),
+                     objective_weights=objective_weights, include_done=include_done)
+    if applied is not None:
+        r.calibration = applied       # type: ignore[attr-defined]  (read by calibrated.annotate)
+    return r
+
+
+def calibration_wanted(ws: Workspace, calibrated: bool | None) -> bool:
+    return ws.settings.calibration.apply if calibrated is None else bool(calibrated)
 
 
 def kpis(ws: Workspace, as_of: date | None = None) -> dict:
@@ -143,6 +157,7 @@ FLAG_FIXES = {
     "unreadable-effort": "the effort is not a positive number; the default effort was used",
     "unreadable-factor": "the factor {d} is not a number",
     "missing-factor": "the factor {d} is missing, so it counts as 0; fill it in the tracker or the file",
+    "unreadable-date": "the date in {d} cannot be read; write it as YYYY-MM-DD",
 }
 
 
@@ -156,15 +171,16 @@ def flag_fix(flag: str, graph: GoalGraph | None = None, effort: float | None = N
 
 
 def explain(ws: Workspace, key: str, *, as_of: date | None = None, method: str | None = None,
-            with_done: Ranking | None = None) -> dict | None:
+            with_done: Ranking | None = None, calibrated: bool | None = None) -> dict | None:
     """Why an initiative ranks where it does: contributions, paths, forecasts, flags.
     `with_done` is a ranking that includes done items, when the caller holds one already."""
-    r = with_done or ranking(ws, as_of=as_of, method=method, include_done=True)
+    r = with_done or ranking(ws, as_of=as_of, method=method, include_done=True, calibrated=calibrated)
     i = r.index_of(key)
     if i is None:
         return None
+    from app.services.calibrated import annotate
     from app.services.estimates import flag_items
-    item = flag_items(join_texts(ws, [r.item(i)]), discuss(ws, r))[0]
+    item = flag_items(annotate(r, join_texts(ws, [r.item(i)])), discuss(ws, r))[0]
     if item["rank"] is not None:
         # rank among the items that are ranked by default (done ones are left out)
         not_done = r.ranked[~r.backlog.done[r.ranked]]
@@ -195,9 +211,11 @@ def join_texts(ws: Workspace, shown: list[dict]) -> list[dict]:
 
 def items(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,
           among: np.ndarray | None = None) -> list[dict]:
-    """`score --format json`'s items, with their text joined in (and `discuss` flags)."""
+    """`score --format json`'s items, with their text joined in, `discuss` flags, and each
+    link's calibration factor when the ranking was calibrated."""
+    from app.services.calibrated import annotate
     from app.services.estimates import flag_items
-    return flag_items(join_texts(ws, r.items(offset, limit, among=among)), discuss(ws, r))
+    return flag_items(annotate(r, join_texts(ws, r.items(offset, limit, among=among))), discuss(ws, r))
 
 
 def rows(ws: Workspace, r: Ranking, offset: int = 0, limit: int | None = None, *,

@@ -54,6 +54,12 @@ def current(ws: Workspace, *, name: str = "", meta: dict | None = None) -> sn.Sn
     s = ws.settings
     params = ws.params()
     kpis = [Kpi.model_validate(k.model_dump(include=set(Kpi.model_fields))) for k in s.kpis]
+    if s.calibration.apply:       # the factors in force are frozen with the data they rank
+        from app.services.calibrated import model
+        from scoring.outcomes.apply import frozen
+        cal = model(ws)
+        meta = {**(meta or {}), "calibration": frozen({e.estimator: e.factor for e in cal.estimators},
+                                                      cal.team.factor)}
     return sn.snapshot_of(store_snapshots.initiatives(ws.store), s.objectives, kpis, s.edges,
                           currents(ws, params.as_of), params, name=name, meta=meta)
 

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any, Callable, Iterable
 
 from app.config import ConfigError, missing_secrets
-from app.secrets import redact
+from app.secrets import redact, secret_values
 from app.services import Workspace
 from app.store import RemovalRefused, StagedInitiative, SyncBusy
 from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
@@ -56,7 +56,8 @@ def staged(rec: InitiativeRecord) -> StagedInitiative:
                labels=" ".join(rec.labels), blocked_by=" ".join(rec.blocked_by), team=rec.team,
                mandatory=bool(rec.mandatory),
                flags=" ".join(dict.fromkeys(rec.flags + tuple(parsed.flags))), raw=_json(rec.raw),
-               external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id)
+               external_id=rec.external_id or None, estimator=rec.estimator, estimator_id=rec.estimator_id,
+               launched_on=rec.launched_on, done_on=rec.done_on)
     row.update(rec.factors)
     return StagedInitiative(rec.key, row, [(l.kpi, l.low, l.high, l.confidence, l.unit,
                                             (l.by or estimator) if l.low is not None else None) for l in lines])
@@ -127,11 +128,11 @@ class Run:
         self.listed += len(set(keys))
 
     def skip(self, where: str, reason: str) -> None:
-        self.report.skipped.append((where, redact(reason, self.ws.settings)))
+        self.report.skipped.append((where, redact(reason, secret_values(self.ws.settings))))
 
     def fail(self, subject: str, reason: str) -> None:
         self.failed_kpis.add(subject)
-        self.report.failures.append((subject, redact(reason, self.ws.settings)))
+        self.report.failures.append((subject, redact(reason, secret_values(self.ws.settings))))
 
     def save_bookmark(self, value: Any) -> None:
         self.new_bookmark = value
@@ -176,7 +177,7 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         except SourceConfigError as exc:
             problems += exc.problems
         except SourceError as exc:
-            reports[name] = ConnectorReport(name, status="failed", failures=[(name, redact(exc, s))])
+            reports[name] = ConnectorReport(name, status="failed", failures=[(name, redact(exc, secret_values(s)))])
     if problems:
         raise ConfigError(problems, s.path)
     # sources of KPI values run side by side (each within its own limits); backlogs one by one
@@ -203,7 +204,18 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
         saved = auto_save(ws)
         if saved and "error" in saved:
             published[-1].skipped.append(("snapshot", saved["error"]))
+        _refresh_outcomes(ws, published[-1])
     return [reports[n] for n in names]
+
+
+def _refresh_outcomes(ws: Workspace, report: ConnectorReport) -> None:
+    """Measure what the new data changes (links in their post window, new launches); a
+    failure is reported with the sync, never fails it (docs/model.md, "Outcomes")."""
+    from app.services.outcomes import refresh
+    try:
+        refresh(ws)
+    except Exception as exc:  # noqa: BLE001 - measuring outcomes must never undo a published sync
+        report.skipped.append(("outcomes", redact(f"not measured: {type(exc).__name__}: {exc}", secret_values(ws.settings))[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
@@ -248,14 +260,14 @@ def _locked_sync(ws: Workspace, conn: Connector, full: bool, allow_removal: bool
             run_id, name, complete_listing=run.complete_listing, failed_kpis=run.failed_kpis,
             bookmark=run.new_bookmark if run.new_bookmark is not None else {"run": run_id},
             fingerprint=conn.fingerprint(), status=report.status, counts=report.counts(),
-            message=redact("; ".join(f"{s}: {r}" for s, r in report.failures), settings),
+            message=redact("; ".join(f"{s}: {r}" for s, r in report.failures), secret_values(settings)),
             max_removed=None if allow_removal else active // 2)
     except (SourceError, RemovalRefused) as exc:
         report.status = "failed"
-        message = redact(str(exc).removeprefix(f"{name}: "), settings)
+        message = redact(str(exc).removeprefix(f"{name}: "), secret_values(settings))
         report.failures.append((name, message))
         keep = isinstance(exc, SourceError) and run is not None and run.new_bookmark is not None
-        store.fail_run(run_id, redact(exc, settings), report.counts(), keep_staged=keep)
+        store.fail_run(run_id, redact(exc, secret_values(settings)), report.counts(), keep_staged=keep)
     except BaseException as exc:  # interrupted or a bug: keep the last good data, then re-raise
         # (a run that did publish stays published: fail_run ends only a run still "running")
         store.fail_run(run_id, f"interrupted: {type(exc).__name__}", report.counts(),

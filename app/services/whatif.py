@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from app import services
 from scoring.graph import GoalGraph, GraphError
@@ -56,8 +56,11 @@ def _effort(v: Any) -> float | None:
     return None if v is None else _weight(v)
 
 
-Finite = Annotated[float, BeforeValidator(_finite)]
-Weight = Annotated[float, BeforeValidator(_weight)]
+# The validators check the bounds; WithJsonSchema says them in the OpenAPI document, which is
+# generated from these models (app/web/openapi.py, `request_schema`).
+Finite = Annotated[float, BeforeValidator(_finite), WithJsonSchema({"type": "number"})]
+Weight = Annotated[float, BeforeValidator(_weight),
+                   WithJsonSchema({"type": "number", "minimum": -MAX_WEIGHT, "maximum": MAX_WEIGHT})]
 Text = Annotated[str, Field(max_length=MAX_TEXT)]
 
 
@@ -68,13 +71,15 @@ class _Strict(BaseModel):
 class EdgeChange(_Strict):
     source: str = Field(alias="from")
     to: str
-    weight: Annotated[float, BeforeValidator(_edge_weight)]
+    weight: Annotated[float, BeforeValidator(_edge_weight),
+                      WithJsonSchema({"type": "number", "minimum": -MAX_EDGE_WEIGHT, "maximum": MAX_EDGE_WEIGHT})]
 
 
 class ExtraInitiative(_Strict):
     key: Annotated[str, Field(min_length=1, max_length=255)]
     title: Text = ""
-    effort: Annotated[float | None, BeforeValidator(_effort)] = None
+    effort: Annotated[float | None, BeforeValidator(_effort),
+                      WithJsonSchema({"type": ["number", "null"], "minimum": -MAX_WEIGHT, "maximum": MAX_WEIGHT})] = None
     impact: Text = ""
 
 

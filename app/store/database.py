@@ -214,6 +214,8 @@ class Store(Staging):
             return [(r.day, r.value) for r in c.execute(q)]
 
     def initiative(self, key: str) -> dict | None:
+        """One stored initiative's row (estimates and outcomes check an item exists and read
+        its launch dates), done items included."""
         with self.engine.connect() as c:
             row = c.execute(select(s.initiatives).where(s.initiatives.c.key == key)).mappings().first()
         return dict(row) if row else None
@@ -227,11 +229,14 @@ class Store(Staging):
     def cache_version(self) -> tuple:
         """What a cached ranking depends on in the store: the published run and the
         estimates kept here (added, replaced, deleted, revealed)."""
-        e, rounds = s.estimates, s.estimate_rounds
+        e, rounds, r = s.estimates, s.estimate_rounds, s.sync_runs
+        q = select(select(func.max(r.c.id)).where(r.c.status.in_(("ok", "partial"))).scalar_subquery(),
+                   select(func.count()).select_from(e).scalar_subquery(),
+                   select(func.max(e.c.id)).scalar_subquery(), select(func.max(e.c.created_at)).scalar_subquery(),
+                   select(func.count()).select_from(rounds).scalar_subquery())
         with self.engine.connect() as c:
-            stamp = c.execute(select(func.count(), func.max(e.c.id))).one()
-            revealed = c.execute(select(func.count()).select_from(rounds)).scalar()
-        return (self.data_version(), stamp[0], stamp[1], revealed)
+            run, *stamp = c.execute(q).one()
+        return (run or 0, *stamp)      # one query: asked on every cached read
 
     def runs(self, limit: int = 20) -> list[dict]:
         with self.engine.connect() as c:

@@ -151,6 +151,30 @@ def m006_estimates(conn) -> None:
     md.create_all(conn)
 
 
+def m007_outcomes(conn) -> None:
+    """Outcomes after launch (docs/model.md, "Outcomes"): each initiative's launch and done
+    dates, and one row per launched estimate with what it did and the data it used."""
+    for table in ("initiatives", "staged_initiatives"):
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN launched_on DATE"))
+        conn.execute(text(f"ALTER TABLE {table} ADD COLUMN done_on DATE"))
+    md = MetaData()
+    Table("outcomes", md,
+          Column("key", String(255), primary_key=True), Column("kpi", String(255), primary_key=True),
+          Column("estimator", String(255), primary_key=True),
+          Column("launched_on", Date, nullable=False), Column("snapshot", String(64), nullable=False, default=""),
+          Column("low", Float), Column("high", Float), Column("confidence", Float), Column("expected", Float),
+          Column("verdict", String(32), nullable=False), Column("reason", Text, nullable=False, default=""),
+          Column("realised", Float), Column("realised_low", Float), Column("realised_high", Float),
+          Column("se", Float), Column("observed", Float), Column("expected_level", Float),
+          Column("placebos", Integer, nullable=False, default=0),
+          Column("group_keys", Text, nullable=False, default=""), Column("group_expected", Float),
+          Column("post_start", Date), Column("post_end", Date),
+          Column("obs_through", Date), Column("obs_digest", String(64), nullable=False, default=""),
+          Column("as_of", Date, nullable=False), Column("computed_at", DateTime(timezone=True), nullable=False),
+          Column("active", Boolean, nullable=False, default=True))
+    md.create_all(conn)
+
+
 def m010_scenarios(conn) -> None:
     """Saved, named scenarios: a page's URL state (roadmap or plan), who saved it and when."""
     md = MetaData()
@@ -185,5 +209,5 @@ def m008_auth(conn) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m010_scenarios, m008_auth]
+              m007_outcomes, m010_scenarios, m008_auth]
 SCHEMA_VERSION = len(MIGRATIONS)

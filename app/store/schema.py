@@ -35,6 +35,7 @@ def _initiative_columns():
         Column("external_id", String(255)),                       # the source's own id (Jira's issue id)
         Column("estimator", Text, nullable=False, default=""),    # v6: who estimated (display name)
         Column("estimator_id", Text, nullable=False, default=""),  # v6: a stable id for them (Jira accountId)
+        Column("launched_on", Date), Column("done_on", Date),     # since m007_outcomes
     ]
 
 
@@ -209,6 +210,32 @@ estimate_rounds = Table(
     Column("key", String(255), primary_key=True),
     Column("revealed_at", DateTime(timezone=True)), Column("revealed_by", Text),
 )
+
+# -- since m007_outcomes: what each launched estimate did (app/services/outcomes.py) --------
+# One row per estimate (initiative, KPI, estimator): the estimate measured (frozen before
+# launch: `snapshot` names the snapshot it came from, "" when first measured after launch
+# with no snapshot before it), the measure, and the observations it used (`obs_digest`
+# over the window's days and values, `obs_through` the newest day read).
+outcomes = Table(
+    "outcomes", metadata,
+    Column("key", String(255), primary_key=True), Column("kpi", String(255), primary_key=True),
+    Column("estimator", String(255), primary_key=True),
+    Column("launched_on", Date, nullable=False),
+    Column("snapshot", String(64), nullable=False, default=""),
+    Column("low", Float), Column("high", Float), Column("confidence", Float), Column("expected", Float),
+    Column("verdict", String(32), nullable=False), Column("reason", Text, nullable=False, default=""),
+    Column("realised", Float), Column("realised_low", Float), Column("realised_high", Float), Column("se", Float),
+    Column("observed", Float), Column("expected_level", Float),
+    Column("placebos", Integer, nullable=False, default=0),
+    Column("group_keys", Text, nullable=False, default=""),              # a confounded group, space-separated
+    Column("group_expected", Float),
+    Column("post_start", Date), Column("post_end", Date),
+    Column("obs_through", Date), Column("obs_digest", String(64), nullable=False, default=""),
+    Column("as_of", Date, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),             # False: no longer launched (reopened)
+)
+
 
 # -- saved scenarios (migration m010_scenarios) -------------------------------------------
 scenarios = Table(

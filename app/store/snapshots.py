@@ -30,32 +30,35 @@ class DuplicateName(Conflict):
 
 # -- the initiatives as models ----------------------------------------------------------
 
-def initiatives(store) -> list[Initiative]:
+def initiatives(store, where=None) -> list[Initiative]:
     """Every active initiative (done ones too) as the model the scoring reads, with its
-    links, factors and source flags: what a snapshot holds."""
+    links, factors and source flags: what a snapshot holds. `where`: an extra condition
+    on the initiatives table (the launched ones, say)."""
     it, ln, refs = s.initiatives, s.links, s.kpi_refs
     cols = [it.c.id, it.c.key, it.c.title, it.c.status, it.c.status_category, it.c.effort, it.c.confidence,
             it.c.url, it.c.parent, it.c.labels, it.c.blocked_by, it.c.flags, it.c.team, it.c.mandatory,
-            *[it.c[f] for f in FACTOR_NAMES]]
+            *[it.c[f] for f in FACTOR_NAMES], it.c.launched_on, it.c.done_on, it.c.estimator]
     links: dict[int, list] = {}
     with store.engine.connect() as c:
         names = dict(c.execute(select(refs.c.code, refs.c.name)).all())
+        active = it.c.active if where is None else (it.c.active & where)
         q = (select(ln.c.item_id, ln.c.kpi_code, ln.c.low, ln.c.high, ln.c.confidence, ln.c.unit, ln.c.estimator)
-             .join(it, it.c.id == ln.c.item_id).where(it.c.active).order_by(ln.c.item_id, ln.c.position))
+             .join(it, it.c.id == ln.c.item_id).where(active).order_by(ln.c.item_id, ln.c.position))
         for item_id, code, low, high, conf, unit, by in c.execute(q):
             links.setdefault(item_id, []).append(Link(kpi=names[code], low=low, high=None if low is None else high,
-                                                      confidence=conf, unit=LINK_UNITS[unit or 0], by=by))
-        rows = c.execute(select(*cols).where(it.c.active).order_by(it.c.key)).all()
+                                                      confidence=conf, unit=LINK_UNITS[unit or 0], by=by or None))
+        rows = c.execute(select(*cols).where(active).order_by(it.c.key)).all()
     extra = _stored_estimates(store)
     out = []
     for r in rows:
-        factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:]) if v is not None}
+        factors = {f: float(v) for f, v in zip(FACTOR_NAMES, r[14:14 + len(FACTOR_NAMES)]) if v is not None}
         out.append(Initiative(key=r.key, title=r.title, status=r.status, status_category=r.status_category,
                               effort=r.effort, confidence=r.confidence,
                               links=_with_stored(links.get(r.id, []), extra.get(r.key, [])),
                               flags=tuple(r.flags.split()), url=r.url, parent=r.parent,
                               labels=tuple(r.labels.split()), blocked_by=tuple(r.blocked_by.split()),
-                              team=r.team, mandatory=bool(r.mandatory), factors=factors))
+                              team=r.team, mandatory=bool(r.mandatory), factors=factors,
+                              launched_on=r.launched_on, done_on=r.done_on, estimator=r.estimator or None))
     return out
 
 
@@ -212,14 +215,6 @@ def head_of(known: list[dict]) -> str:
     followed = {r["prev_hash"] for r in known}
     tips = [r for r in known if r["hash"] not in followed]
     return max(tips, key=lambda r: (r["created_at"], r["hash"]))["hash"] if tips else ""
-
-
-def drop_all(store) -> None:
-    """Remove every snapshot (tests and a reset)."""
-    with store.engine.begin() as c:
-        c.execute(delete(s.snapshots))
-        c.execute(delete(s.snapshot_items))
-        c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
 
 
 def sizes(store) -> dict[str, int]:

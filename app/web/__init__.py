@@ -73,10 +73,12 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.changes import changes_bp
     from app.web.estimates import estimates_bp
     from app.web.operations import metrics, sync as sync_api, webhooks
+    from app.web.outcomes import outcomes_bp
     from app.web.pages import pages
     from app.web.planning import planning
     from app.web.scenarios import scenarios_bp
-    for blueprint in (api, pages, planning, changes_bp, estimates_bp, scenarios_bp, sync_api.sync_api, webhooks.webhooks):
+    for blueprint in (api, pages, planning, changes_bp, estimates_bp, outcomes_bp, scenarios_bp, sync_api.sync_api,
+                      webhooks.webhooks):
         app.register_blueprint(blueprint)
     metrics.install(app)
     configure_logs(workspace.settings)
@@ -93,9 +95,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
 
     @app.errorhandler(RoadmapError)
     def roadmap_error(exc: RoadmapError):
-        from app.secrets import redact
-        problems = [redact(getattr(p, "message", p), workspace.settings) for p in getattr(exc, "problems", None) or ()]
-        return error_response(exc.status, exc.code, redact(str(exc), workspace.settings), problems,
+        from app.secrets import redact, secret_values
+        secrets = secret_values(workspace.settings)
+        problems = [redact(getattr(p, "message", p), secrets) for p in getattr(exc, "problems", None) or ()]
+        return error_response(exc.status, exc.code, redact(exc, secrets), problems,
                               headers=exc.headers.items())
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -110,10 +113,10 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        from app.secrets import redact
+        from app.secrets import redact, secret_values
         rid = request_id()
         log.error("unexpected error on %s %s (request id %s)\n%s", request.method, request.path[:200], rid,
-                  redact("".join(traceback.format_exception(exc)), workspace.settings))
+                  redact("".join(traceback.format_exception(exc)), secret_values(workspace.settings)))
         return error_response(500, "internal", f"something went wrong on our side; the error is logged "
                                                f"with request id {rid}")
 

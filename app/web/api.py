@@ -7,7 +7,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from app import render, services
 from app.web.openapi import spec
-from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, int_arg, method_arg,
+from app.web.state import (MAX_OFFSET, MAX_PAGE, ApiError, as_of_arg, cache, calibrated_arg, int_arg, method_arg,
                            ranking, ranking_for, workspace)
 from app.services.whatif import WhatIfBody, big_changes, what_if
 
@@ -25,8 +25,9 @@ def page_of(r, rows: bool = False) -> dict:
     limit, offset = int_arg("limit", 50, 0, MAX_PAGE), int_arg("offset", 0, 0, MAX_OFFSET)
     among = selection(r)
     items = (services.rows if rows else services.items)(workspace(), r, offset, limit, among=among)
+    extra = {"calibrated": True} if getattr(r, "calibration", None) is not None else {}
     return {"as_of": r.params.as_of.isoformat(), "method": r.params.method, "total": len(among),
-            "offset": offset, "limit": limit, "items": items}
+            "offset": offset, "limit": limit, **extra, "items": items}
 
 
 @api.get("/healthz")
@@ -104,11 +105,11 @@ def whatif():
     body = request.get_json(silent=True)
     if body is None:
         raise ApiError(400, "bad-request", "send a JSON object (Content-Type: application/json)")
-    as_of, method = as_of_arg(), method_arg()
+    as_of, method, calibrated = as_of_arg(), method_arg(), calibrated_arg()
     req = WhatIfBody.read(body)           # a WhatIfError (400) names the key
     as_of = req.as_of or as_of
-    r, before = what_if(workspace(), req, as_of=as_of, method=method, baseline=ranking_for(as_of, method),
-                        currents=cache().currents(as_of))
+    r, before = what_if(workspace(), req, as_of=as_of, method=method,
+                        baseline=ranking_for(as_of, method, calibrated=calibrated), currents=cache().currents(as_of))
     page = page_of(r)
     for it in page["items"]:
         was = before.get(it["key"])

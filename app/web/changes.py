@@ -3,14 +3,23 @@ snapshots, the movers with their reasons, added, removed, the cut line) and the 
 `GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
 from __future__ import annotations
 
-import re
+from typing import Annotated
 
 from flask import Blueprint, jsonify, render_template, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.services import changes
 from app.web.state import ApiError, int_arg, workspace
 
 changes_bp = Blueprint("changes", __name__, template_folder="templates")
+
+
+class SnapshotBody(BaseModel):
+    """POST /api/v1/snapshots (its OpenAPI schema is generated from this model)."""
+    model_config = ConfigDict(strict=True)
+    # 1 to 255 characters without white space; `sync-N` is kept for the syncs' own (a 400 from the service)
+    name: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^\S+$",
+                               json_schema_extra={"not": {"pattern": r"^sync-[0-9]+$"}})]
 
 
 def _diff(ws, from_ref: str | None, to_ref: str | None):
@@ -25,12 +34,14 @@ def snapshots():
 
 @changes_bp.post("/api/v1/snapshots")
 def save_snapshot():
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
-        raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)')
-    if not body["name"] or re.search(r"\s", body["name"]):        # as documented: no white space at all
-        raise ApiError(400, "bad-request", "name: 1 to 255 characters without spaces")
-    row = changes.save(workspace(), body["name"])    # DuplicateName 409, a bad name 400
+    raw = request.get_json(silent=True)
+    try:
+        body = SnapshotBody.model_validate(raw)
+    except ValidationError:
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str):    # as documented: no white space at all
+            raise ApiError(400, "bad-request", "name: 1 to 255 characters without spaces") from None
+        raise ApiError(400, "bad-request", 'send a JSON object {"name": "..."} (Content-Type: application/json)') from None
+    row = changes.save(workspace(), body.name)    # DuplicateName 409, a bad name 400
     return jsonify(row), 201
 
 

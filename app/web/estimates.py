@@ -4,26 +4,25 @@ rules (who sees and may change what) live in app/services/estimates.py."""
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import current_person
 from app.services import estimates
 from app.web.state import ApiError, require_token, workspace
-from scoring.errors import RoadmapError
 
 estimates_bp = Blueprint("estimates", __name__)
 BASE = "/api/v1/initiatives/<key>/estimates"
 
 
-def _answer(call, *args, **kwargs):
-    try:
-        return call(*args, **kwargs)
-    except RoadmapError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
-
-
 @estimates_bp.get(BASE)
 def listing(key: str):
-    return jsonify(_answer(estimates.listing, workspace(), key, current_person()))
+    return jsonify(estimates.listing(workspace(), key, current_person()))
+
+
+class EstimateBody(BaseModel):
+    """POST .../estimates (its OpenAPI schema, EstimateLine, is generated from this model)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+    line: str = Field(min_length=1, max_length=1000, description="one impact line without `by`: `act +10% @70%`")
 
 
 @estimates_bp.post(BASE)
@@ -33,27 +32,29 @@ def add(key: str):
     if not estimates.can_add(person):
         raise ApiError(403, "forbidden", "adding an estimate needs the estimator role")
     body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("line"), str):
+    try:
+        line = EstimateBody.model_validate(body).line
+    except ValidationError:
+        if isinstance(body, dict) and set(body) - {"line"}:
+            raise ApiError(400, "bad-request", f"unknown key(s) {', '.join(sorted(map(str, set(body) - {'line'})))[:100]}; "
+                                               'send only "line"') from None
         raise ApiError(400, "bad-request", 'send a JSON object {"line": "<kpi-id> +5% @70%"} '
-                                           "(Content-Type: application/json)")
-    unknown = sorted(set(body) - {"line"})
-    if unknown:
-        raise ApiError(400, "bad-request", f"unknown key(s) {', '.join(unknown)[:100]}; send only \"line\"")
-    e = _answer(estimates.add, workspace(), key, body["line"], by=person.name, source="web")
+                                           "(Content-Type: application/json), the line 1 to 1,000 characters") from None
+    e = estimates.add(workspace(), key, line, by=person.name, source="web")
     return jsonify(estimates.public(e)), 201
 
 
 @estimates_bp.delete(BASE + "/<int:estimate_id>")
 def delete(key: str, estimate_id: int):
     require_token()
-    _answer(estimates.delete, workspace(), key, estimate_id, current_person())
+    estimates.delete(workspace(), key, estimate_id, current_person())
     return "", 204
 
 
 @estimates_bp.post(BASE + "/reveal")
 def reveal(key: str):
     require_token()
-    return jsonify(_answer(estimates.reveal, workspace(), key, current_person()))
+    return jsonify(estimates.reveal(workspace(), key, current_person()))
 
 
 # -- the OpenAPI parts (merged by app/web/openapi.py) ------------------------------------
@@ -79,9 +80,6 @@ OPENAPI_SCHEMAS = {
     "Estimates": {"type": "object", "required": ["key", "round", "estimates"],
                   "properties": {"key": _STR, "round": {"enum": ["open", "revealed"]},
                                  "estimates": {"type": "array", "items": {"$ref": "#/components/schemas/Estimate"}}}},
-    "EstimateLine": {"type": "object", "required": ["line"], "additionalProperties": False,
-                     "properties": {"line": {"type": "string", "minLength": 1, "maxLength": 1000,
-                                             "description": "one impact line without `by`: `act +10% @70%`"}}},
 }
 _WRITE = {"401": _err("Token missing or wrong, or not signed in"),
           "403": _err("Signed in without the role, not the estimate's author, or a write from elsewhere with no token")}

@@ -1,15 +1,13 @@
-"""The OpenAPI 3.1 description of /api/v1 (its schemas are JSON Schema 2020-12, which a
-test checks real responses against)."""
+"""The OpenAPI 3.1 description of /api/v1 (docs/http.md). Its schemas are JSON Schema
+2020-12, which a test checks real responses against; a request body's schema is generated
+from the pydantic model its route validates with (`request_schema`), never written twice."""
 from __future__ import annotations
 
 from scoring.frameworks import METHODS
-from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT
 
 NUM = {"type": "number"}
 NUM_OR_NULL = {"type": ["number", "null"]}
 STR = {"type": "string"}
-WEIGHT = {"type": "number", "minimum": -MAX_OBJECTIVE_WEIGHT, "maximum": MAX_OBJECTIVE_WEIGHT}
-EDGE_WEIGHT = {"type": "number", "minimum": -MAX_EDGE_WEIGHT, "maximum": MAX_EDGE_WEIGHT}
 
 
 def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> dict:
@@ -21,6 +19,30 @@ def _obj(props: dict, required: list[str] | None = None, extra: bool = True) -> 
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
+
+
+def request_schema(model, name: str | None = None) -> dict[str, dict]:
+    """The components that describe a request body validated by the pydantic `model`: its
+    JSON Schema (validation mode, by alias) under `name` (default: the model's name) and
+    each model it nests under its own name, every `$ref` pointing into
+    `#/components/schemas`.
+    """
+    doc = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    parts = dict(doc.pop("$defs", {}))
+    parts[name or model.__name__] = doc
+    return parts
+
+
+def request_schemas() -> dict[str, dict]:
+    """Every request body's schema, from the models the routes validate with."""
+    from app.services.whatif import WhatIfBody
+    from app.web.changes import SnapshotBody
+    from app.web.estimates import EstimateBody
+    from app.web.planning import PlanBody
+    from app.web.scenarios import ScenarioBody
+    return {**request_schema(WhatIfBody, "WhatIf"), **request_schema(PlanBody, "PlanRequest"),
+            **request_schema(SnapshotBody, "SnapshotRequest"), **request_schema(EstimateBody, "EstimateLine"),
+            **request_schema(ScenarioBody, "ScenarioRequest")}
 
 
 SCHEMAS = {
@@ -67,16 +89,6 @@ SCHEMAS = {
     "Alignment": _obj({"as_of": STR, "findings": {"type": "array", "items": _ref("Finding")},
                        "allocation": {"type": "array", "items": _obj({"objective": STR, "weight_share": NUM,
                                                                       "effort_share": NUM})}}),
-    "WhatIf": {"type": "object", "additionalProperties": False, "properties": {
-        "objective_weights": {"type": "object", "additionalProperties": WEIGHT},
-        "edge_weights": {"type": "array", "maxItems": 1000,
-                         "items": _obj({"from": STR, "to": STR, "weight": EDGE_WEIGHT}, extra=False)},
-        "kpi_values": {"type": "object", "additionalProperties": NUM},
-        "initiatives": {"type": "array", "maxItems": 1000, "items": _obj(
-            {"key": {"type": "string", "minLength": 1, "maxLength": 255}, "title": {"type": "string", "maxLength": 1000},
-             "effort": {"type": ["number", "null"], "minimum": -1e6, "maximum": 1e6},
-             "impact": {"type": "string", "maxLength": 1000}}, ["key"], extra=False)},
-        "as_of": {"type": ["string", "null"], "format": "date"}}},
     "SyncJob": _obj({"id": STR, "status": {"enum": ["queued", "running", "ok", "failed"]}, "status_url": STR},
                     ["id", "status"]),
     "Health": _obj({"status": {"enum": ["ok", "degraded"]}, "last_sync": {"type": ["string", "null"]},
@@ -105,9 +117,6 @@ SCHEMAS["Explanation"] = _obj({
     "paths": {"type": "array", "items": _obj({"path": {"type": "array", "items": STR}, "weight": NUM,
                                                 "impact": NUM})}},
     SCHEMAS["Item"]["required"] + ["forecasts", "paths"])
-# A snapshot's name: 1 to 255 characters without white space; `sync-N` is kept for the syncs' own.
-SNAPSHOT_NAME = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S+$",
-                 "not": {"pattern": r"^sync-[0-9]+$"}}
 # Writes: the bearer token when [service] api_token_env names a set variable; with none set,
 # no credential, and only loopback clients (and same-origin pages) may write.
 WRITE_SECURITY = [{"bearer": []}, {}]
@@ -117,7 +126,9 @@ PAGING = [{"name": n, "in": "query", "required": False, "schema": s} for n, s in
                "description": "Items per page; above 500 (the cap) is a 400."}),
     ("offset", {"type": "integer", "minimum": 0, "maximum": 2**31 - 1, "default": 0}),
     ("objective", STR), ("q", STR), ("status", STR), ("flag", STR),
-    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}))]
+    ("method", {"enum": list(METHODS)}), ("as_of", {"type": "string", "format": "date"}),
+    ("calibrated", {"enum": ["0", "1"], "description": "1: scale each estimate by its estimator's track record "
+                                                       "first (default: [calibration] apply)"}))]
 
 
 def _error(desc: str) -> dict:
@@ -144,7 +155,7 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    from app.web import estimates
+    from app.web import estimates, outcomes
     from app.web.planning import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     from app.auth.openapi import secure
@@ -196,8 +207,8 @@ def spec() -> dict:
                         "responses": _ok("Snapshots")},
                 "post": {"summary": "Save the current data as a named snapshot (needs the API token when one is set)",
                          "security": WRITE_SECURITY,
-                         "requestBody": {"required": True, "content": {"application/json": {"schema": _obj(
-                             {"name": SNAPSHOT_NAME})}}},
+                         "requestBody": {"required": True, "content": {"application/json": {
+                             "schema": _ref("SnapshotRequest")}}},
                          "responses": {**_ok("Snapshot", "201", "Saved"), **{c: {"description": d, "content": {
                              "application/json": {"schema": _ref("Error")}}} for c, d in (
                              ("401", "Token missing or wrong"), ("409", "The name is taken"))}, "403": WRITE_REFUSED}}},
@@ -222,18 +233,20 @@ def spec() -> dict:
                                  for c, d in (("401", "Signature missing or wrong"), ("409", "No Jira connector"),
                                               ("413", "Body above 1 MiB"), ("404", "Webhooks are off: no webhook secret set"))}}}},
         },
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": {**SCHEMAS, **request_schemas()},
                        "securitySchemes": {"bearer": {
                            "type": "http", "scheme": "bearer",
                            "description": "The API token ([service] api_token_env) for writes. While no token is "
                                           "set, writes need no credential but are answered only for loopback "
                                           "clients (the empty alternative of each write's `security`)."}}},
-    }, {**OPENAPI_PATHS, **SCENARIO_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS}), estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS))
+    }, {**OPENAPI_PATHS, **SCENARIO_PATHS, **outcomes.OPENAPI_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS, **outcomes.OPENAPI_SCHEMAS}),
+        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS))
     # secure(): each operation's security and 401/403, from app/auth/rules.py
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
-    """The plan's and the risk analysis's parts (app/web/planning.py) merged in."""
+    """The plan's and the risk analysis's parts (app/web/planning.py), and the outcomes'
+    (app/web/outcomes.py), merged in."""
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors

@@ -14,7 +14,7 @@ from app import render, services
 from app.web import charts, plan_risk
 from app.web.strip import strip
 from app.web.scenario import FILTERS, page_scenario, query, without_scenario
-from app.web.state import cache, ranking, workspace
+from app.web.state import cache, calibrated_arg, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
 from scoring.graph import GraphError
 from scoring.ranking import METHODS
@@ -287,7 +287,7 @@ def _links():
 
 @pages.get("/initiatives/<key>")
 def initiative(key: str):
-    item = services.explain(workspace(), key, with_done=cache().get(include_done=True))
+    item = services.explain(workspace(), key, with_done=cache().get(include_done=True, calibrated=calibrated_arg()))
     if item is None:
         abort(404, f"no initiative with key '{key}'")
     link, kpis, objectives = _links()
@@ -295,11 +295,16 @@ def initiative(key: str):
     risk = plan_risk.risk_for_item(ws, cache().get(method="kpi-impact"), key)
     from app.auth import current_person
     from app.services import estimates
-    from app.web.strip import strip
+    row = ws.store.initiative(key) or {}
+    launched = row.get("launched_on") or (row.get("done_on") if row.get("status_category") == "done" else None)
+    r = cache().get(include_done=True)
+    lines: dict[str, list[int]] = {}       # each KPI's lines (one per estimator): "refine first" links to them
+    for n, j in enumerate(r.links_of(r.index_of(key)).tolist(), start=1):
+        lines.setdefault(r.backlog.kpi_of(j), []).append(n)
     return render_template("initiative.html", it=item, fmt=render, link=link, kpi_names=kpis, names=objectives,
-                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()),
+                           risk=risk, strip=strip, by_person=estimates.listing(ws, key, current_person()), lines=lines,
                            discuss={f["flag"].partition(":")[2] for f in item["flags"]
-                                    if f["flag"].startswith("discuss:")})
+                                    if f["flag"].startswith("discuss:")}, launched=launched)
 
 
 @pages.get("/kpis")

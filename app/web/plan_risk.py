@@ -66,17 +66,36 @@ def scenario_risk(ws: Workspace, r: Ranking) -> dict | None:
     if note:
         return {"p": {}, "refine": [], "note": note}
     u = ws.settings.uncertainty
+    draws = budget.risk_draws(ws)
     try:
         from scoring.uncertainty import analyse_risk
-        res = analyse_risk(risks.risk_input(ws, r, draws=u.draws, seed=u.seed, top=u.top))
-    except Exception:         # noqa: BLE001 - the page stays up without the risk columns
+        res = budget.run(ws, analyse_risk, risks.risk_input(ws, r, draws=draws, seed=u.seed, top=u.top))
+    except Exception:         # noqa: BLE001 - the page stays up without the risk columns (also when refused)
         log.exception("the scenario's risk analysis could not be computed")
         return None
     kpis = {k.id: k.name or k.id for k in ws.settings.kpis}
     refine = [{**x, "kpi_name": kpis.get(x["kpi"], x["kpi"])} for x in res.refine_first() if x["voi"] > 0]
-    return {"p": {it["key"]: {"text": percent(it["p_in_plan"]), "error": mc_error(it["p_in_plan"], u.draws)}
+    return {"p": {it["key"]: {"text": percent(it["p_in_plan"]), "error": mc_error(it["p_in_plan"], draws)}
                   for it in res.items()},
-            "refine": refine[:REFINE_SHOWN], "draws": u.draws, "note": None}
+            "refine": refine[:REFINE_SHOWN], "draws": draws, "note": None}
+
+
+def scenario_risk_json(ws: Workspace, args, as_of, *, draws: int | None, seed: int, top: int) -> dict | None:
+    """`risk --format json` under the scenario in a URL's query (`w.<objective>`,
+    `kpi.<kpi>` in the KPI's own unit, extra items; `confirm=1` not needed: an API states
+    what it wants), or None when the URL holds none. A bad scenario is a 400 naming it."""
+    from app.services.whatif import what_if
+    from app.web.scenario import in_config_unit, read_scenario
+    graph = ws.graph
+    sc = in_config_unit(read_scenario(args, graph.objectives, {k.id for k in graph.kpis}), graph.kpis)
+    if not sc.active:
+        return None
+    params = ws.params(as_of, "kpi-impact")
+    r, _ = what_if(ws, {**sc.body(), "as_of": params.as_of.isoformat()}, method="kpi-impact")
+    from scoring.uncertainty import analyse_risk
+    draws = budget.risk_draws(ws) if draws is None else draws      # within the analysis budget, as without
+    res = budget.run(ws, analyse_risk, risks.risk_input(ws, r, draws=draws, seed=seed, top=top))
+    return {"as_of": params.as_of.isoformat(), **res.as_dict()}
 
 
 def cut_after(ranks: list[int | None], next_rank: int | None, cut: int | None) -> list[bool]:

@@ -13,6 +13,7 @@ from app import render
 from app.config import validation_problems
 from app.services import plan as plans
 from app.services import risk as risks
+from app.services.whatif import WhatIfError
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from scoring.numbers import finite_number
 
@@ -24,7 +25,8 @@ Capacity = float | list[float]
 
 
 class PlanBody(BaseModel):
-    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.services.whatif)."""
+    """POST /api/v1/plan: the plan's overrides plus the what-if keys (checked by app.services.whatif).
+    The OpenAPI document's `PlanRequest` is generated from this model."""
     model_config = ConfigDict(extra="forbid")
     capacity: dict[str, float | list[float]] = Field(default_factory=dict)
     periods: list[str] = Field(default_factory=list, max_length=24)
@@ -131,6 +133,10 @@ def risk_get():
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
     draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
+    from app.web.plan_risk import scenario_risk_json       # `w.<objective>`, `kpi.<kpi>`: a page's scenario
+    under = scenario_risk_json(workspace(), request.args, as_of_arg(), draws=draws, seed=seed, top=top)
+    if under is not None:
+        return jsonify(under)
     return jsonify(risks.risk(workspace(), as_of=as_of_arg(), draws=draws, seed=seed, top=top))
 
 
@@ -159,6 +165,8 @@ def plan_page():
         refused, status = exc, 422
     except (ApiError, plans.PlanNotConfigured) as exc:
         error, status = exc.message, (exc.status if exc.status != 409 else 200)
+    except WhatIfError as exc:            # the scenario's what-if body: the page says why, with the stored plan's form
+        error, status = f"The what-if scenario cannot be used: {exc}", 400
     teams = []
     if d is not None:
         caps = {}
@@ -214,14 +222,6 @@ OPENAPI_SCHEMAS = {
                                      "enters_if": {"type": ["object", "null"], "properties": {
                                          "value_at_least": NUM_NULL, "effort_at_most": NUM_NULL}}},
                                     ["key", "impact", "effort", "reason", "enters_if"]))}),
-    "PlanRequest": {"type": "object", "additionalProperties": False, "properties": {
-        "capacity": {"type": "object", "additionalProperties": {"oneOf": [NUM, _arr(NUM)]}},
-        "periods": _arr(STR), "mandatory": _arr(STR), "excluded": _arr(STR),
-        "objective_weights": {"type": "object", "additionalProperties": NUM},
-        "edge_weights": _arr(_o({"from": STR, "to": STR, "weight": NUM})),
-        "kpi_values": {"type": "object", "additionalProperties": NUM},
-        "initiatives": _arr(_o({"key": STR, "title": STR, "effort": NUM, "impact": STR}, ["key"])),
-        "as_of": {"type": "string", "format": "date"}}},
     "PlanRefused": _o({"error": _o({"code": {"const": "infeasible"}, "message": STR, "items": _arr(STR),
                                     "overflows": _arr(_o({"team": STR, "period": STR}))})}),
     "Risk": _o({"as_of": STR, "draws": {"type": "integer"}, "seed": {"type": "integer"},
@@ -272,7 +272,11 @@ OPENAPI_PATHS = {
                        {"name": "seed", "in": "query", "schema": {"type": "integer", "minimum": 0,
                                                                   "maximum": 2**63 - 1}},
                        {"name": "top", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                                 "maximum": MAX_TOP}}],
+                                                                 "maximum": MAX_TOP}},
+                       {"name": "w.{objective}", "in": "query", "schema": NUM,
+                        "description": "a scenario's objective weight (as on the roadmap page)"},
+                       {"name": "kpi.{kpi}", "in": "query", "schema": NUM,
+                        "description": "a scenario's KPI value, in the KPI's own unit (40 for 40 %)"}],
         "description": "Without `draws`, the configured draws cut to what the backlog affords; more draws than "
                        "it affords, or a backlog above the analysis budget, is a 400 `over-budget`.",
         "responses": _resp("Risk")}},

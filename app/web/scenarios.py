@@ -4,27 +4,22 @@ roadmap and plan pages (`POST /scenarios`, `POST /scenarios/<id>/delete`, each a
 with a redirect back), and `saved_for(page)`, what those pages list.
 
 Saving and deleting need the `planner` role (the author may also delete their own); who
-saved is `app.auth.current_person().name`."""
+saved is `app.auth.current_person().name`. A user error (BadInput, NotFound) is answered by
+create_app's one handler."""
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from typing import Literal
+
 from flask import Blueprint, jsonify, redirect, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.auth import current_person
 from app.services import scenarios
 from app.web.state import ApiError, require_write_access, workspace
-from scoring.errors import RoadmapError
 
 scenarios_bp = Blueprint("scenarios", __name__)
-
-
-def _api(fn, *args):
-    """Run a service call, turning a user error into the API's JSON error."""
-    try:
-        return fn(*args)
-    except RoadmapError as exc:
-        raise ApiError(exc.status, exc.code, str(exc)) from None
 
 
 def _may_write(saved_by: str | None = None) -> str:
@@ -48,21 +43,41 @@ def saved_for(page: str) -> list[dict]:
 @scenarios_bp.get("/api/v1/scenarios")
 def api_list():
     page = request.args.get("page") or None
-    return jsonify({"scenarios": _api(scenarios.listing, workspace(), page)})
+    return jsonify({"scenarios": scenarios.listing(workspace(), page)})
+
+
+class ScenarioBody(BaseModel):
+    """POST /api/v1/scenarios (its OpenAPI schema, ScenarioRequest, is generated from this model)."""
+    model_config = ConfigDict(strict=True, extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    url: str | None = Field(default=None, description="the page's path and query: '/?w.revenue=2' or '/plan?cap.web=40'")
+    page: Literal["roadmap", "plan"] | None = None
+    query: str | None = None
 
 
 @scenarios_bp.post("/api/v1/scenarios")
 def api_save():
     by = _may_write()
     body = request.get_json(silent=True)
-    return jsonify(_api(scenarios.save, workspace(), body, by)), 201
+    try:
+        ScenarioBody.model_validate(body)
+    except ValidationError as e:
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad-request", 'send a JSON object {"name": "...", "url": "/?w.revenue=2"}') from None
+        unknown = sorted(map(str, set(body) - set(ScenarioBody.model_fields)))
+        if unknown:
+            raise ApiError(400, "bad-request", f"unknown keys: {', '.join(unknown)[:200]}; use name and url") from None
+        first = e.errors()[0]
+        where = ".".join(str(x) for x in first["loc"]) or "body"
+        raise ApiError(400, "bad-request", f"{where}: {first['msg']}"[:300]) from None
+    return jsonify(scenarios.save(workspace(), body, by)), 201
 
 
 @scenarios_bp.delete("/api/v1/scenarios/<int:sid>")
 def api_delete(sid: int):
-    row = _api(scenarios.get, workspace(), sid)
+    row = scenarios.get(workspace(), sid)
     _may_write(row["by"])
-    _api(scenarios.remove, workspace(), sid)
+    scenarios.remove(workspace(), sid)
     return "", 204
 
 
@@ -80,15 +95,15 @@ def form_save():
     by = _may_write()
     body = {"name": request.form.get("name", ""), "page": request.form.get("page", "roadmap"),
             "query": request.form.get("query", "")}
-    row = _api(scenarios.save, workspace(), body, by)
+    row = scenarios.save(workspace(), body, by)
     return redirect(row["url"], code=303)
 
 
 @scenarios_bp.post("/scenarios/<int:sid>/delete")
 def form_delete(sid: int):
-    row = _api(scenarios.get, workspace(), sid)
+    row = scenarios.get(workspace(), sid)
     _may_write(row["by"])
-    _api(scenarios.remove, workspace(), sid)
+    scenarios.remove(workspace(), sid)
     return redirect(_back(), code=303)
 
 
@@ -102,10 +117,6 @@ OPENAPI_SCHEMAS = {
     "Scenario": _SCENARIO,
     "Scenarios": {"type": "object", "required": ["scenarios"],
                   "properties": {"scenarios": {"type": "array", "items": {"$ref": "#/components/schemas/Scenario"}}}},
-    "ScenarioRequest": {"type": "object", "additionalProperties": False, "required": ["name"], "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 120},
-        "url": {"type": "string", "description": "the page's path and query: '/?w.revenue=2' or '/plan?cap.web=40'"},
-        "page": {"enum": ["roadmap", "plan"]}, "query": _STR}},
 }
 OPENAPI_PATHS = {
     "/api/v1/scenarios": {

@@ -96,11 +96,13 @@ class RankingCache:
     def nbytes(self) -> int:
         return self._cache.currsize
 
-    def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False):
+    def get(self, as_of: date | None = None, method: str | None = None, *, include_done: bool = False,
+            calibrated: bool | None = None):
         as_of, method = self.ws.as_of(as_of), method or self.ws.settings.scoring.method
-        key = (self.ws.store.cache_version(), "ranking", as_of, method, include_done)
+        calibrated = services.calibration_wanted(self.ws, calibrated)
+        key = (self.ws.store.cache_version(), "ranking", as_of, method, include_done, calibrated)
         return self._get(key, lambda: services.ranking(self.ws, as_of=as_of, method=method,
-                                                       include_done=include_done))
+                                                       include_done=include_done, calibrated=calibrated))
 
     def response(self, build, *parts):
         """A built response body, reused until the data, the date or the request changes.
@@ -237,10 +239,21 @@ def method_arg() -> str | None:
 
 
 def ranking(*, include_done: bool = False):
-    """The cached ranking for this request's `as_of` and `method`."""
-    return ranking_for(as_of_arg(), method_arg(), include_done=include_done)
+    """The cached ranking for this request's `as_of`, `method` and `calibrated`."""
+    return ranking_for(as_of_arg(), method_arg(), include_done=include_done, calibrated=calibrated_arg())
 
 
-def ranking_for(as_of: date | None, method: str | None, *, include_done: bool = False):
+def ranking_for(as_of: date | None, method: str | None, *, include_done: bool = False,
+                calibrated: bool | None = None):
     """A goal graph that cannot be scored raises GraphError: create_app's one handler answers 409."""
-    return cache().get(as_of, method, include_done=include_done)
+    return cache().get(as_of, method, include_done=include_done, calibrated=calibrated)
+
+
+def calibrated_arg() -> bool | None:
+    """`?calibrated=1` / `0` (default: `[calibration] apply`)."""
+    raw = arg("calibrated")
+    if raw is None or raw == "":
+        return None
+    if raw in ("1", "0"):
+        return raw == "1"
+    raise ApiError(400, "bad-request", "calibrated must be 1 or 0")

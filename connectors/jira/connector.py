@@ -28,7 +28,7 @@ from connectors.jira.richtext import UnreadableRichText, adf_to_text, wiki_to_te
 
 OVERLAP = timedelta(minutes=2)       # JQL has minute precision and sources settle late
 BASE_FIELDS = ["summary", "status", "issuetype", "labels", "parent", "issuelinks", "created", "updated",
-               "resolutiondate", "description", "reporter"]
+               "resolutiondate", "statuscategorychangedate", "description", "reporter"]
 # taken as field ids without asking Jira; anything else is looked up by id or name in /field
 _ID_LIKE = re.compile(r"^(customfield_\d+|timeoriginalestimate|timeestimate|timespent|aggregatetimeoriginalestimate"
                       r"|priority|duedate|summary|description|labels|environment|components)$")

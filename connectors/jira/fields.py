@@ -9,6 +9,7 @@ select option, an Atlassian team object or components (the first one's name);
 """
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
@@ -21,7 +22,8 @@ from scoring.errors import BadInput
 ESTIMATE_SECONDS_PER_DAY = 8 * 3600
 FACTOR_ROLES = ("reach", "factor_impact", "ease", "business_value", "time_criticality", "risk_reduction", "job_size")
 # every role a field may play; JiraFields below has one key per role
-ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "score", "rank")
+ROLES = ("effort", "confidence", "impact", *FACTOR_ROLES, "team", "mandatory", "estimator", "launched", "score",
+         "rank")
 WRITE_BACK_ROLES = ("score", "rank")
 _NO = {"no", "false", "0", "off", "none", ""}
 
@@ -42,6 +44,7 @@ class JiraFields(BaseModel):
     team: str | None = None
     mandatory: str | None = None
     estimator: str | None = None         # a user field: who estimated (default: the reporter)
+    launched: str | None = None     # a date field: when it reached users (default: the done date)
     score: str | None = None
     rank: str | None = None
 
@@ -136,6 +139,42 @@ def blocked_by_of(links: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def jira_day(v: Any) -> date | None:
+    """A Jira date (`2026-05-04`) or timestamp (`2026-05-04T10:15:30.123+0200`, the day in
+    its own offset) as a date; None when unset or unreadable."""
+    if isinstance(v, dict):
+        v = v.get("value")
+    if not isinstance(v, str) or not v.strip():
+        return None
+    text = v.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        return date.fromisoformat(text[:10]) if text[10] == "T" else None
+    except ValueError:
+        return None
+
+
+def done_day(issue: dict, fields: dict, category: str, status_name: str) -> date | None:
+    """The day the issue became done, while it is done: `resolutiondate`, else the last
+    changelog entry that moved it into its current status (when the issue carries its
+    changelog), else `statuscategorychangedate` (the last change of status category)."""
+    if category != "done":
+        return None
+    day = jira_day(fields.get("resolutiondate"))
+    if day is not None:
+        return day
+    log = issue.get("changelog") if isinstance(issue.get("changelog"), dict) else {}
+    histories = log.get("histories") if isinstance(log.get("histories"), list) else []
+    moves = [h.get("created") for h in histories if isinstance(h, dict) and any(
+        isinstance(i, dict) and i.get("field") == "status" and i.get("toString") == status_name
+        for i in (h.get("items") if isinstance(h.get("items"), list) else []))]
+    moves = [d for d in (jira_day(m) for m in moves) if d is not None]
+    if moves:
+        return max(moves)
+    return jira_day(fields.get("statuscategorychangedate"))
+
+
 def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[str, float],
                text: Callable[[Any], str]) -> InitiativeRecord:
     """One issue as an InitiativeRecord; MalformedIssue when it has no key, fields or summary."""
@@ -194,4 +233,6 @@ def read_issue(issue: dict, ids: dict[str, str], *, base_url: str, levels: dict[
         team=option_label(f.get(ids["team"])) or "" if ids.get("team") else "",
         mandatory=mandatory_of(f.get(ids["mandatory"])) if ids.get("mandatory") else False,
         factors=factors, flags=tuple(flags), raw=issue, external_id=str(issue.get("id") or ""),
-        estimator=estimator, estimator_id=estimator_id)
+        estimator=estimator, estimator_id=estimator_id,
+        launched_on=jira_day(f.get(ids["launched"])) if ids.get("launched") else None,
+        done_on=done_day(issue, f, category, str(status.get("name", ""))))

@@ -3,18 +3,24 @@ notifying watchers where Jira allows it, and say exactly what Jira refused."""
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from connectors.base import Change, WriteBackResult
 from connectors.http import error_messages
 
-if TYPE_CHECKING:
-    from connectors.jira.connector import JiraConnector
+
+class Writable(Protocol):
+    """What writing back needs of the connector (`JiraConnector` is one); a protocol, so this
+    module does not import the connector that imports it."""
+    name: str
+    api: Any
+
+    def write_back_fields(self) -> dict[str, str]: ...
 
 _SCREEN = re.compile(r"not on the appropriate screen|unknown", re.I)
 
 
-def write_back(conn: JiraConnector, changes: list[Change], *, progress=None) -> WriteBackResult:
+def write_back(conn: Writable, changes: list[Change], *, progress=None) -> WriteBackResult:
     """One PUT per issue with its changed fields; None clears a field."""
     ids = conn.write_back_fields()
     if any(c.field == "impact" for c in changes):       # `push --estimates`: lines with `by`
@@ -47,7 +53,7 @@ def write_back(conn: JiraConnector, changes: list[Change], *, progress=None) -> 
     return result
 
 
-def _push_error(conn: JiraConnector, key: str, resp) -> str:
+def _push_error(conn: Writable, key: str, resp) -> str:
     errors = {}
     try:
         body = resp.json()

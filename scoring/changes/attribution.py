@@ -20,7 +20,9 @@ What each group carries in a mixed input:
 - `estimates`: each item's links, confidence and factors; `effort`: each item's effort,
   and the backlog whose efforts give the "median" default (its items and their status);
 - `objective-weights`: the objectives' weights (an objective absent from a side weighs 0);
-- `edges`: the edge list (weights and structure); `parameters`: `ScoringParams`.
+- `edges`: the edge list (weights and structure); `parameters`: `ScoringParams`;
+- `calibration`: the estimators' track-record factors a calibrated snapshot froze (its
+  `meta["calibration"]`), applied to whichever side's estimates are in play.
 Only items ranked in both snapshots (not done in either) are split; an item ranked only
 in A is `removed`, only in B `added` (an item done in B counts as removed).
 """
@@ -37,13 +39,13 @@ from scoring.graph import GoalGraph
 from scoring.impact import round10
 from scoring.model import Backlog, Kpi, Objective
 from scoring.ranking import Ranking, rank_backlog
-from scoring.changes.snapshot import Snapshot, rescore
+from scoring.changes.snapshot import Snapshot, backlog_of, rescore
 from scoring.changes import reasons
 from scoring.changes.edits import Edit, edits_between
 from scoring.changes.overtaking import _counts, _overtaking  # noqa: F401 - _counts re-exported for tests
 from scoring.changes.shapley import exact_zeros, shapley, shapley_weights  # noqa: F401
 
-GROUPS = ("kpi-values", "estimates", "effort", "objective-weights", "edges", "targets", "parameters")
+GROUPS = ("kpi-values", "estimates", "effort", "objective-weights", "edges", "targets", "parameters", "calibration")
 
 
 @dataclass
@@ -170,6 +172,8 @@ def changed_groups(a: Snapshot, b: Snapshot, common: list[str]) -> set[str]:
         out.add("targets")
     if a.params != b.params:
         out.add("parameters")
+    if a.meta.get("calibration") != b.meta.get("calibration"):
+        out.add("calibration")
     return out
 
 
@@ -190,7 +194,7 @@ class _Mixer:
         self.scorings = 0                # whole-backlog scorings run
         for key, r in ((False, ra), (True, rb)):
             pos = {k: n for n, k in enumerate(r.backlog.keys)}
-            self.backlogs[(key, key)] = (r.backlog, np.array([pos[k] for k in common], np.int64))
+            self.backlogs[(key, key, key)] = (r.backlog, np.array([pos[k] for k in common], np.int64))
             self.efforts_used[(key, key)] = r.effort
         same_nodes = [o.id for o in a.objectives] == [o.id for o in b.objectives] and \
             [k.id for k in a.kpis] == [k.id for k in b.kpis]
@@ -219,15 +223,17 @@ class _Mixer:
         own = {o.id: o.weight for o in self.side[weights_b].objectives}
         return {o: own.get(o, 0.0) for o in ids}
 
-    def backlog(self, estimates_b: bool, effort_b: bool) -> tuple[Backlog, np.ndarray]:
+    def backlog(self, estimates_b: bool, effort_b: bool, calibration_b: bool | None = None
+                ) -> tuple[Backlog, np.ndarray]:
         """The effort side's items (efforts, status), with the estimate side's links,
-        confidence and factors for the common items; and where the common items are in it."""
-        key = (estimates_b, effort_b)
+        confidence and factors for the common items, scaled by the calibration side's
+        factors; and where the common items are in it."""
+        key = (estimates_b, effort_b, estimates_b if calibration_b is None else calibration_b)
         if key not in self.backlogs:
-            eff, eff_backlog = self.side[effort_b], self.backlogs[(effort_b, effort_b)][0]
+            eff, eff_backlog = self.side[effort_b], self.backlogs[(effort_b, effort_b, effort_b)][0]
             est = {it.key: it for it in self.side[estimates_b].initiatives}
             items = [est[it.key] if it.key in self.common_set else it for it in eff.initiatives]
-            backlog = dataclasses.replace(Backlog.from_initiatives(items), effort=eff_backlog.effort,
+            backlog = dataclasses.replace(backlog_of(self.side[key[2]], items), effort=eff_backlog.effort,
                                           done=eff_backlog.done)
             pos = {it.key: n for n, it in enumerate(items)}
             self.backlogs[key] = (backlog, np.array([pos[k] for k in self.common], np.int64))
@@ -239,12 +245,12 @@ class _Mixer:
         resolves it."""
         key = (effort_b, params_b)
         if key not in self.efforts_used:
-            backlog, _ = self.backlogs[(effort_b, effort_b)]
+            backlog, _ = self.backlogs[(effort_b, effort_b, effort_b)]
             side = self.side[params_b]
             self.scorings += 1
             self.efforts_used[key] = rank_backlog(backlog, self.ranking[params_b].graph, side.params,
                                                   side.currents).effort
-        return self.efforts_used[key][self.backlogs[(effort_b, effort_b)][1]]
+        return self.efforts_used[key][self.backlogs[(effort_b, effort_b, effort_b)][1]]
 
     def _run(self, backlog: Backlog, from_b: set[str]) -> Ranking:
         self.scorings += 1
@@ -255,7 +261,7 @@ class _Mixer:
 
     def score(self, from_b: set[str]) -> np.ndarray:
         """S(T) for the common items, T = `from_b`: the mixed input scored as it is."""
-        backlog, idx = self.backlog("estimates" in from_b, "effort" in from_b)
+        backlog, idx = self.backlog("estimates" in from_b, "effort" in from_b, "calibration" in from_b)
         return self._run(backlog, from_b).score[idx]
 
     def values(self, G: list[str]) -> np.ndarray:
@@ -276,7 +282,7 @@ class _Mixer:
                 base = frozenset(T - {"effort"})
                 if base not in impacts:
                     est_b = "estimates" in T
-                    own, idx = self.backlogs[(est_b, est_b)]
+                    own, idx = self.backlog(est_b, est_b, "calibration" in T)
                     quiet = dataclasses.replace(own, effort=self.ranking[est_b].effort,
                                                 done=np.ones(len(own), dtype=bool))
                     impacts[base] = self._run(quiet, set(base)).impact[idx]
@@ -285,8 +291,8 @@ class _Mixer:
             # the ends may differ from the published scores by an ulp when the union of
             # both sides' objectives and KPIs sums in another order; a model that scored
             # otherwise would differ by far more
-            if np.allclose(out[0], ra.score[self.backlogs[(False, False)][1]], rtol=0, atol=1e-10) and \
-                    np.allclose(out[-1], rb.score[self.backlogs[(True, True)][1]], rtol=0, atol=1e-10):
+            if np.allclose(out[0], ra.score[self.backlogs[(False, False, False)][1]], rtol=0, atol=1e-10) and \
+                    np.allclose(out[-1], rb.score[self.backlogs[(True, True, True)][1]], rtol=0, atol=1e-10):
                 return out
         return np.array([self.score(T) for T in subsets])
 

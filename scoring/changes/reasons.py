@@ -146,14 +146,18 @@ class Words:
     def _estimates(self, key: str) -> list[str]:
         a, b = self.ia[key], self.ib[key]
         out = []
-        la, lb = {ln.kpi: ln for ln in a.links}, {ln.kpi: ln for ln in b.links}
-        for k, ln in lb.items():
-            if k not in la:
-                out.append(f"{k} {_lift(ln)} added")
-            elif la[k] != ln:
-                same_confidence = la[k].confidence == ln.confidence
-                out.append(f"{k} {_lift(la[k], not same_confidence)} -> {_lift(ln, not same_confidence)}")
-        out += [f"{k} link dropped" for k in la if k not in lb]
+        # one estimate per KPI and person (several estimators: docs/model.md "Several estimators")
+        la = {(ln.kpi, (ln.by or "").casefold()): ln for ln in a.links}
+        lb = {(ln.kpi, (ln.by or "").casefold()): ln for ln in b.links}
+        for (k, who), ln in lb.items():
+            by = f" by {ln.by}" if ln.by else ""
+            if (k, who) not in la:
+                out.append(f"{k} {_lift(ln)}{by} added")
+            elif la[(k, who)] != ln:
+                same_confidence = la[(k, who)].confidence == ln.confidence
+                out.append(f"{k} {_lift(la[(k, who)], not same_confidence)} -> {_lift(ln, not same_confidence)}{by}")
+        out += [f"{k} link dropped" if not ln.by else f"{k} estimate by {ln.by} dropped"
+                for (k, who), ln in la.items() if (k, who) not in lb]
         if a.confidence != b.confidence:
             out.append(f"confidence {_num(a.confidence)} -> {_num(b.confidence)}")
         out += [f"{f} {_num(a.factors.get(f))} -> {_num(b.factors.get(f))}"
@@ -186,6 +190,8 @@ class Words:
             return _limit(self._estimates(key))
         if group == "effort":
             return _limit(self._effort(key))
+        if group == "calibration":
+            return "the estimators' track-record factors changed"
         return _limit(self.weight_changes if group == "objective-weights" else self.param_changes)
 
     # -- the reasons ----------------------------------------------------------------------

@@ -91,8 +91,18 @@ def snapshot_of(initiatives: Iterable[Initiative], objectives: Iterable[Objectiv
 def rescore(snapshot: Snapshot, *, include_done: bool = False) -> Ranking:
     """The ranking the snapshot's inputs give, through the same public call as `score`."""
     graph = GoalGraph.build(snapshot.objectives, snapshot.kpis, snapshot.edges)
-    return rank_backlog(Backlog.from_initiatives(snapshot.initiatives), graph, snapshot.params,
+    return rank_backlog(backlog_of(snapshot, snapshot.initiatives), graph, snapshot.params,
                         snapshot.currents, include_done=include_done)
+
+
+def backlog_of(snapshot: Snapshot, initiatives) -> Backlog:
+    """`initiatives` as a backlog, each estimate scaled by the calibration factors the
+    snapshot froze, when it was ranked calibrated (docs/model.md, "Calibration")."""
+    backlog = Backlog.from_initiatives(list(initiatives))
+    if snapshot.meta.get("calibration"):
+        from scoring.outcomes.apply import calibrate_backlog, from_frozen
+        backlog = calibrate_backlog(backlog, from_frozen(snapshot.meta["calibration"]))[0]
+    return backlog
 
 
 # -- canonical encoding ---------------------------------------------------------------

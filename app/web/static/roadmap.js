@@ -48,7 +48,9 @@
         old.replaceWith(document.importNode(fresh, true));
         window.history.replaceState(null, "", url);
         var scenario = /(^|&)(w\.|kpi\.|new_key)/.test(qs);
-        status.textContent = scenario ? "Re-ranked under the scenario above (not saved; the link keeps it)."
+        var held = doc.getElementById("whatif-confirm") !== null;          // a KPI value 10x off waits
+        status.textContent = held ? "A KPI value is more than 10x off its current value: confirm it below."
+                           : scenario ? "Re-ranked under the scenario above (not saved; the link keeps it)."
                                       : "Re-ranked: the stored ranking, no scenario.";
       })
       .catch(function () { if (ticket === latest) { status.textContent = "The server did not answer."; } });

@@ -1,4 +1,4 @@
-"""Regenerate the demo's CSV files: `python -m app.demo.generate`.
+"""Regenerate the demo's CSV files: `python tools/demo_data.py` (not shipped: the package holds only the files).
 
 The files are committed; this script documents how they were made (a seeded random walk
 from each KPI's baseline towards where the story wants it on 2026-11-20).
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).resolve().parents[1] / "app" / "demo"
 END = date(2026, 11, 20)
 START = date(2026, 1, 1)
 
@@ -38,6 +38,31 @@ SERIES = {
 
 INTEGER = {"new_paid_accounts", "signups", "integrations_live", "blog_pageviews"}
 
+# Shipped initiatives and what they really did (the outcomes loop): key -> (day it became
+# done, who estimated, {kpi: true lift from that day}). A true lift is a step in the
+# series from the launch on, scaled so that the value on END is what the story wants (the
+# current values, and so the ranking, stay as they were). alice expects about twice what
+# happens; bob's estimates come true, a little more than he dares to say.
+LAUNCHES = {
+    "FN-108": (date(2026, 7, 6), "bob", {"signups": 0.06}),
+    "FN-122": (date(2026, 8, 3), "bob", {"weekly_active_teams": 0.04}),
+    "FN-136": (date(2026, 8, 10), "alice", {"defect_rate": 0.0}),
+    "FN-165": (date(2026, 9, 14), "alice", {"defect_rate": -0.05, "nps": 0.0}),
+    "FN-166": (date(2026, 8, 17), "alice", {"activation": 0.04}),
+    "FN-167": (date(2026, 9, 7), "alice", {"trial_conversion": 0.0}),
+    "FN-168": (date(2026, 11, 5), "bob", {"signups": 0.03}),       # still measuring on END
+}
+ESTIMATOR_OF_TEAM = {"growth": "alice", "platform": "bob", "customer": "carol"}
+
+
+def launch_factor(kpi: str, d: date) -> float:
+    """The product of the launches' steps on `kpi` at day `d`, relative to END."""
+    f = 1.0
+    for day, _who, lifts in LAUNCHES.values():
+        lift = lifts.get(kpi, 0.0)
+        f *= (1.0 if d >= day else 1.0 / (1.0 + lift))
+    return f
+
 
 def observations(rng: np.random.Generator) -> list[tuple[str, str, str]]:
     rows = []
@@ -54,7 +79,7 @@ def observations(rng: np.random.Generator) -> list[tuple[str, str, str]]:
                 share = (d - START).days / (END - START).days
                 trend = base + (end - base) * (share ** 1.15)
             weekly = 1 - 0.06 * (d.weekday() >= 5) if kpi in ("signups", "new_paid_accounts", "blog_pageviews") else 1
-            v = trend * weekly * (1 + rng.normal(0, noise))
+            v = trend * weekly * launch_factor(kpi, d) * (1 + rng.normal(0, noise))
             if kpi in INTEGER:
                 v = round(v) if kpi != "integrations_live" else round(trend)
             rows.append((kpi, d.isoformat(), f"{v:.6g}"))
@@ -128,6 +153,9 @@ INITIATIVES = [
     ("FN-163", "Partner certification course", "To Do", 5, "", "partner_mrr +8% @50%; integrations_live +2% @50%", ""),
     ("FN-164", "Win-back campaign for churned accounts", "To Do", 2, "", "mrr +0.5% @50%", ""),
     ("FN-165", "Mobile app crash reporting and fixes", "Done", 3, "", "defect_rate -10% @60%; nps +2% @50%", ""),
+    ("FN-166", "Onboarding checklist emails", "Done", 3, "", "activation +10% @70%", ""),
+    ("FN-167", "Trial countdown banner", "Done", 1, "", "trial_conversion +8% @60%", ""),
+    ("FN-168", "One-click signup with work email", "Done", 2, "", "signups +4% @60%", ""),
 ]
 
 CATEGORY = {"To Do": "new", "In Progress": "indeterminate", "Done": "done"}
@@ -155,12 +183,14 @@ def write(rng_seed: int = 20261120) -> None:
     with (HERE / "initiatives.csv").open("w", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["key", "title", "status", "status_category", "effort", "confidence", "impact", "labels", "url",
-                    "team", "blocked_by"])
+                    "team", "blocked_by", "estimator", "done_on"])
         for key, title, status, effort, conf, impact, labels in INITIATIVES:
             tags = " ".join(x for x in (labels, "must" if key in MUST else "") if x)
+            team = team_of(impact, labels)
+            done, who, _ = LAUNCHES.get(key, (None, ESTIMATOR_OF_TEAM[team], None))
             w.writerow([key, title, status, CATEGORY[status], effort, conf, impact, tags,
-                        f"https://fieldnote.atlassian.net/browse/{key}", team_of(impact, labels),
-                        BLOCKED_BY.get(key, "")])
+                        f"https://fieldnote.atlassian.net/browse/{key}", team, BLOCKED_BY.get(key, ""), who,
+                        done.isoformat() if done else ""])
 
 
 if __name__ == "__main__":
