@@ -42,7 +42,12 @@ def secure(doc: dict) -> dict:
     doc["paths"].setdefault("/api/v1/audit", audit)
     comps = doc.setdefault("components", {})
     comps.setdefault("schemas", {})["AuditLog"] = AUDIT
-    comps["securitySchemes"] = {**comps.get("securitySchemes", {}), **SCHEMES}
+    schemes = comps.setdefault("securitySchemes", {})
+    if "bearer" in schemes:             # the no-[auth] story is told there already; add the [auth] one
+        schemes["bearer"] = {**schemes["bearer"], "description": (schemes["bearer"].get("description", "") +
+                             " With [auth]: an API token from `roadmap token create NAME --role ROLE`.").strip()}
+    for name, scheme in SCHEMES.items():
+        schemes.setdefault(name, scheme)
     for path, ops in doc["paths"].items():
         rule = re.sub(r"\{[^}]*\}", "<>", path)
         for method, op in ops.items():
