@@ -1,4 +1,4 @@
-"""One TOML file -> validated settings (CONTRACT.md, "Configuration").
+"""One TOML file -> validated settings (docs/configuration.md).
 
 Found at `--config PATH`, else `$ROADMAP_CONFIG`, else `./roadmap.toml`. Relative paths
 are relative to the file. Secrets never sit in the file: a key ending in `_env` names the
@@ -59,7 +59,7 @@ class ScoringSettings(_Section):
     urgency: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     met_target_factor: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     default_confidence: float = Field(default=0.5, ge=0, le=1)
-    default_effort: float | str = "median"   # a number > 0, or "median" (SCORING.md)
+    default_effort: float | str = "median"   # a number > 0, or "median" (docs/model.md)
     as_of: date | None = None
 
     @field_validator("default_effort", mode="before")
@@ -100,7 +100,7 @@ class PlanningPeriod(_Section):
 
 
 class PlanningSettings(_Section):
-    """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity.
+    """[planning] (docs/model.md "The plan"). No teams: `roadmap plan` needs --capacity.
     A period is a name (`2027-Q1`, `2027-H1`, `2027-03` end where they say) or
     `{id, ends}`; `periods` keeps the names, `end_of` tells when each ends."""
     periods: list[str | PlanningPeriod] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"],
@@ -135,7 +135,7 @@ class PlanningSettings(_Section):
 
 
 class UncertaintySettings(_Section):
-    """[uncertainty] (SCORING.md "Uncertainty")."""
+    """[uncertainty] (docs/model.md "Uncertainty")."""
     draws: int = Field(default=10_000, ge=1, le=1_000_000)
     seed: int = Field(default=1, ge=0)
     top: int = Field(default=10, ge=1)

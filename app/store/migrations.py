@@ -86,7 +86,7 @@ def m002_team_and_mandatory(conn) -> None:
 
 def m003_link_unit(conn) -> None:
     """Links keep how an estimate was written (scoring.model.LINK_UNITS: 0 relative %, 1
-    percentage points, 2 points), so that SCORING.md v2 converts `+2pp` at ranking time."""
+    percentage points, 2 points), so that docs/model.md converts `+2pp` at ranking time."""
     for table in ("links", "staged_links"):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unit INTEGER NOT NULL DEFAULT 0"))
 
@@ -115,7 +115,7 @@ def m004_jobs(conn) -> None:
 
 
 def m005_snapshots(conn) -> None:
-    """Snapshots (issue 15): each a zlib manifest chained by hash to the one before, and
+    """Snapshots: each a zlib manifest chained by hash to the one before, and
     the item versions they share, stored once (scoring.changes.snapshot)."""
     md = MetaData()
     Table("snapshots", md, Column("hash", String(64), primary_key=True),

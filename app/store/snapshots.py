@@ -1,4 +1,4 @@
-"""Snapshots in the store (issue 15): the chain of sealed snapshots (scoring.changes.snapshot) as
+"""Snapshots in the store: the chain of sealed snapshots (scoring.changes.snapshot) as
 manifests plus the item versions they share, each stored once; and the initiatives as
 full models, which is what a snapshot freezes.
 

@@ -1,6 +1,6 @@
-"""What moved, and why, on the web (issue 15): the page `/changes` (a chooser of two
+"""What moved, and why, on the web: the page `/changes` (a chooser of two
 snapshots, the movers with their reasons, added, removed, the cut line) and the API
-`GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (CONTRACT.md)."""
+`GET/POST /api/v1/snapshots` and `GET /api/v1/diff?from&to` (docs/http.md)."""
 from __future__ import annotations
 
 from typing import Annotated
