@@ -1,4 +1,4 @@
-"""One TOML file -> validated settings (CONTRACT.md, "Configuration").
+"""One TOML file -> validated settings (docs/configuration.md).
 
 Found at `--config PATH`, else `$ROADMAP_CONFIG`, else `./roadmap.toml`. Relative paths
 are relative to the file. Secrets never sit in the file: a key ending in `_env` names the
@@ -59,7 +59,7 @@ class ScoringSettings(_Section):
     urgency: float = Field(default=1.0, ge=0, allow_inf_nan=False)
     met_target_factor: float = Field(default=0.5, ge=0, allow_inf_nan=False)
     default_confidence: float = Field(default=0.5, ge=0, le=1)
-    default_effort: float | str = "median"   # a number > 0, or "median" (SCORING.md)
+    default_effort: float | str = "median"   # a number > 0, or "median" (docs/model.md)
     as_of: date | None = None
 
     @field_validator("default_effort", mode="before")
@@ -100,7 +100,7 @@ class PlanningPeriod(_Section):
 
 
 class PlanningSettings(_Section):
-    """[planning] (SCORING.md "The plan"). No teams: `roadmap plan` needs --capacity.
+    """[planning] (docs/model.md "The plan"). No teams: `roadmap plan` needs --capacity.
     A period is a name (`2027-Q1`, `2027-H1`, `2027-03` end where they say) or
     `{id, ends}`; `periods` keeps the names, `end_of` tells when each ends."""
     periods: list[str | PlanningPeriod] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4"],
@@ -135,7 +135,7 @@ class PlanningSettings(_Section):
 
 
 class UncertaintySettings(_Section):
-    """[uncertainty] (SCORING.md "Uncertainty")."""
+    """[uncertainty] (docs/model.md "Uncertainty")."""
     draws: int = Field(default=10_000, ge=1, le=1_000_000)
     seed: int = Field(default=1, ge=0)
     top: int = Field(default=10, ge=1)
@@ -156,6 +156,61 @@ class CalibrationSettings(_Section):
     apply: bool = False
 
 
+AUTH_ROLES = ("viewer", "estimator", "planner", "admin")   # app.auth.ROLES (checked by a test)
+
+
+class AuthSettings(_Section):
+    """[auth] (docs/configuration.md, "[auth]"): who may do what. Unset: as before (reads
+    open, writes from loopback or with `[service] api_token_env`)."""
+    mode: Literal["oidc", "proxy", "none"] = "oidc"
+    issuer: str | None = Field(default=None, pattern=r"^https?://[^\s]+$")
+    client_id: str | None = Field(default=None, min_length=1)
+    client_secret_env: str | None = None
+    groups_claim: str = Field(default="groups", min_length=1)   # a dotted path: realm_access.roles
+    roles: dict[str, str] = Field(default_factory=dict)        # group or e-mail -> role
+    proxy_user_header: str = "X-Forwarded-Email"
+    proxy_groups_header: str | None = "X-Forwarded-Groups"
+    proxy_secret_env: str | None = None
+    trusted_proxies: list[str] = Field(default_factory=list)
+    session_hours: float = Field(default=12, gt=0, le=24 * 30)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles(cls, v: dict[str, str]) -> dict[str, str]:
+        bad = [f"'{k}' = '{r}'" for k, r in v.items() if r not in AUTH_ROLES]
+        if bad:
+            raise ValueError(f"{', '.join(bad)}: a role must be one of {', '.join(AUTH_ROLES)}")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: list[str]) -> list[str]:
+        import ipaddress
+        for n in v:
+            try:
+                ipaddress.ip_network(n, strict=False)
+            except ValueError:
+                raise ValueError(f"'{n}' is not an address or network (10.0.0.0/8, 127.0.0.1)") from None
+        return v
+
+    def problems(self) -> list[str]:
+        """What each mode needs, located (`auth.issuer: ...`)."""
+        out = []
+        if self.mode == "oidc":
+            out += [f"auth.{k}: missing; mode = \"oidc\" needs it ({hint})" for k, hint in
+                    (("issuer", "the identity provider's issuer URL"), ("client_id", "this service's client id"))
+                    if not getattr(self, k)]
+        if self.mode == "proxy":
+            if not self.proxy_secret_env:
+                out.append("auth.proxy_secret_env: missing; mode = \"proxy\" needs the variable holding the "
+                           "secret the proxy sends in X-Roadmap-Proxy-Secret")
+            if not self.trusted_proxies:
+                out.append("auth.trusted_proxies: missing; mode = \"proxy\" needs the proxy's addresses")
+        if self.mode != "none" and not self.roles:
+            out.append("auth.roles: empty; map at least one group or e-mail to a role, else nobody gets in")
+        return out
+
+
 class Source(BaseModel):
     """A KPI's `source`: the connector that feeds it plus that connector's own keys."""
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -174,6 +229,9 @@ class Settings(_Section):
     uncertainty: UncertaintySettings = UncertaintySettings()
     outcomes: OutcomesSettings = OutcomesSettings()
     calibration: CalibrationSettings = CalibrationSettings()
+
+
+    auth: AuthSettings | None = None
     objectives: list[Objective] = Field(default_factory=list)
     kpis: list[KpiSettings] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
@@ -338,7 +396,7 @@ def load_settings(path: str | os.PathLike | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, Settings), p) from None
     settings.path = p.resolve()
-    problems = _duplicates(settings) + _connectors(settings)
+    problems = _duplicates(settings) + _connectors(settings) + (settings.auth.problems() if settings.auth else [])
     if problems:
         raise ConfigError(problems, p)
     return settings

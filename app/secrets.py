@@ -37,6 +37,8 @@ def secret_values(settings) -> list[str]:
     found: list[tuple[str, dict]] = []
     _env_names(settings.service.model_dump(), found)
     _env_names(settings.connectors, found)
+    if getattr(settings, "auth", None) is not None:       # the OIDC client secret, the proxy secret, the session key
+        _env_names(settings.auth.model_dump(), found)
     tables: dict[int, tuple[dict, list[str]]] = {}
     for var, table in found:
         tables.setdefault(id(table), (table, []))[1].append(os.environ.get(var) or "")

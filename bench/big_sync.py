@@ -1,4 +1,4 @@
-"""Large-sync benchmark (issue 8): the store side of big syncs, each `roadmap sync` a
+"""Large-sync benchmark: the store side of big syncs, each `roadmap sync` a
 separate process with its wall time and peak memory (ru_maxrss).
 
 - a 70,000-initiative backlog file into PostgreSQL (above its 65,535 bound parameters per

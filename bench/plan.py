@@ -1,6 +1,6 @@
 """Plan benchmark: prints figures and ratios measured in this one run.
 
-Generated backlogs of 100, 300, 600 and 1,200 items (issue 13): teams = n/40, four
+Generated backlogs of 100, 300, 600 and 1,200 items: teams = n/40, four
 periods, 20 % of the items blocked (1-2 blockers each, on any team, acyclic), 3 %
 mandatory, total effort twice the capacity. Impacts are log-normal (5 % are 0, as
 unestimated items are), efforts are story points 1..13, capacities vary by period.

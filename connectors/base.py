@@ -49,7 +49,7 @@ class InitiativeRecord:
     status_category: str = "new"          # new | indeterminate | done
     effort: float | None = None
     confidence: float | None = None
-    impact: str = ""                      # impact lines (CONTRACT.md)
+    impact: str = ""                      # impact lines (docs/configuration.md)
     labels: tuple[str, ...] = ()
     url: str = ""
     parent: str = ""

@@ -1,4 +1,4 @@
-"""CSV and JSON files of initiatives or of KPI observations (CONTRACT.md columns).
+"""CSV and JSON files of initiatives or of KPI observations (docs/configuration.md columns).
 
 Files are read row by row (a JSON file's list item by item), never held whole, so a
 million-row observations file syncs in bounded memory. A malformed row is skipped,

@@ -1,4 +1,4 @@
-"""KPI-to-strategy alignment: the findings of `roadmap check` (CONTRACT.md).
+"""KPI-to-strategy alignment: the findings of `roadmap check` (docs/cli.md).
 
 Levels: `cycle` and `unknown-node` are errors; `kpi-off-track`, `unestimated-link` and
 `effort-defaulted` are info; every other code is a warning. A suggested estimate follows

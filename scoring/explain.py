@@ -1,6 +1,6 @@
 """Why an initiative scores what it does, as plain data: the paths its estimates take to
 the objectives with every KPI's urgency factor on the way and why, and the forecast of
-each KPI it moves (SCORING.md "Contributions").
+each KPI it moves (docs/model.md "Contributions").
 
 Paths are walked for one item only, and bounded: explanation, never scoring.
 """

@@ -39,7 +39,7 @@ class Scorer:
 # The one registry of scorers: METHODS, the factor names, the config's and CLI's choices
 # and the OpenAPI enum all derive from it.
 SCORERS: dict[str, Scorer] = {s.name: s for s in (
-    Scorer("kpi-impact", (), "urgency-weighted KPI impact on the strategy / effort (SCORING.md)"),
+    Scorer("kpi-impact", (), "urgency-weighted KPI impact on the strategy / effort (docs/model.md)"),
     Scorer("rice", ("reach", "factor_impact"), "reach · impact · confidence / effort"),
     Scorer("ice", ("factor_impact", "ease"), "impact · confidence · ease"),
     Scorer("wsjf", ("business_value", "time_criticality", "risk_reduction", "job_size"),

@@ -120,7 +120,7 @@ class GoalGraph:
         return cache
 
     def objective_weights(self, override: dict[str, float] | None = None) -> dict[str, float]:
-        """ŵ_o = w_o / Σ w (SCORING.md); raises BadInput when all weights are zero."""
+        """ŵ_o = w_o / Σ w (docs/model.md); raises BadInput when all weights are zero."""
         raw = {o.id: float((override or {}).get(o.id, o.weight)) for o in self.objectives}
         total = sum(raw.values())
         if not total > 0:

@@ -1,9 +1,9 @@
-"""The KPI-impact kernel of SCORING.md: KPI values V_k, the vectorised backlog product,
+"""The KPI-impact kernel of docs/model.md: KPI values V_k, the vectorised backlog product,
 and per-link contributions.
 
 Because every step is linear, I_i = Σ_links δ_link · W[k_link] with
 W[k] = 100 · Σ_o ŵ_o · V[k, o], where V[k, o] = u_k · Σ_{k->p} e · V[p, o] carries the
-urgency of every KPI on the way (SCORING.md step 4). V comes from one reverse-topological
+urgency of every KPI on the way (docs/model.md step 4). V comes from one reverse-topological
 pass over the graph, (I - U·A) V = U·B with U = diag(u): a sparse triangular solve, so
 scoring is O(links) however many paths the graph has.
 """
@@ -78,7 +78,7 @@ def kpi_values(graph: GoalGraph, urgency: dict[str, float]) -> tuple[np.ndarray,
     """V[k, o] (rows in `graph.kpi_order`, columns in `graph.objectives` order): the
     urgency-weighted improvement of objective o from a unit improvement of KPI k, summed
     over all paths, each path's product of edge weights times the urgency of every KPI on
-    it (SCORING.md's V_k is 100 · Σ_o ŵ_o · V[k, o]). Also returns `reach[k, o]`, True
+    it (docs/model.md's V_k is 100 · Σ_o ŵ_o · V[k, o]). Also returns `reach[k, o]`, True
     where a path exists.
 
     The reverse-topological pass V[k] = u_k · (Σ_{k->o} e + Σ_{k->p} e·V[p]) is one
@@ -93,7 +93,7 @@ def kpi_values(graph: GoalGraph, urgency: dict[str, float]) -> tuple[np.ndarray,
 
 def physical_propagation(graph: GoalGraph, delta: np.ndarray) -> np.ndarray:
     """Δ(k) = δ(k) + Σ_{c->k} e · Δ(c) for every KPI (rows in `graph.kpi_order`): the
-    physical propagation of SCORING.md step 2, without urgency, used for forecasts.
+    physical propagation of docs/model.md step 2, without urgency, used for forecasts.
     One triangular solve of (I - A)ᵀ Δ = δ."""
     ga = graph_arrays(graph)
     if ga.to_kpi is None or not delta.size:
@@ -115,7 +115,7 @@ def impact_kernel(link_item: np.ndarray, link_kpi: np.ndarray, delta: np.ndarray
 
 
 def round10(a):
-    """Round to 10 decimal places so that equal estimates tie exactly (SCORING.md)."""
+    """Round to 10 decimal places so that equal estimates tie exactly (docs/model.md)."""
     return np.round(a, 10) + 0.0   # + 0.0 turns -0.0 into 0.0
 
 

@@ -1,4 +1,4 @@
-"""The impact-line parser: how a PM states an estimate in the tracker (CONTRACT.md).
+"""The impact-line parser: how a PM states an estimate in the tracker (docs/cli.md).
 
     activation +8% @70%
     churn -5%..-2% @50%

@@ -1,9 +1,9 @@
 """Where each KPI stands at `as_of`: current value (a window aggregate), progress,
 expected progress, status, urgency.
 
-Urgency (SCORING.md step 3) makes initiatives that move a lagging KPI, or a KPI that
+Urgency (docs/model.md step 3) makes initiatives that move a lagging KPI, or a KPI that
 feeds one, more valuable; status is what `roadmap kpis` and the alignment check report
-(CONTRACT.md).
+(docs/cli.md).
 """
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def describe_window(aggregate: str, window_days: int, newest: date, observed: in
 
 def window_current(days, values, as_of: date, window_days: int = 1, aggregate: str = "last") -> Current | None:
     """The KPI's current value from its observations `(days, values)` (any order; one per
-    day) per SCORING.md: with n the newest day at or before `as_of`, the aggregate of the
+    day) per docs/model.md: with n the newest day at or before `as_of`, the aggregate of the
     values dated in (n - window_days, n]; days with no observation are left out, not
     counted as zero; `last` ignores the window. None when nothing is at or before `as_of`.
 
@@ -86,7 +86,7 @@ def _clamp01(v: float) -> float:
 
 
 def progress_of(kpi: Kpi, x: float | None) -> float | None:
-    """p_k with the special cases of SCORING.md; x falls back to the baseline."""
+    """p_k with the special cases of docs/model.md; x falls back to the baseline."""
     if kpi.target is None:
         return None
     if x is None:

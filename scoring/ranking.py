@@ -36,7 +36,7 @@ class ScoringParams:
 
 
 def default_effort(effort: np.ndarray, given: np.ndarray, ranked: np.ndarray, setting: float | str) -> float:
-    """The effort of an item with none (SCORING.md): the number configured, or with
+    """The effort of an item with none (docs/model.md): the number configured, or with
     "median" the median of the readable efforts of the items being ranked (the mean of
     the two middle ones for an even count; 1.0 when none has one).
 
@@ -92,7 +92,7 @@ def rank_backlog(backlog: Backlog, graph: GoalGraph, params: ScoringParams,
                  currents: dict[str, Current] | None = None, *,
                  objective_weights: dict[str, float] | None = None,
                  include_done: bool = False) -> "Ranking":
-    """Score and rank `backlog` through `graph` as SCORING.md defines it."""
+    """Score and rank `backlog` through `graph` as docs/model.md defines it."""
     if params.method not in METHODS:
         raise BadInput(f"unknown scoring method '{params.method}'; use one of {', '.join(METHODS)}")
     states = kpi_states(graph, currents or {}, params)
@@ -189,7 +189,7 @@ class Ranking:
 
     @cached_property
     def kpi_values(self) -> dict[str, float]:
-        """V_k of SCORING.md step 4 per KPI: the urgency-weighted value of one unit of
+        """V_k of docs/model.md step 4 per KPI: the urgency-weighted value of one unit of
         improvement, 100 · Σ_o ŵ_o · V[k, o]."""
         w = np.array([self.weights[o.id] for o in self.graph.objectives])
         unit = 100.0 * (self.V @ w) if len(self.V) else np.zeros(0)

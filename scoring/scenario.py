@@ -2,7 +2,7 @@
 weights, KPI values or edge weights, computing only what the change touches
 (docs/model.md, "What-if").
 
-The scored ranking keeps each link's direct improvement δ (SCORING.md step 1, after
+The scored ranking keeps each link's direct improvement δ (docs/model.md step 1, after
 conversion and pooling) and each KPI's value per objective V[k, o]. Then
 
 - new objective weights cost one matrix-vector product, W = 100 · V @ ŵ (per KPI), one

@@ -1,7 +1,7 @@
-"""A straightforward reading of SCORING.md, used as an oracle in tests and as the slow
+"""A straightforward reading of docs/model.md, used as an oracle in tests and as the slow
 baseline in bench/scoring.py: per initiative, walk every path from each linked KPI to
 every objective and add up the products of edge weights and of the urgency of every KPI
-on the path (SCORING.md v2). Exponential in the number of paths, on purpose."""
+on the path (docs/model.md). Exponential in the number of paths, on purpose."""
 from __future__ import annotations
 
 from scoring.graph import GoalGraph

@@ -1,4 +1,4 @@
-"""Attribution of score changes between two snapshots (SCORING.md "What moved, and why")."""
+"""Attribution of score changes between two snapshots (docs/model.md "What moved")."""
 from __future__ import annotations
 
 import itertools

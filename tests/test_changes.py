@@ -1,10 +1,10 @@
-"""Snapshots in the store and what moved between them (issue 15), through the real sync,
+"""Snapshots in the store and what moved between them, through the real sync,
 store, CLI and API: SQLite and PostgreSQL round trips, the snapshot a sync saves, named
 snapshots, tamper detection, `roadmap diff` text and json, the API.
 
-Fixtures: the worked example of SCORING.md (tests/conftest.py) synced from its CSV files;
+Fixtures: the worked example of docs/model.md (tests/conftest.py) synced from its CSV files;
 the changes between syncs are edits a user would make to those files. Expected scores are
-worked by hand from SCORING.md's example: A's impact is 3.9 (score 1.95 at effort 2)."""
+worked by hand from docs/model.md's example: A's impact is 3.9 (score 1.95 at effort 2)."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,4 @@
-"""Every command of CONTRACT.md as a user runs it: output, formats and exit statuses."""
+"""Every command of docs/cli.md as a user runs it: output, formats and exit statuses."""
 from __future__ import annotations
 
 import csv
@@ -31,7 +31,7 @@ def test_score_json_is_the_contract_object(synced):
     data = json.loads(res.output)
     assert (data["as_of"], data["method"], data["total"]) == ("2026-07-02", "kpi-impact", 4)
     a, c = data["items"][:2]
-    # SCORING.md v2 worked example: A 1.95, C 1.625, B 0.975, D 0
+    # docs/model.md worked example: A 1.95, C 1.625, B 0.975, D 0
     assert a == {"rank": 1, "key": "A", "title": "Guided onboarding", "status": "To Do",
                  "url": "https://acme.atlassian.net/browse/A", "score": 1.95, "impact": 3.9, "effort": 2.0,
                  "effort_defaulted": False, "flags": [],

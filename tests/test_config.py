@@ -152,7 +152,7 @@ def test_config_example_is_valid_and_documents_every_key():
 
 
 def test_absurd_weights_are_refused_with_their_location(tmp_path):
-    """1e308 was accepted and turned every score into 0 with numpy warnings (issue 8)."""
+    """1e308 was accepted and turned every score into 0 with numpy warnings."""
     text = ('[[objectives]]\nid = "rev"\nweight = 1e308\n\n[[kpis]]\nid = "mrr"\n\n'
             '[[edges]]\nfrom = "mrr"\nto = "rev"\nweight = -1e308\n')
     with pytest.raises(ConfigError) as err:

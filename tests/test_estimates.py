@@ -1,5 +1,5 @@
 """Absolute estimates (pp / pt) converted with the KPI's current value, `no-base`, and the
-median effort default (SCORING.md v2), with values computed by hand."""
+median effort default (docs/model.md), with values computed by hand."""
 from __future__ import annotations
 
 import pytest

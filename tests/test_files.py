@@ -21,7 +21,7 @@ def test_csv_initiatives_and_observations_sync_and_rank(workspace_dir):
     assert (reports["backlog"].initiatives, reports["backlog"].skipped) == (5, [])
     assert reports["obs"].observations == 6 and reports["obs"].status == "ok"
     r = ranking(ws)
-    assert [(it["key"], it["score"]) for it in r.items()] == [("A", 1.95), ("C", 1.625), ("B", 0.975), ("D", 0.0)]  # SCORING.md v2
+    assert [(it["key"], it["score"]) for it in r.items()] == [("A", 1.95), ("C", 1.625), ("B", 0.975), ("D", 0.0)]  # docs/model.md
     assert items(ws, r)[0]["url"] == "https://acme.atlassian.net/browse/A"   # text joined by the services
 
 

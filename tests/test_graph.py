@@ -117,7 +117,7 @@ def test_vectorised_impact_equals_the_walk_over_all_paths(seed):
         assert sum(c["impact"] for c in r.contributions(i)) == pytest.approx(r.impact[i], abs=1e-9)
 
 
-# -- absurd weights are refused with a located message (issue 8) ------------------------
+# -- absurd weights are refused with a located message ------------------------
 @pytest.mark.parametrize("section,value,message", [
     ("objectives", "1e308", "objectives[0].weight: input should be less than or equal to 1000000"),
     ("objectives", "inf", "objectives[0].weight: input should be a finite number"),

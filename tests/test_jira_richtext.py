@@ -1,4 +1,4 @@
-"""Jira rich text read as CONTRACT.md's impact lines: ADF expand / panel titled KPI impact,
+"""Jira rich text read as docs/cli.md's impact lines: ADF expand / panel titled KPI impact,
 decision, task and list items one estimate each, tables, wiki marks and mixed lists; and
 no ADF document, however odd, breaks a sync (fuzzed with hypothesis)."""
 from __future__ import annotations

@@ -57,6 +57,11 @@ ADDED = {
                   "expected", "verdict", "reason", "realised", "realised_low", "realised_high", "se",
                   "observed", "expected_level", "placebos", "group_keys", "group_expected",
                   "post_start", "post_end", "obs_through", "obs_digest", "as_of", "computed_at", "active"]),
+    migrations.m008_auth: dict(         # people seen, API tokens (hashes only), the hash-chained audit log
+        people=["id", "name", "via", "role", "first_seen", "last_seen"],
+        api_tokens=["id", "name", "role", "hash", "created_at", "created_by", "revoked_at", "last_used"],
+        audit_log=["seq", "at", "who", "via", "role", "action", "object", "outcome", "request_id", "prev_hash",
+                   "hash"]),
     migrations.m009_published_ranking: dict(   # the published ranking, stored once per input key
         published_rankings=["key", "data_version", "created_at", "head", "top", "csv", "columns"]),
     migrations.m010_scenarios: dict(scenarios=["id", "name", "page", "query", "saved_by", "saved_at"]),

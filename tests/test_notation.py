@@ -1,4 +1,4 @@
-"""The impact-line parser: examples from CONTRACT.md and properties (hypothesis)."""
+"""The impact-line parser: examples from docs/cli.md and properties (hypothesis)."""
 from __future__ import annotations
 
 import time
@@ -44,7 +44,7 @@ def test_forms_of_an_estimate(text, expected):
 
 
 @pytest.mark.parametrize("text,kpi", [
-    ("kpi_impact_weekly +5%", "kpi_impact_weekly"),     # issue 10: linked to a KPI named `weekly`
+    ("kpi_impact_weekly +5%", "kpi_impact_weekly"),     # linked to a KPI named `weekly`
     ("kpi-impact-2 +5%", "kpi-impact-2"),
     ("kpi_impacts +5%", "kpi_impacts"),
     ("weekly_active_users_7d +5%", "weekly_active_users_7d"),
@@ -165,7 +165,7 @@ def test_written_absolute_range_reads_back(kpi, a, b, unit, conf):
 @given(kpi_ids, st.sampled_from(["a", "lots", "+5", "x1"]), st.integers(1_000, 10_000),
        st.sampled_from(["x", "%", "@", "5", "pp", ".."]))
 def test_a_10_kb_line_parses_in_linear_time(kpi, word, spaces, tail):
-    # issue 8: `<kpi> <word><spaces><x>` took cubic time (4 kB: 11 s). The one timed
+    # `<kpi> <word><spaces><x>` took cubic time (4 kB: 11 s). The one timed
     # assertion the issue asks for, with a generous bound.
     line = f"{kpi} {word}{' ' * spaces}{tail}"
     line = line + " " * max(0, 10_000 - len(line))

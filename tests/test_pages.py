@@ -31,7 +31,7 @@ def test_csv_exports_the_rows_the_page_shows(client):
         page = client.get(f"/{qs}").get_data(as_text=True)
         assert re.findall(r'<tr data-key="([^"]+)"', page) == [it["key"] for it in api["items"]], qs
         assert f'href="/roadmap.csv{qs}"' in page, qs
-    # the worked example (SCORING.md v2): A 1.95, C 1.625, B 0.975; D has no estimate
+    # the worked example (docs/model.md): A 1.95, C 1.625, B 0.975; D has no estimate
     assert csv_keys(client, "/roadmap.csv") == ["A", "C", "B", "D"]
 
 

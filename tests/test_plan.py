@@ -1,4 +1,4 @@
-"""The plan kernel (SCORING.md "The plan"): optima checked by brute force over every
+"""The plan kernel (docs/model.md "The plan"): optima checked by brute force over every
 assignment of every item to a period or to nothing, plus hand-computed plans."""
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def make(items, capacity, periods=None, teams=("all",), value_of_time="linear", 
     opt = [it[3] if len(it) > 3 else {} for it in items]
     capacity = np.array(capacity, dtype=float).reshape(len(teams), -1)
     periods = periods or [f"P{p + 1}" for p in range(capacity.shape[1])]
-    if order is None:  # SCORING.md's rank: score, then impact descending, then key
+    if order is None:  # docs/model.md's rank: score, then impact descending, then key
         order = sorted(range(len(keys)), key=lambda i: (-impact[i] / effort[i], -impact[i], keys[i]))
     return PlanInput(keys=keys, impact=impact, effort=effort, order=np.array(order, dtype=int),
                      team=np.array([o.get("team", 0) for o in opt]),
@@ -38,7 +38,7 @@ def factors(inp):
 
 
 def violations(inp, assign):
-    """Every rule of SCORING.md that `assign` (key -> period index or -1) breaks."""
+    """Every rule of docs/model.md that `assign` (key -> period index or -1) breaks."""
     f, keys = factors(inp), inp.keys
     load, spans = {}, {}
     bad = []

@@ -2,7 +2,7 @@
 by hand in each test (the worked example's impacts: A 3.9, B 3.9, C 1.625, D 0; efforts
 A 2, B 4, C 1, D 1; E is done). C is "To Do" unless a test says otherwise: work in
 progress is committed to the plan since v3, which the hand-worked optima predate. Fixture data: tests/conftest.py's worked example with
-the planning columns of CONTRACT.md (team, labels, blocked_by) added by hand."""
+the planning columns of docs/cli.md (team, labels, blocked_by) added by hand."""
 from __future__ import annotations
 
 import json

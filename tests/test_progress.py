@@ -1,4 +1,4 @@
-"""Urgency and status of a KPI (SCORING.md step 3, CONTRACT.md KPI status)."""
+"""Urgency and status of a KPI (docs/model.md step 3, docs/cli.md KPI status)."""
 from __future__ import annotations
 
 from datetime import date
@@ -80,7 +80,7 @@ def test_progress_beyond_the_wrong_side_clamps_lag_at_one():
     assert s.progress == -0.5 and s.urgency == 2.0
 
 
-# -- current as a window aggregate (SCORING.md "KPIs") -------------------------------
+# -- current as a window aggregate (docs/model.md "KPIs") -------------------------------
 import numpy as np  # noqa: E402
 from datetime import timedelta  # noqa: E402
 

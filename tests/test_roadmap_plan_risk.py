@@ -1,4 +1,4 @@
-"""The plan and the risk on the roadmap and initiative pages (issues 13.5, 14.3), through the
+"""The plan and the risk on the roadmap and initiative pages, through the
 Flask test client on the demo workspace (app/demo, synced through the real pipeline): the
 Plan column against services.plan.plan_marks, the plain cut's line against a prefix summed
 by hand, P(in plan) against services.risk.risk_summary, refine-first links landing on

@@ -1,4 +1,4 @@
-"""Browser test of the plan and the risk on the roadmap (issues 13.5, 14.3): the demo served
+"""Browser test of the plan and the risk on the roadmap: the demo served
 on loopback (tests/browser_kit.py), at 1440 and 390 px, under the pages' own CSP; the Plan
 and P(in plan) columns are there, a refine-first link lands on its estimate row. Screenshots
 go to test-artifacts/."""

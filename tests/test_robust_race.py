@@ -1,4 +1,4 @@
-"""`roadmap score` racing publishing syncs (issue 8: 3 of 88 runs ended in a KeyError
+"""`roadmap score` racing publishing syncs (3 of 88 runs ended in a KeyError
 traceback and a ranking built before a sync showed other items' titles). Every score
 run must exit 0 and show each item with its own title, whichever version it read."""
 from __future__ import annotations

@@ -82,3 +82,76 @@ def test_api_conforms_without_a_token(case):
 def test_api_conforms_with_a_token(case):
     response = case.call_and_validate(checks=CHECKS)
     assert "tok-fuzz-123" not in response.text
+
+
+# -- signed in as each role ([auth]; docs/http.md "Who may do what"): no 500, every 403 documented
+ROLE_FUZZ = settings(max_examples=8, derandomize=True, deadline=None, database=None,
+                     suppress_health_check=list(HealthCheck))
+AUTH_TOML = '''
+[auth]
+mode = "oidc"
+issuer = "https://login.example.invalid/realms/acme"
+client_id = "kpi-roadmap"
+[auth.roles]
+"everyone" = "viewer"
+'''
+
+
+def _role_api(workspace_dir, monkeypatch, role: str):
+    from app.auth import tokens
+    cfg = workspace_dir / "roadmap.toml"
+    cfg.write_text(cfg.read_text() + AUTH_TOML)
+    app = _app(workspace_dir, monkeypatch, None)
+    app.config["FUZZ_TOKEN"] = tokens.create(app.extensions["roadmap"].ws.store, "fuzz", role)[1]
+    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+
+
+def _signed_in(case):
+    token = case.operation.schema.app.config["FUZZ_TOKEN"]
+    response = case.call_and_validate(checks=CHECKS, headers={"Authorization": f"Bearer {token}"})
+    assert token not in response.text
+
+
+# one fixture and one test per role (a parametrized fixture does not reach schemathesis' tests)
+@pytest.fixture
+def viewer_api(workspace_dir, monkeypatch):
+    return _role_api(workspace_dir, monkeypatch, "viewer")
+
+
+@pytest.fixture
+def estimator_api(workspace_dir, monkeypatch):
+    return _role_api(workspace_dir, monkeypatch, "estimator")
+
+
+@pytest.fixture
+def planner_api(workspace_dir, monkeypatch):
+    return _role_api(workspace_dir, monkeypatch, "planner")
+
+
+@pytest.fixture
+def admin_api(workspace_dir, monkeypatch):
+    return _role_api(workspace_dir, monkeypatch, "admin")
+
+
+@schemathesis.pytest.from_fixture("viewer_api").parametrize()
+@ROLE_FUZZ
+def test_api_conforms_signed_in_as_a_viewer(case):
+    _signed_in(case)
+
+
+@schemathesis.pytest.from_fixture("estimator_api").parametrize()
+@ROLE_FUZZ
+def test_api_conforms_signed_in_as_an_estimator(case):
+    _signed_in(case)
+
+
+@schemathesis.pytest.from_fixture("planner_api").parametrize()
+@ROLE_FUZZ
+def test_api_conforms_signed_in_as_a_planner(case):
+    _signed_in(case)
+
+
+@schemathesis.pytest.from_fixture("admin_api").parametrize()
+@ROLE_FUZZ
+def test_api_conforms_signed_in_as_an_admin(case):
+    _signed_in(case)

@@ -18,7 +18,7 @@ from tests.conftest import AS_OF
 
 @pytest.fixture
 def example(example_graph, example_currents, example_initiatives):
-    """SCORING.md's worked example as a sealed snapshot, plus a range, factors, a done
+    """docs/model.md's worked example as a sealed snapshot, plus a range, factors, a done
     item and a non-ASCII title so that every kind of field goes through the encoding."""
     extra = [Initiative(key="E", title="Écran d'accueil — onboarding", status="Done", status_category="done",
                         effort=3, links=(Link(kpi="activation", low=0.02, high=0.06, confidence=0.7),)),

@@ -1,4 +1,4 @@
-"""The uncertainty kernel (SCORING.md "Uncertainty", issue 14): drawn impacts against the
+"""The uncertainty kernel (docs/model.md "Uncertainty"): drawn impacts against the
 worked example, closed forms for P(in plan) and the value of information, estimates that
 cannot move the plan, repeatability, and uncertain edge weights."""
 from __future__ import annotations
@@ -23,7 +23,7 @@ def phi(z):
 
 
 def worked_example(**changes) -> RiskInput:
-    """SCORING.md's worked example: KPIs children before parents (activation, churn, nps,
+    """docs/model.md's worked example: KPIs children before parents (activation, churn, nps,
     mrr) with urgencies 1.3, 1.3, 0.5, 1; ŵ = 0.75 (revenue), 0.25 (delight); so V_mrr = 75,
     V_nps = 16.25, V_activation = 48.75, V_churn = 78. Items A, B, C, D as there, A and B
     with ranges around the document's point lifts (same midpoints)."""

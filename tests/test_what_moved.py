@@ -1,5 +1,5 @@
 """What moved: the edits people made, listed apart from drift, and exact zeros below 1e-9
-of an item's score (docs/model.md "What moved, and why")."""
+of an item's score (docs/model.md "What moved")."""
 from __future__ import annotations
 
 import random

@@ -1,4 +1,4 @@
-"""SCORING.md's v2 worked example, number for number (by hand in SCORING.md: urgency on
+"""docs/model.md's v2 worked example, number for number (by hand in docs/model.md: urgency on
 every KPI along a path, V values, impacts, scores, contributions, the median effort)."""
 from __future__ import annotations
 

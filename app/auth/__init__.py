@@ -4,10 +4,13 @@ Roles are ordered: viewer < estimator < planner < admin. Every request has a per
 signed in (OIDC or a trusted proxy), a tool's bearer token, or, with no `[auth]` section,
 the service as it always was: `local`, an admin on loopback. `current_person()` is the one
 way the rest of the app asks who is there; the web's before-request hook sets it on
-`flask.g.person`, and the CLI acts as `local` (or `--by NAME` where a command takes one).
+`flask.g.person` (app/auth/web.py), and the CLI acts as `local`, or as the tool whose
+token is in `$ROADMAP_TOKEN` (app/cli/auth.py). Which role each route and command needs
+is one table each: `app.auth.rules` (web) and `app.cli.auth.COMMANDS` (CLI).
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 ROLES = ("viewer", "estimator", "planner", "admin")
@@ -34,6 +37,12 @@ class Person:
 
 
 LOCAL = Person(name="local", role="admin", id="local", via="local")
+_cli_person: ContextVar[Person | None] = ContextVar("roadmap_cli_person", default=None)
+
+
+def act_as(person: Person | None) -> None:
+    """The CLI's person for this command (`$ROADMAP_TOKEN`'s, see app/cli/auth.py); None: LOCAL."""
+    _cli_person.set(person)
 
 
 def current_person() -> Person:
@@ -45,4 +54,4 @@ def current_person() -> Person:
         return LOCAL
     if has_request_context():
         return getattr(g, "person", None) or LOCAL
-    return LOCAL
+    return _cli_person.get() or LOCAL

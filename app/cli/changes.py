@@ -1,5 +1,5 @@
 """`roadmap snapshot save NAME`, `roadmap snapshot list` and `roadmap diff FROM [TO]`:
-what moved between two snapshots and why (CONTRACT.md, issue 15).
+what moved between two snapshots and why (docs/cli.md).
 
 Exit status: 0 done, 1 a listed snapshot does not verify, 2 bad input (an unknown or
 duplicate name, a tampered snapshot to compare).

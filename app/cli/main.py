@@ -351,9 +351,10 @@ def serve(config, host, port, insecure) -> None:
     svc = ws.settings.service
     host = host or svc.host
     token_set = bool(svc.api_token_env and os.environ.get(svc.api_token_env))
-    if host not in LOOPBACK and not token_set and not insecure:
+    signs_in = ws.settings.auth is not None and ws.settings.auth.mode != "none"    # every write needs a role
+    if host not in LOOPBACK and not token_set and not signs_in and not insecure:
         raise UserError(f"refusing to serve on {host} without an API token: set [service] api_token_env and "
-                        "export that variable, or pass --insecure")
+                        "export that variable, add an [auth] section, or pass --insecure")
     ws.graph  # refuse a graph that cannot be scored before listening
     from app.web.serve import serve as run_server
     run_server(ws, host=host, port=port or svc.port)

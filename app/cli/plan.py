@@ -1,4 +1,4 @@
-"""`roadmap plan`: the capacity plan (SCORING.md "The plan") as a table or as JSON."""
+"""`roadmap plan`: the capacity plan (docs/model.md "The plan") as a table or as JSON."""
 from __future__ import annotations
 
 import contextlib

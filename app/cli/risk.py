@@ -1,5 +1,5 @@
 """`roadmap risk`: how sure the plan is, and which estimates to refine first
-(SCORING.md "Uncertainty")."""
+(docs/model.md "Uncertainty")."""
 from __future__ import annotations
 
 import click

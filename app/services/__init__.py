@@ -68,7 +68,7 @@ class Workspace:
 
 
 def currents(ws: Workspace, as_of: date) -> dict[str, Current]:
-    """Each KPI's current value at `as_of`, over its configured window (SCORING.md)."""
+    """Each KPI's current value at `as_of`, over its configured window (docs/model.md)."""
     return ws.store.currents(as_of, {k.id: (k.window_days, k.aggregate) for k in ws.settings.kpis})
 
 
@@ -134,7 +134,7 @@ def _graph_or_flat(ws: Workspace):
 
 
 def check(ws: Workspace, as_of: date | None = None) -> dict:
-    """The alignment findings and the effort-vs-weight allocation (CONTRACT.md `check`)."""
+    """The alignment findings and the effort-vs-weight allocation (docs/cli.md `check`)."""
     s = ws.settings
     params = ws.params(as_of)
     rules = al.AlignmentRules(as_of=params.as_of, stale_days=s.alignment.stale_days,

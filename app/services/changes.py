@@ -1,6 +1,6 @@
-"""What moved since a snapshot, and why (issue 15): saving snapshots of the current data,
+"""What moved since a snapshot, and why: saving snapshots of the current data,
 listing them with whether their chain verifies, and the diff between two of them (or one
-and now) as CONTRACT.md's `diff` json and as the lines the CLI and the page show.
+and now) as docs/cli.md's `diff` json and as the lines the CLI and the page show.
 
 Shared by the CLI (`roadmap snapshot`, `roadmap diff`), the web (`/changes`, the API) and
 the sync (one snapshot per published sync). Nothing here prints or knows HTTP.
@@ -212,7 +212,7 @@ def diff(ws: Workspace, from_ref: str | None, to_ref: str | None = None) -> Diff
 
 
 def diff_json(d: Diff) -> dict:
-    """CONTRACT.md's `diff --format json`: each item's parts sum to score_to - score_from."""
+    """docs/cli.md's `diff --format json`: each item's parts sum to score_to - score_from."""
     keys = ("key", "rank_from", "rank_to", "score_from", "score_to", "change", "status", "edited")
     return {"from": d.from_name, "to": d.to_name, "edits": [e.as_dict() for e in d.edits],
             "items": [{k: getattr(c, k) if k != "change" else dict(c.change) for k in keys} for c in d.items]}

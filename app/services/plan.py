@@ -1,4 +1,4 @@
-"""The plan as a use case (SCORING.md "The plan", CONTRACT.md `roadmap plan`, /api/v1/plan).
+"""The plan as a use case (docs/model.md "The plan", docs/cli.md `roadmap plan`, /api/v1/plan).
 
 Builds the kernel's `PlanInput` from the ranking (impact, effort, ranked order) and the
 store's planning columns (team, mandatory, labels, blocked_by), applies the `[planning]`

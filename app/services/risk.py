@@ -1,4 +1,4 @@
-"""The uncertainty analysis as a use case (SCORING.md "Uncertainty", `roadmap risk`,
+"""The uncertainty analysis as a use case (docs/model.md "Uncertainty", `roadmap risk`,
 /api/v1/risk): the kernel's `RiskInput` from the KPI-impact ranking (links with their line
 within the item, direction, converted low/high and confidence; each KPI's urgency from the
 ranking's states, in `graph.kpi_order`; edges with their `weight_range`; the normalised

@@ -52,6 +52,8 @@ def clean_query(raw: str) -> str:
 
 def _where(body: dict) -> tuple[str, str]:
     """(page, query) from `{"url": "/plan?cap.web=40"}` or `{"page": "plan", "query": "..."}`."""
+    if "query" in body and not isinstance(body["query"], str):
+        raise BadInput("query: the page's URL query string, like 'w.revenue=2&kpi.nps=41'")
     if isinstance(body.get("url"), str):
         parts = urlsplit(body["url"])
         if parts.scheme or parts.netloc:

@@ -74,6 +74,8 @@ def put(store, *, key: str, kpi: str, low: float, high: float, confidence: float
         c.execute(delete(t).where(t.c.key == key, t.c.kpi == kpi, t.c.by_key == row["by_key"]))
         new_id = c.execute(insert(t).values(**row)).inserted_primary_key[0]
         got = c.execute(select(t).where(t.c.id == new_id)).one()
+        from app.auth import audit     # the audit row commits with the estimate
+        audit.record(c, "estimate.add", f"{key} {kpi} estimate {new_id} ({source})")
     return _row(got)
 
 
@@ -87,7 +89,11 @@ def get(store, estimate_id: int) -> StoredEstimate | None:
 def remove(store, estimate_id: int) -> bool:
     t = s.estimates
     with store.engine.begin() as c:
-        return c.execute(delete(t).where(t.c.id == estimate_id)).rowcount > 0
+        gone = c.execute(delete(t).where(t.c.id == estimate_id)).rowcount > 0
+        if gone:
+            from app.auth import audit
+            audit.record(c, "estimate.delete", f"estimate {estimate_id}")
+        return gone
 
 
 def reveal(store, key: str, by: str) -> None:
@@ -97,6 +103,8 @@ def reveal(store, key: str, by: str) -> None:
     with store.engine.begin() as c:
         if c.execute(update(t).where(t.c.key == key).values(revealed_at=now, revealed_by=by)).rowcount == 0:
             c.execute(insert(t).values(key=key, revealed_at=now, revealed_by=by))
+        from app.auth import audit
+        audit.record(c, "estimates.reveal", key)
 
 
 def counted(store) -> list[StoredEstimate]:

@@ -86,7 +86,7 @@ def m002_team_and_mandatory(conn) -> None:
 
 def m003_link_unit(conn) -> None:
     """Links keep how an estimate was written (scoring.model.LINK_UNITS: 0 relative %, 1
-    percentage points, 2 points), so that SCORING.md v2 converts `+2pp` at ranking time."""
+    percentage points, 2 points), so that docs/model.md converts `+2pp` at ranking time."""
     for table in ("links", "staged_links"):
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN unit INTEGER NOT NULL DEFAULT 0"))
 
@@ -115,7 +115,7 @@ def m004_jobs(conn) -> None:
 
 
 def m005_snapshots(conn) -> None:
-    """Snapshots (issue 15): each a zlib manifest chained by hash to the one before, and
+    """Snapshots: each a zlib manifest chained by hash to the one before, and
     the item versions they share, stored once (scoring.changes.snapshot)."""
     md = MetaData()
     Table("snapshots", md, Column("hash", String(64), primary_key=True),
@@ -185,6 +185,29 @@ def m010_scenarios(conn) -> None:
     md.create_all(conn)
 
 
+def m008_auth(conn) -> None:
+    """Who may do what (app/auth): the people seen at sign-in, API tokens (their hashes
+    only) and the append-only audit log, each row chained by hash to the one before."""
+    md = MetaData()
+    Table("people", md, Column("id", String(255), primary_key=True), Column("name", String(255), nullable=False),
+          Column("via", String(16), nullable=False), Column("role", String(16), nullable=False),
+          Column("first_seen", DateTime(timezone=True), nullable=False),
+          Column("last_seen", DateTime(timezone=True), nullable=False))
+    Table("api_tokens", md, Column("id", Integer, primary_key=True, autoincrement=True),
+          Column("name", String(255), nullable=False), Column("role", String(16), nullable=False),
+          Column("hash", String(64), nullable=False, unique=True),
+          Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("created_by", String(255), nullable=False), Column("revoked_at", DateTime(timezone=True)),
+          Column("last_used", DateTime(timezone=True)))
+    Table("audit_log", md, Column("seq", Integer, primary_key=True, autoincrement=True),
+          Column("at", String(40), nullable=False), Column("who", String(255), nullable=False),
+          Column("via", String(16), nullable=False), Column("role", String(16), nullable=False),
+          Column("action", String(64), nullable=False), Column("object", Text, nullable=False),
+          Column("outcome", String(64), nullable=False), Column("request_id", String(64), nullable=False),
+          Column("prev_hash", String(64), nullable=False, unique=True), Column("hash", String(64), nullable=False))
+    md.create_all(conn)
+
+
 def m009_published_ranking(conn) -> None:
     """The published ranking (docs/model.md, "The published ranking"): each ranking stored
     once per input key (data version and a hash of every scoring input), so reads never
@@ -206,5 +229,5 @@ def m012_plan(conn) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes, m009_published_ranking, m010_scenarios, m012_plan]
+              m007_outcomes, m008_auth, m009_published_ranking, m010_scenarios, m012_plan]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -115,6 +115,8 @@ def enqueue(store, kind: str, *, scope: list[str] | None = None, hint: list[str]
             c.execute(insert(s.webhook_deliveries), [{"id": i, "job_id": job_id, "received_at": stamp} for i in ids])
         if slot is not None:
             c.execute(insert(s.schedule).values(name=slot[0], slot=slot[1], job_id=job_id, created_at=stamp))
+        from app.auth import audit     # the audit row commits with the job (docs/http.md, "Who may do what")
+        audit.record(c, "sync.queue", f"job {job_id} ({kind}{': ' + scope_text if scope_text else ''})", how)
         return _get(c, job_id), how
 
 

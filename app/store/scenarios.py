@@ -35,12 +35,18 @@ def save(store, *, name: str, page: str, query: str, saved_by: str, saved_at: da
     with store.engine.begin() as c:
         sid = c.execute(insert(s.scenarios).values(name=name, page=page, query=query, saved_by=saved_by,
                                                    saved_at=saved_at)).inserted_primary_key[0]
+        from app.auth import audit     # the audit row commits with the scenario
+        audit.record(c, "scenario.save", f"scenario {sid} '{name}' ({page})")
     return get(store, int(sid))
 
 
 def remove(store, sid: int) -> bool:
     with store.engine.begin() as c:
-        return c.execute(delete(s.scenarios).where(s.scenarios.c.id == sid)).rowcount > 0
+        gone = c.execute(delete(s.scenarios).where(s.scenarios.c.id == sid)).rowcount > 0
+        if gone:
+            from app.auth import audit
+            audit.record(c, "scenario.delete", f"scenario {sid}")
+        return gone
 
 
 def version(store) -> tuple[int, int]:

@@ -260,3 +260,42 @@ published_rankings = Table(
     Column("csv", LargeBinary, nullable=False),            # zlib: the CSV of every ranked row, then row offsets
     Column("columns", LargeBinary, nullable=False),        # the ranking's arrays (scoring/packed.py)
 )
+
+
+# -- who may do what (app/auth; since m008_auth) ----------------------------------
+people = Table(
+    "people", metadata,
+    Column("id", String(255), primary_key=True),          # OIDC `sub`, or the proxy's user
+    Column("name", String(255), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("role", String(16), nullable=False),            # the role of their last sign-in
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("hash", String(64), nullable=False, unique=True),   # sha256 of the token; the token is never stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("last_used", DateTime(timezone=True)),
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),              # ISO 8601 UTC, as hashed
+    Column("who", String(255), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", Text, nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),   # one chain: no two rows follow the same one
+    Column("hash", String(64), nullable=False),
+)

@@ -1,4 +1,4 @@
-"""Snapshots in the store (issue 15): the chain of sealed snapshots (scoring.changes.snapshot) as
+"""Snapshots in the store: the chain of sealed snapshots (scoring.changes.snapshot) as
 manifests plus the item versions they share, each stored once; and the initiatives as
 full models, which is what a snapshot freezes.
 
@@ -199,6 +199,8 @@ def save(store, snapshot: sn.Snapshot, *, run_id: int | None, created_at: dateti
                 c.execute(t.insert(), row)
                 c.execute(delete(s.meta).where(s.meta.c.key == HEAD_KEY))
                 c.execute(s.meta.insert().values(key=HEAD_KEY, value=sealed.hash))
+                from app.auth import audit     # the audit row commits with the snapshot
+                audit.record(c, "snapshot.save", snapshot.name or f"sync run {run_id}")
             return {k: v for k, v in row.items() if k != "manifest"}
         except IntegrityError:
             if snapshot.name and any(r["name"] == snapshot.name for r in rows(store)):

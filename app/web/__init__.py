@@ -91,6 +91,9 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
         if request.content_length is not None and request.content_length > MAX_BODY:
             raise RequestEntityTooLarge()
 
+    from app.auth.web import install as install_auth
+    install_auth(app)       # who is asking, and the role each route needs (app/auth/rules.py)
+
     @app.errorhandler(RoadmapError)
     def roadmap_error(exc: RoadmapError):
         from app.secrets import redact, secret_values

@@ -1,4 +1,4 @@
-"""The JSON API under /api/v1 (CONTRACT.md, HTTP), described by /api/v1/openapi.json."""
+"""The JSON API under /api/v1 (docs/http.md), described by /api/v1/openapi.json."""
 from __future__ import annotations
 
 import json

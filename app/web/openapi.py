@@ -158,7 +158,8 @@ def spec() -> dict:
     from app.web import estimates, outcomes
     from app.web.plan.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
-    return _with_plan(_with_plan({
+    from app.auth.openapi import secure
+    return secure(_with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -239,7 +240,8 @@ def spec() -> dict:
                                           "set, writes need no credential but are answered only for loopback "
                                           "clients (the empty alternative of each write's `security`)."}}},
     }, {**OPENAPI_PATHS, **SCENARIO_PATHS, **outcomes.OPENAPI_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS, **outcomes.OPENAPI_SCHEMAS}),
-        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)
+        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS))
+    # secure(): each operation's security and 401/403, from app/auth/rules.py
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:

@@ -42,7 +42,7 @@ class Scenario:
         return bool(self.weights or self.kpi_values or self.extra)
 
     def body(self) -> dict:
-        """The what-if body (CONTRACT.md, POST /api/v1/what-if) this scenario stands for."""
+        """The what-if body (docs/http.md, POST /api/v1/what-if) this scenario stands for."""
         out: dict = {}
         if self.weights:
             out["objective_weights"] = dict(self.weights)

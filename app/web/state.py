@@ -131,8 +131,11 @@ class RankingCache:
                                                        include_done=include_done, calibrated=calibrated))
 
     def response(self, build, *parts):
-        """A built response body, reused until the data, the date or the request changes."""
-        key = (self.version(), "response", self.ws.as_of(), *parts)
+        """A built response body, reused until the data, the date or the request changes.
+        Kept per person (a page's header names who is signed in; blind estimates differ)."""
+        from app.auth import current_person
+        who = current_person()
+        key = (self.version(), "response", self.ws.as_of(), *parts, who.id, who.role)
         return self._get(key, build)
 
     def check(self):
@@ -196,7 +199,11 @@ def check_host() -> None:
 def require_token() -> None:
     """Write endpoints. With `[service] api_token_env` naming a set variable, the bearer
     token is needed; without one, only loopback clients may write. Either way a browser
-    page from another origin (a cross-site form) is refused."""
+    page from another origin (a cross-site form) is refused. With `[auth]` the one check of
+    app/auth/web.py has already decided by the person's role: nothing more to ask here."""
+    auth = workspace().settings.auth
+    if auth is not None and auth.mode != "none":
+        return
     origin = request.headers.get("Origin")
     if origin is not None and urlsplit(origin).netloc.lower() != (request.host or "").lower():
         raise ApiError(403, "forbidden", "writes from a page of another origin are refused")

@@ -1,4 +1,4 @@
-"""A Jira issue as an initiative: the configured fields read by role (CONTRACT.md's
+"""A Jira issue as an initiative: the configured fields read by role (docs/configuration.md's
 `[connectors.<name>.fields]`), values in every shape Jira sends them.
 
 Numbers may come as numbers or select options; confidence as a number, a select option

@@ -1,5 +1,5 @@
 """Rich text from Jira as plain text: Atlassian Document Format (Cloud) and wiki markup
-(Data Center), read the way CONTRACT.md's impact lines are stated.
+(Data Center), read the way docs/configuration.md's impact lines are stated.
 
 Headings come out as `#` lines and list items as `- ` / `1. ` lines, one block per line,
 so the impact-line parser and the `KPI impact` section finder read both the same way:

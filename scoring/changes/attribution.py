@@ -1,5 +1,5 @@
 """What moved between two snapshots, and why: the Shapley split of each item's score
-change over the groups of inputs that changed (SCORING.md "What moved, and why").
+change over the groups of inputs that changed (docs/model.md "What moved").
 
 For the changed groups G, S(T) is the whole backlog's score with the groups in T taken
 from B and the rest from A. Each of the 2^|G| mixed inputs (at most 128) is built once
@@ -124,7 +124,7 @@ class Diff:
         return up[:limit], down[:limit]
 
     def as_dict(self) -> dict:
-        """Shaped like CONTRACT.md's `diff --format json`."""
+        """Shaped like docs/cli.md's `diff --format json`."""
         return {"from": self.from_name, "to": self.to_name, "groups": list(self.groups),
                 "edits": [e.as_dict() for e in self.edits], "items": [c.as_dict() for c in self.items]}
 
@@ -267,7 +267,7 @@ class _Mixer:
     def values(self, G: list[str]) -> np.ndarray:
         """S(T) for every subset T of G, row `mask` for T = the groups of its set bits.
 
-        For kpi-impact, S = round10(I / E) (SCORING.md steps 5-6) where the impact I does
+        For kpi-impact, S = round10(I / E) (docs/model.md steps 5-6) where the impact I does
         not depend on the efforts and E only on the effort and parameters groups: so I is
         scored once per subset without `effort` (on a side's own backlog, marked done so
         that nothing is sorted), E once per (effort, parameters) side. The ends are checked

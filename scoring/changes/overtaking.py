@@ -1,4 +1,4 @@
-"""Who overtook whom between two rankings (docs/model.md, "What moved, and why"): per
+"""Who overtook whom between two rankings (docs/model.md, "What moved"): per
 item, the nearest items that overtook it and that it overtook, vectorised with numpy so a
 diff of 50,000 items stays fast."""
 from __future__ import annotations

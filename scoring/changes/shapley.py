@@ -1,4 +1,4 @@
-"""The Shapley kernel of "what moved" (docs/model.md, "What moved, and why"): given S(T)
+"""The Shapley kernel of "what moved" (docs/model.md, "What moved"): given S(T)
 for every subset T of the changed groups, each group's part of an item's score change,
 
     φ_g = Σ_{T ⊆ G∖{g}} |T|!(|G|-|T|-1)!/|G|! · (S(T ∪ {g}) - S(T)),

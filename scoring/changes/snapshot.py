@@ -1,4 +1,4 @@
-"""Snapshots: everything a ranking depends on, frozen as plain data (SCORING.md "What
+"""Snapshots: everything a ranking depends on, frozen as plain data (docs/model.md "What
 moved, and why"), so that any snapshot can be re-scored exactly and compared.
 
 A snapshot holds the initiatives (every field, in key order), the KPI definitions and

@@ -1,4 +1,4 @@
-"""The capacity plan (SCORING.md "The plan"): which initiatives to do, in which period.
+"""The capacity plan (docs/model.md "The plan"): which initiatives to do, in which period.
 
 A pure kernel over plain data: `solve_plan(PlanInput) -> PlanResult`, or `PlanInfeasible`
 when the mandatory items cannot all be planned. Modules: `model` (data, pre-solve),

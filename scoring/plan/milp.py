@@ -1,4 +1,4 @@
-"""The mixed-integer program of SCORING.md "The plan", built once and re-solved with HiGHS
+"""The mixed-integer program of docs/model.md "The plan", built once and re-solved with HiGHS
 (`scipy.optimize.milp`).
 
 One binary column `x_ip` per plannable item and allowed period (an item only gets the
@@ -6,7 +6,7 @@ periods whose capacity can hold its effort and that its blockers can precede). R
 - each item at most once (exactly once when mandatory or blocking a mandatory item);
 - per team and period, planned effort <= capacity;
 - per blocker edge (j blocked by b) and period p, the cumulative form
-  `Σ_{q<=p} x_jq <= Σ_{q<=p} x_bq`: it implies SCORING.md's `x_jp <= Σ_{q<=p} x_bq`, admits
+  `Σ_{q<=p} x_jq <= Σ_{q<=p} x_bq`: it implies docs/model.md's `x_jp <= Σ_{q<=p} x_bq`, admits
   the same integer plans, and gives a tighter relaxation.
 The objective maximises `Σ x_ip · I_i · f_p` (HiGHS minimises its negative).
 

@@ -68,7 +68,7 @@ class PlanInfeasible(Conflict):
 
 @dataclass
 class PlanResult:
-    """The plan; `as_dict()` has the shape of CONTRACT.md's `plan --format json`
+    """The plan; `as_dict()` has the shape of docs/cli.md's `plan --format json`
     (without `as_of` and the titles, which the application adds).
 
     `planned` rows: key, team, period, effort, impact, value (= impact · f_p), ordered by

@@ -1,4 +1,4 @@
-"""How sure is the plan, and which estimate to refine first (SCORING.md "Uncertainty").
+"""How sure is the plan, and which estimate to refine first (docs/model.md "Uncertainty").
 
 A pure numpy kernel over plain arrays, so that it does not depend on how the model or the
 ranking are built: `RiskInput` (see `inputs.py` for its conventions) in, `RiskResult` out.
@@ -22,7 +22,7 @@ ranking are built: `RiskInput` (see `inputs.py` for its conventions) in, `RiskRe
 - `value_of_information`: the expected value of partial perfect information of every
   link estimate, given the expected scores, by probing the decision (`voi.py`).
 
-Readings of SCORING.md worth knowing:
+Readings of docs/model.md worth knowing:
 - an edge with a `weight_range` is drawn around the range's midpoint ("drawn the same
   way" as a lift), so the expected impacts here equal the ranking's only when `weight` is
   that midpoint;
@@ -55,7 +55,7 @@ class RiskResult:
     draws: int
     seed: int
     keys: list[str]
-    expected_impact: np.ndarray     # Ī (SCORING.md's I_i at the ranges' midpoints)
+    expected_impact: np.ndarray     # Ī (docs/model.md's I_i at the ranges' midpoints)
     expected_score: np.ndarray
     expected_rank: np.ndarray       # 1-based, by expected score
     simulation: Simulation

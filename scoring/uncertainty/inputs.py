@@ -24,7 +24,7 @@ from typing import Sequence
 import numpy as np
 
 Z90 = 1.645          # a range is a 90 % interval: sd = (high - low) / (2 · 1.645)
-DECIMALS = 10        # SCORING.md rounds impacts and scores so that equal estimates tie
+DECIMALS = 10        # docs/model.md rounds impacts and scores so that equal estimates tie
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def plan_post():
 def risk_get():
     u = workspace().settings.uncertainty
     raw = request.args.get("draws")
-    if raw and raw.isdigit() and int(raw) > risks.MAX_DRAWS:
+    if raw and raw.isascii() and raw.isdigit() and int(raw) > risks.MAX_DRAWS:     # '²'.isdigit() is True
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
     draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
