@@ -8,9 +8,7 @@ Run: python3 bench/web.py [--initiatives N] [--requests N]
 from __future__ import annotations
 
 import argparse
-import csv
 import os
-import random
 import shutil
 import socket
 import statistics
@@ -35,15 +33,8 @@ def build(n: int) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix="roadmap-web-bench-"))
     cfg = build_demo(tmp)
     kpis = [k.id for k in load_settings(cfg).kpis]
-    rng = random.Random(7)
-    with (tmp / "initiatives.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "title", "status", "effort", "impact", "url"])
-        for i in range(n):
-            lines = "; ".join(f"{rng.choice(kpis)} {rng.uniform(-5, 15):+.1f}% @{rng.randint(30, 90)}%"
-                              for _ in range(rng.randint(1, 4)))
-            w.writerow([f"WEB-{i}", f"Initiative number {i} for the benchmark", rng.choice(["To Do", "In Progress"]),
-                        rng.choice([1, 2, 3, 5, 8, 13]), lines, f"https://jira.example/browse/WEB-{i}"])
+    from tools.big_backlog import write_backlog
+    write_backlog(tmp / "initiatives.csv", kpis, n)
     ws = Workspace(load_settings(cfg))
     sync(ws)
     return cfg

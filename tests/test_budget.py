@@ -7,8 +7,6 @@ every risk request there is refused before the kernel runs, and a plan uses the 
 solver limit. bench/budget.py measures the time and memory of the same requests."""
 from __future__ import annotations
 
-import csv
-import random
 import threading
 
 import pytest
@@ -28,16 +26,8 @@ def big_store(tmp, n: int) -> Workspace:
     """The demo's config with `n` generated initiatives (bench/web.py's generator, seeded)."""
     cfg = build_demo(tmp)
     kpis = [k.id for k in load_settings(cfg).kpis]
-    rng = random.Random(7)
-    with (tmp / "initiatives.csv").open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["key", "title", "status", "effort", "impact", "url"])
-        for i in range(n):
-            lines = "; ".join(f"{rng.choice(kpis)} {rng.uniform(-5, 15):+.1f}% @{rng.randint(30, 90)}%"
-                              for _ in range(rng.randint(1, 4)))
-            # nothing in progress: work in progress is committed, and 5,000 such items cannot all fit
-            w.writerow([f"WEB-{i}", f"Initiative number {i}", rng.choice(["To Do", "Backlog"]),
-                        rng.choice([1, 2, 3, 5, 8, 13]), lines, f"https://jira.example/browse/WEB-{i}"])
+    from tools.big_backlog import write_backlog
+    write_backlog(tmp / "initiatives.csv", kpis, n)
     ws = Workspace(load_settings(cfg))
     sync(ws)
     return ws
