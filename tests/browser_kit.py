@@ -28,6 +28,14 @@ def shot(page, name: str, full: bool = False) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}-{page.viewport_size['width']}.png"), full_page=full)
 
 
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical violations on the page as loaded (id, count, first targets)."""
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
+        r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+         .map(v => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))""")
+
+
 def serve(ws):
     """`ws` served on a loopback port in a thread: yields its base URL, then stops it."""
     from werkzeug.serving import make_server

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_kit import AXE, _page, serve, shot
+from tests.browser_kit import _page, serious_violations, serve, shot
 from tests.browser_kit import browser, wide_and_phone  # noqa: F401  (fixtures)
 from tests.conftest import EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
 from tests.test_estimates_app import AT_THE_LINE
@@ -90,10 +90,7 @@ def test_no_serious_accessibility_violation_with_strips(wide_and_phone, disputed
     found = {}
     for path in ("/", "/initiatives/C"):
         page.goto(disputed + path)
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
-            r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-             .map(v => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))""")
+        violations = serious_violations(page)
         if violations:
             found[path] = violations
     assert found == {}

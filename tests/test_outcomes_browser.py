@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser_kit import AXE, _page, serve, shot
+from tests.browser_kit import _page, serious_violations, serve, shot
 from tests.browser_kit import browser, server  # noqa: F401  (fixtures)
 from tests import outcomes_workspace as ow
 
@@ -20,13 +20,6 @@ def served(tmp_path_factory):
     ws = Workspace(load_settings(d / "roadmap.toml"))
     sync(ws)
     yield from serve(ws)
-
-
-def _axe(page) -> list:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
-        r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-         .map(v => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))""")
 
 
 def test_outcomes_page_at_1440(browser, served):  # noqa: F811
@@ -69,12 +62,12 @@ def test_outcomes_page_fits_a_phone_and_is_axe_clean(browser, served):  # noqa: 
     box = page.locator("article#A svg.trend").bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
     shot(page, "outcomes", full=True)
-    assert _axe(page) == []
+    assert serious_violations(page) == []
     ctx.close()
     ctx, page = _page(browser, 1440, 900, bypass_csp=True)
     page.goto(served + "/outcomes")
     page.locator("article#A details.around summary").click()
-    assert _axe(page) == []
+    assert serious_violations(page) == []
     ctx.close()
 
 

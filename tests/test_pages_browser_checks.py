@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from markupsafe import escape
 
-from tests.browser_kit import AXE, ARTIFACTS, browser, server, shot, wide_and_phone  # noqa: F401
+from tests.browser_kit import ARTIFACTS, browser, serious_violations, server, shot, wide_and_phone  # noqa: F401
 from tests.graph_samples import forty_kpis
 
 GEOMETRY = """svg => {
@@ -85,10 +85,7 @@ def test_no_serious_accessibility_violation(wide_and_phone, server, size):
         page.goto(server + path)
         if page.locator("#whatif summary").count():
             page.locator("#whatif summary").click()                      # check the scenario's controls too
-        page.add_script_tag(path=str(AXE))
-        violations = page.evaluate("""() => axe.run(document, {resultTypes: ['violations']}).then(r =>
-            r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
-             .map(v => v.id + ' x' + v.nodes.length + ': ' + v.nodes.slice(0, 2).map(n => n.target.join(' ')).join(' | ')))""")
+        violations = serious_violations(page)
         if violations:
             found[path] = violations
     assert found == {}
