@@ -192,6 +192,22 @@ def workspace_dir(tmp_path):
     return tmp_path
 
 
+def synced_example(d, extra_toml: str = ""):
+    """The worked example written into folder `d` (paths absolute, the store in `d`, `extra_toml`
+    appended to the config) and synced once: a Workspace for a module-scoped server."""
+    from app.config import load_settings
+    from app.services import Workspace
+    from app.services.sync import sync
+    (d / "roadmap.toml").write_text(EXAMPLE_TOML.replace('path = "', f'path = "{d}/') + extra_toml)
+    (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)
+    (d / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
+    settings = load_settings(d / "roadmap.toml")
+    settings.service.database = f"sqlite:///{d / 'roadmap.db'}"
+    ws = Workspace(settings)
+    sync(ws)
+    return ws
+
+
 def add_service(workspace_dir, lines: str) -> None:
     """Give the example config a `[service]` table with these lines (before sync)."""
     path = workspace_dir / "roadmap.toml"

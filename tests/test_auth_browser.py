@@ -9,31 +9,22 @@ import pytest
 
 from tests.browser_kit import _page, serve, shot
 from tests.browser_kit import browser  # noqa: F401  (fixture)
-from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
+from tests.conftest import synced_example
 from tests.oidc_standin import OidcStandIn
 
 
 @pytest.fixture(scope="module")
 def signed_in_site(tmp_path_factory):
-    from app.config import load_settings
-    from app.services import Workspace
-    from app.services.sync import sync
     idp = OidcStandIn(client_secret=None).start()       # a public client: PKCE alone
     idp.user = {"sub": "u-9", "email": "ann.longname-of-the-product-team@acme.com", "groups": ["pm-leads"]}
     d = tmp_path_factory.mktemp("auth")
-    (d / "roadmap.toml").write_text(EXAMPLE_TOML.replace('path = "', f'path = "{d}/') + f'''
+    ws = synced_example(d, f'''
 [auth]
 issuer = "{idp.issuer}"
 client_id = "kpi-roadmap"
 [auth.roles]
 "pm-leads" = "planner"
 ''')
-    (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)
-    (d / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
-    settings = load_settings(d / "roadmap.toml")
-    settings.service.database = f"sqlite:///{d / 'roadmap.db'}"
-    ws = Workspace(settings)
-    sync(ws)
     yield from serve(ws)
     idp.stop()
 

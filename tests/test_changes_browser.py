@@ -8,22 +8,14 @@ import pytest
 
 from tests.browser_kit import _page, serve, shot
 from tests.browser_kit import browser  # noqa: F401  (fixture)
-from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
+from tests.conftest import EXAMPLE_INITIATIVES, synced_example
 
 
 @pytest.fixture(scope="module")
 def two_syncs(tmp_path_factory):
-    from app.config import load_settings
-    from app.services import Workspace
     from app.services.sync import sync
     d = tmp_path_factory.mktemp("changes")
-    (d / "roadmap.toml").write_text(EXAMPLE_TOML.replace('path = "', f'path = "{d}/'))
-    (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES)
-    (d / "observations.csv").write_text(EXAMPLE_OBSERVATIONS)
-    settings = load_settings(d / "roadmap.toml")
-    settings.service.database = f"sqlite:///{d / 'roadmap.db'}"
-    ws = Workspace(settings)
-    sync(ws)
+    ws = synced_example(d)
     (d / "initiatives.csv").write_text(EXAMPLE_INITIATIVES.replace("A,Guided onboarding,To Do,new,2,",
                                                                    "A,Guided onboarding,To Do,new,8,"))
     sync(ws)
