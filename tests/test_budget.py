@@ -49,20 +49,44 @@ def demo(tmp_path):
 
 
 def test_the_largest_affordable_draws_follow_items_times_draws():
-    assert budget.largest_draws(61) == 3_000_000 // 61 == 49_180
-    assert budget.largest_draws(1_000) == 3_000
+    assert budget.largest_draws(61) == budget.MAX_DRAWS == 50_000
+    assert budget.largest_draws(1_000) == 10_000
+    assert budget.largest_draws(10_000) == 1_000
+    assert budget.largest_draws(10_001) == 999
     assert budget.largest_draws(1) == budget.MAX_DRAWS
 
 
-@pytest.mark.parametrize("query", ["", "?draws=1", "?draws=300", "?draws=5000&seed=77", "?draws=50000&seed=8"])
-def test_every_risk_request_on_a_10000_item_store_is_refused_before_computing(big, monkeypatch, query):
+@pytest.mark.parametrize("query, draws", [("", 1_000), ("?draws=1", 1), ("?draws=1000&seed=77", 1_000)])
+def test_a_10000_item_store_is_analysed_within_the_budget(big, monkeypatch, query, draws):
+    seen = []
+    monkeypatch.setattr(risks, "analyse_risk", lambda inp: seen.append(inp) or (_ for _ in ()).throw(
+        OverBudget("stop here")))
+    res = build_app(workspace=big).test_client().get("/api/v1/risk" + query)
+    assert [(inp.draws, inp.voi_probes) for inp in seen] == [(draws, budget.RISK_PROBES)]
+    assert res.status_code == 400 and res.get_json()["error"]["message"] == "stop here"
+
+
+@pytest.mark.parametrize("query", ["?draws=1001", "?draws=5000&seed=77", "?draws=50000&seed=8"])
+def test_draws_past_the_budget_on_a_10000_item_store_are_refused_before_computing(big, monkeypatch, query):
     called = []
     monkeypatch.setattr(risks, "analyse_risk", lambda inp: called.append(inp))
     res = build_app(workspace=big).test_client().get("/api/v1/risk" + query)
     assert res.status_code == 400, res.get_data(as_text=True)
     err = res.get_json()["error"]
     assert err["code"] == "over-budget"
-    assert "at most 1,000 items" in err["message"] and "has 10,000" in err["message"]
+    assert err["message"].startswith("draws: at most 1,000 for 10,000 items") and err["message"].endswith(
+        "ask for draws=1000")
+    assert called == []
+
+
+def test_a_store_over_the_items_limit_is_refused_before_computing(big, monkeypatch):
+    called = []
+    monkeypatch.setattr(budget, "RISK_ITEMS", 9_999)
+    monkeypatch.setattr(risks, "analyse_risk", lambda inp: called.append(inp))
+    res = build_app(workspace=big).test_client().get("/api/v1/risk")
+    err = res.get_json()["error"]
+    assert res.status_code == 400 and err["code"] == "over-budget"
+    assert "at most 9,999 items" in err["message"] and "has 10,000" in err["message"]
     assert called == []
 
 
@@ -91,7 +115,8 @@ def test_a_plan_over_items_times_periods_names_the_largest_affordable_periods(bi
     assert f"periods: at most {budget.PLAN_CELLS // n} for {n:,} items" in msg
 
 
-def test_draws_over_the_budget_are_a_400_naming_the_largest_affordable_whatever_the_seed(demo):
+def test_draws_over_the_budget_are_a_400_naming_the_largest_affordable_whatever_the_seed(demo, monkeypatch):
+    monkeypatch.setattr(budget, "RISK_CELLS", 3_000_000)
     client = build_app(workspace=demo).test_client()
     for seed in (1, 2, 99):
         res = client.get(f"/api/v1/risk?draws=50000&seed={seed}")
@@ -171,10 +196,16 @@ def test_slots_are_reentrant_within_a_thread_and_refuse_others(demo):
 
 
 def test_check_functions_raise_over_budget_unless_unbounded():
-    with pytest.raises(OverBudget, match="draws: at most 3,000 for 1,000 items"):
-        budget.check_risk(1_000, 3_001)
+    with pytest.raises(OverBudget, match="draws: at most 10,000 for 1,000 items"):
+        budget.check_risk(1_000, 10_001)
     with pytest.raises(OverBudget, match="periods: a plan has at most 24 periods"):
         budget.check_plan(10, 25)
     with budget.unbounded():
         budget.check_risk(10_000, 1_000_000)
         budget.check_plan(100_000, 100)
+
+
+def test_the_roadmap_page_shows_p_in_plan_for_a_10000_item_store(big):
+    html = build_app(workspace=big).test_client().get("/").get_data(as_text=True)
+    assert "are left out of this page" not in html
+    assert html.count("Monte Carlo standard error over 1,000 draws") >= 50    # every row of the first page

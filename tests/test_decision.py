@@ -104,3 +104,31 @@ def test_without_a_plan_the_top_n_takes_only_items_with_a_drawn_impact_above_zer
     r = analyse_risk(inp, with_voi=False)
     assert r.simulation.p_in_plan.sum() <= 5 + 1e-12
     assert r.simulation.p_in_plan.max() <= 1.0
+
+
+def test_each_draws_ranking_is_score_then_impact_then_key_whatever_the_ties():
+    from scoring.uncertainty.kernels import ranking_orders
+    rng = np.random.default_rng(11)
+    n, rows = 40, 300
+    impact = rng.choice([0.0, 0.0, 1e-12, 0.5, 1.0, 2.0], (rows, n))     # many ties, some below rounding
+    effort = rng.choice([1.0, 2.0, 4.0], n)
+    score = np.round(impact / effort, 10)
+    key_rank = rng.permutation(n)
+    got = ranking_orders(score, impact, key_rank)
+    for r in range(rows):
+        assert got[r].tolist() == np.lexsort((key_rank, -impact[r], -score[r])).tolist()
+
+
+def test_a_batch_split_over_threads_decides_each_row_as_it_would_alone():
+    from scoring.plan.compiled import ROWS_PER_THREAD
+    from scoring.plan.greedy import batch_greedy
+    inp = backlog()
+    prep = prepare_plan(inp.plan)
+    rng = np.random.default_rng(2)
+    rows = 4 * ROWS_PER_THREAD + 3
+    impact = rng.uniform(-0.2, 1.0, (rows, prep.n))
+    order = np.argsort(-impact / prep.effort, axis=1, kind="stable")
+    batch = batch_greedy(prep, order, impact)
+    alone = np.stack([batch_greedy(prep, order[r:r + 1], impact[r:r + 1])[0] for r in range(rows)])
+    assert np.array_equal(batch, alone)
+    assert (batch >= 0).any() and (batch < 0).any()

@@ -1,10 +1,11 @@
 """What an analysis may cost, decided in one place for the pages, the API and the CLI's
 defaults (docs/http.md, "Limits"; docs/configuration.md, "[service]").
 
-- The risk analysis (P(in plan), spreads, value of information) grows with items x draws
-  and, for the value of information and the decision in each draw, with the square of the
-  items. A request may analyse at most `RISK_ITEMS` eligible items and `RISK_CELLS` items
-  x draws; with no `draws` given, the config's draws are cut to what the backlog affords.
+- The risk analysis (P(in plan), spreads, value of information) grows with items x draws,
+  and its value of information with items x estimates. A request may analyse at most
+  `RISK_ITEMS` eligible items and `RISK_CELLS` items x draws, and value estimates within
+  `RISK_PROBES` item-probes (those of the items nearest the line first); with no `draws`
+  given, the config's draws are cut to what the backlog affords.
 - The plan may solve at most `PLAN_CELLS` items x periods and `PLAN_PERIODS` periods, with
   the solver's time limit cut to `PLAN_SOLVER_SECONDS` (the explanation's re-solves get as
   long again), so an answer comes within about ten seconds.
@@ -17,8 +18,8 @@ Over the budget is `OverBudget` (400), naming the limit and the largest affordab
 The CLI may go past the budget on purpose (`with unbounded():` around a command given
 explicit values); its defaults stay within it.
 
->>> largest_draws(1_000)
-3000
+>>> largest_draws(10_000)
+1000
 >>> largest_draws(10)
 50000
 """
@@ -32,8 +33,9 @@ from typing import Callable, TypeVar
 
 from scoring.errors import Busy, OverBudget
 
-RISK_ITEMS = 1_000             # eligible items one risk analysis may take (its cost grows with their square)
-RISK_CELLS = 3_000_000         # items x draws (61 items x 10,000 draws take 0.1 s)
+RISK_ITEMS = 10_000            # eligible items one risk analysis may take
+RISK_CELLS = 10_000_000        # items x draws (about 3 s of CPU at 10,000 items, bench/risk.py)
+RISK_PROBES = 10_000_000       # item-probes of the value of information (about 1.3 s of CPU)
 MAX_DRAWS = 50_000             # draws, whatever the backlog
 PLAN_CELLS = 120_000           # items x periods one plan may solve
 PLAN_PERIODS = 24              # periods one plan may have
@@ -179,6 +181,8 @@ def run(ws, compute: Callable[..., T], inp) -> T:
     if hasattr(inp, "draws"):
         import numpy as np
         check_risk(int(np.count_nonzero(np.asarray(inp.eligible, bool))), int(inp.draws))
+        if bounded():
+            inp = dataclasses.replace(inp, voi_probes=RISK_PROBES)
     else:
         inp = plan_input(inp)
     with slot(ws):

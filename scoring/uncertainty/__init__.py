@@ -90,12 +90,12 @@ class RiskResult:
                 "refine_first": self.refine_first()}
 
 
-# CPU seconds measured by bench/risk.py (1,000 and 2,000 items, 4 teams x 4 periods, 10,000
-# draws): the simulation about 1.1 µs per item-draw; the value of information about
-# 2.5 µs per item x link, at most the probe budget's (voi.PROBE_NUMBERS) worth.
-SECONDS_PER_ITEM_DRAW = 1.1e-6
-SECONDS_PER_ITEM_LINK = 2.5e-6
-SECONDS_OF_PROBES = 0.7e-6
+# CPU seconds measured by bench/risk.py (1,000 to 10,000 items, 4 teams x 4 periods, 10,000
+# draws): the simulation about 0.3 µs per item-draw; the value of information about
+# 0.6 µs per item x link, at most the probe budget's (voi.PROBE_NUMBERS) worth.
+SECONDS_PER_ITEM_DRAW = 0.3e-6
+SECONDS_PER_ITEM_LINK = 0.6e-6
+SECONDS_OF_PROBES = 0.13e-6
 
 
 def estimate_seconds(items: int, draws: int, links: int | None = None, with_voi: bool = True) -> float:
@@ -103,7 +103,7 @@ def estimate_seconds(items: int, draws: int, links: int | None = None, with_voi:
     plus the value of information (items x links, at most `voi.PROBE_NUMBERS` probes).
 
     >>> round(estimate_seconds(1000, 10_000, 2000), 1), round(estimate_seconds(5000, 10_000), 1)
-    (16.0, 76.0)
+    (4.2, 28.0)
     """
     from scoring.uncertainty.voi import PROBE_NUMBERS
     links = 2 * items if links is None else links
@@ -118,7 +118,7 @@ def analyse_risk(inp: RiskInput, *, with_voi: bool = True) -> RiskResult:
     sim = simulate(p, np.random.Generator(np.random.PCG64(p.seed)))
     voi = np.full(len(inp.link_initiative), np.nan)
     if with_voi:
-        voi[p.link_source] = value_of_information(p, sim.p_in_plan)
+        voi[p.link_source] = value_of_information(p, sim.p_in_plan, inp.voi_probes)
     rank = np.empty(len(p.keys), np.int64)
     rank[p.order] = np.arange(1, len(p.keys) + 1)
     keys = list(inp.keys)

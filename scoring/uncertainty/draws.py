@@ -16,10 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from scoring.uncertainty.decision import decide
-from scoring.uncertainty.inputs import DECIMALS, Prepared, kpi_values, ranking_order, rounded
+from scoring.uncertainty.inputs import DECIMALS, Prepared, kpi_values, rounded
+from scoring.uncertainty.kernels import add_contributions, ranking_orders
 
 CHUNK_NUMBERS = 12_000_000        # item-draws per chunk (and link-draws per sub-chunk)
 PERCENTILE_NUMBERS = 12_000_000   # item-draws kept for the percentiles (float64 impacts, int32 ranks)
@@ -41,38 +41,36 @@ def percentile_draws(n: int, draws: int) -> int:
     return max(1, min(draws, PERCENTILE_NUMBERS // max(n, 1)))
 
 
-def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int, per_item) -> np.ndarray:
+def drawn_impacts(p: Prepared, rng: np.random.Generator, size: int) -> np.ndarray:
     """[size, n] drawn impacts, the links drawn in sub-chunks of at most CHUNK_NUMBERS."""
     n, n_links = len(p.keys), p.link_item.size
     out = np.zeros((size, n))
     if not n_links:
         return out
-    by_item = np.argsort(p.link_item, kind="stable")          # links grouped by item: one reduceat
-    items, starts = np.unique(p.link_item[by_item], return_index=True)
     ranged_links = np.flatnonzero(p.link_sd > 0)
+    ranged = np.full(n_links, -1, np.int64)
+    ranged[ranged_links] = np.arange(ranged_links.size)
     ranged_edges = np.flatnonzero(p.edge_sd > 0)
     step = max(1, CHUNK_NUMBERS // max(n_links, p.urgency.size, 1))
     for start in range(0, size, step):
         m = min(step, size - start)
         happens = effects(p, rng, m)
-        lift = np.broadcast_to(p.link_mean, (m, n_links)).copy()
-        lift[:, ranged_links] += p.link_sd[ranged_links] * rng.standard_normal((m, ranged_links.size))
+        normal = rng.standard_normal((m, ranged_links.size))
         if ranged_edges.size:
             weight = np.broadcast_to(p.edge_mean, (m, p.edge_mean.size)).copy()
             weight[:, ranged_edges] += p.edge_sd[ranged_edges] * rng.standard_normal((m, ranged_edges.size))
             value = p.link_sign * kpi_values(p.urgency, p.objective_value, p.edge_child, p.edge_node,
                                              weight)[:, p.link_kpi]
         else:
-            value = p.link_value
-        contribution = np.where(happens, lift * value, 0.0)[:, by_item]
-        out[start:start + m, items] = np.add.reduceat(contribution, starts, axis=1)
+            value = np.broadcast_to(p.link_value, (m, n_links))
+        add_contributions(out[start:start + m], happens, normal, value, p.link_item, p.link_mean,
+                          ranged, p.link_sd)
     np.round(out, DECIMALS, out=out)
     return out
 
 
 def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
     n, n_links, draws = len(p.keys), p.link_item.size, p.draws
-    per_item = sp.csr_array((np.ones(n_links), (p.link_item, np.arange(n_links))), shape=(n, n_links))
     kept = percentile_draws(n, draws)
     impacts = np.empty((kept, n))
     ranks = np.empty((kept, n), np.int32)
@@ -80,9 +78,9 @@ def simulate(p: Prepared, rng: np.random.Generator) -> Simulation:
     chunk = max(1, min(draws, CHUNK_NUMBERS // max(n, 1)))
     for start in range(0, draws, chunk):
         size = min(chunk, draws - start)
-        impact = drawn_impacts(p, rng, size, per_item)
+        impact = drawn_impacts(p, rng, size)
         score = rounded(impact / p.effort)
-        order = ranking_order(score, impact, p.key_rank)
+        order = ranking_orders(score, impact, p.key_rank)
         total += impact.sum(axis=0)
         squares += np.square(impact).sum(axis=0)
         keep = max(0, min(size, kept - start))

@@ -55,6 +55,7 @@ class RiskInput:
     top: int = 10
     draws: int = 10_000
     seed: int = 1
+    voi_probes: int | None = None           # item-probes the value of information may take (None: voi.PROBE_NUMBERS)
 
 
 @dataclass
@@ -117,21 +118,9 @@ def rounded(values: np.ndarray) -> np.ndarray:
 
 
 def ranking_order(score: np.ndarray, impact: np.ndarray, key_rank: np.ndarray) -> np.ndarray:
-    """Items (last axis) by score desc, then impact desc, then key asc. For many rows: one
-    stable sort by score of the columns in key order, and the full three-key sort only for
-    rows where two non-zero scores tie (a zero score means a zero impact: the key decides)."""
-    if score.ndim == 1 or score.shape[0] < 8:
-        return np.lexsort((np.broadcast_to(key_rank, score.shape), -impact, -score), axis=-1)
-    by_key = np.argsort(key_rank)
-    s = score[:, by_key]
-    o = np.argsort(-s, axis=1, kind="stable")
-    ss = np.take_along_axis(s, o, axis=1)
-    order = by_key[o]
-    tied = ((ss[:, 1:] == ss[:, :-1]) & (ss[:, 1:] != 0)).any(axis=1)
-    if tied.any():
-        order[tied] = np.lexsort((np.broadcast_to(key_rank, (int(tied.sum()), key_rank.size)),
-                                  -impact[tied], -score[tied]), axis=-1)
-    return order
+    """Items by score desc, then impact desc, then key asc (one order; for a batch of rows,
+    `kernels.ranking_orders`)."""
+    return np.lexsort((key_rank, -impact, -score))
 
 
 def prepare(inp: RiskInput) -> Prepared:

@@ -34,7 +34,7 @@ from scoring.uncertainty.decision import decide, insert_orders
 from scoring.uncertainty.inputs import Prepared, rounded
 
 CHUNK_NUMBERS = 4_000_000      # item-probes decided at once
-PROBE_NUMBERS = 30_000_000     # item-probes in all (about 20 s of one core, bench/risk.py)
+PROBE_NUMBERS = 100_000_000    # item-probes in all (about 10 s of two cores, bench/risk.py)
 REGIONS = 8                    # probes per ranged estimate, at most
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
 
@@ -98,8 +98,10 @@ def probes_of(p: Prepared, j: int, position: np.ndarray):
     return out
 
 
-def value_of_information(p: Prepared, p_in_plan: np.ndarray | None = None) -> np.ndarray:
-    """VOI per prepared link (in `Prepared.link_*` order), in impact points."""
+def value_of_information(p: Prepared, p_in_plan: np.ndarray | None = None,
+                         probes: int | None = None) -> np.ndarray:
+    """VOI per prepared link (in `Prepared.link_*` order), in impact points, within
+    `probes` item-probes (default PROBE_NUMBERS)."""
     n_links, n = p.link_item.size, len(p.keys)
     voi = np.zeros(n_links)
     c, sd, value = p.link_confidence, p.link_sd, p.link_value
@@ -117,7 +119,7 @@ def value_of_information(p: Prepared, p_in_plan: np.ndarray | None = None) -> np
     base = decide(p, p.impact[None, :], p.order[None, :])[0]
     base_sum = float(p.impact[base].sum())
     rows = []                       # (link, slot, impact of i, weight, partial)
-    budget = PROBE_NUMBERS // max(n, 1)
+    budget = (PROBE_NUMBERS if probes is None else probes) // max(n, 1)
     for k, j in enumerate(links):
         mine = probes_of(p, int(j), position)
         if len(rows) + len(mine) > budget:
