@@ -33,7 +33,11 @@ def compiled(fn):
         kernel = state.get("kernel")
         if kernel is None:
             from numba import njit
-            kernel = state["kernel"] = njit(cache=True, nogil=True)(fn)
+            try:
+                kernel = njit(cache=True, nogil=True)(fn)
+            except RuntimeError:        # no writable cache beside the code nor in the user's: compile each run
+                kernel = njit(nogil=True)(fn)
+            state["kernel"] = kernel
         return kernel(*args)
     call.__doc__, call.__name__ = fn.__doc__, fn.__name__
     return call

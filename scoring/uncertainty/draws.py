@@ -8,7 +8,7 @@ Everything is vectorised over draws, in chunks: a chunk of draws holds at most
 numbers), so memory stays bounded whatever the backlog. The decision walks the items once
 per chunk. Percentiles of impact and rank come from the per-draw values of the first
 `percentile_draws(n, draws)` draws (every draw up to `PERCENTILE_NUMBERS` item-draws; at
-10,000 items, the first 1,200 of the draws), kept as float64 and int32; P(in plan), the
+10,000 items, the first 600 of the draws), kept as float64 and int32; P(in plan), the
 mean and the standard deviation use every draw.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from scoring.uncertainty.decision import decide
 from scoring.uncertainty.inputs import DECIMALS, Prepared, kpi_values, rounded
 from scoring.uncertainty.kernels import add_contributions, ranking_orders
 
-CHUNK_NUMBERS = 12_000_000        # item-draws per chunk (and link-draws per sub-chunk)
-PERCENTILE_NUMBERS = 12_000_000   # item-draws kept for the percentiles (float64 impacts, int32 ranks)
+CHUNK_NUMBERS = 2_000_000         # item-draws per chunk (and link-draws per sub-chunk): bounds the memory
+PERCENTILE_NUMBERS = 6_000_000    # item-draws kept for the percentiles (float64 impacts, int32 ranks)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from scipy.special import ndtr
 from scoring.uncertainty.decision import decide, insert_orders
 from scoring.uncertainty.inputs import Prepared, rounded
 
-CHUNK_NUMBERS = 4_000_000      # item-probes decided at once
+CHUNK_NUMBERS = 1_000_000      # item-probes decided at once (bounds the memory)
 PROBE_NUMBERS = 100_000_000    # item-probes in all (about 10 s of two cores, bench/risk.py)
 REGIONS = 8                    # probes per ranged estimate, at most
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
