@@ -386,5 +386,10 @@ def demo(port, no_serve, directory) -> None:
     click.echo(outcomes_summary(ws))
     if no_serve:
         return
+    # the roadmap page's plan and P(in plan), computed (and their loops compiled, the first
+    # time) before the first visit rather than during it
+    from app.services import plan as plans, risk as risks
+    plans.plan_marks(ws)
+    risks.risk_summary(ws)
     from app.web.serve import serve
     serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)
