@@ -116,7 +116,7 @@ def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str
     import json
     import sqlite3
 
-    from app.ranking_inputs import csv_head, items_slice, json_page, ranking_key, store_values, unpack_text
+    from app.ranking_inputs import csv_head, items_slice, json_page, ranking_key, store_values, unpack_head
     con = sqlite3.connect(db)
     try:
         con.execute("PRAGMA query_only = 1")
@@ -129,7 +129,7 @@ def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str
     if row is None:
         return None
     head = json.loads(row[0])
-    text, ends = unpack_text(row[1])
+    text, ends = unpack_head(row[1], limit)
     if fmt == "csv":
         return csv_head(text, ends, limit)
     if limit > head["top"] and head["top"] < head["total"]:

@@ -187,6 +187,23 @@ def test_the_fast_path_leaves_what_it_does_not_handle_to_the_cli(workspace_dir):
     assert fastpath.METHODS == tuple(__import__("app.cli.main", fromlist=["METHODS"]).METHODS)
 
 
+def test_the_head_of_a_stored_text_reads_as_the_whole():
+    import random
+    rng = random.Random(11)
+    letters = ["a", "é", "€", "😀", "\n", '"', ","]
+    items = [{"key": f"K{n}", "title": "".join(rng.choice(letters) for _ in range(rng.randint(0, 300)))}
+             for n in range(120)]
+    blob = ranking_inputs.pack_text(*ranking_inputs.item_texts(items))
+    whole, ends = ranking_inputs.unpack_text(blob)
+    for limit in (1, 2, 50, 119, 120, 500):
+        head, head_ends = ranking_inputs.unpack_head(blob, limit)
+        assert list(head_ends) == list(ends)
+        assert ranking_inputs.items_slice(head, head_ends, 0, limit) == ranking_inputs.items_slice(whole, ends, 0, limit)
+        assert ranking_inputs.csv_head(head, head_ends, limit) == ranking_inputs.csv_head(whole, ends, limit)
+        assert json.loads("[" + ranking_inputs.items_slice(head, head_ends, 0, limit) + "]") == items[:limit]
+    assert len(ranking_inputs.unpack_head(blob, 2)[0]) == ends[1] < len(whole)      # only the head decompressed
+
+
 def test_csv_columns_escape_like_csv_writer():
     import csv
     import random
