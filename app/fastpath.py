@@ -17,7 +17,8 @@ METHODS = ("kpi-impact", "rice", "ice", "wsjf")     # the CLI's choices (a test 
 _VALUED = ("--config", "--format", "--limit", "--as-of", "--method")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog_name: str | None = "roadmap") -> None:
+    """`prog_name` None: the name click finds (`python -m app.cli`)."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         text = answer(args)
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     from app.cli import main as cli
-    cli(args=args, prog_name="roadmap")
+    cli(args=args, prog_name=prog_name)
 
 
 def _options(args: list[str]) -> dict | None:

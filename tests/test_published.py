@@ -177,6 +177,27 @@ def test_the_fast_path_prints_what_the_full_cli_prints(workspace_dir, args, tmp_
     assert _run(["--config", cfg, "score", *args], workspace_dir, env) == full.output
 
 
+def test_python_m_app_cli_answers_score_from_the_store_too(workspace_dir, tmp_path):
+    import os
+    _synced(workspace_dir)
+    cfg = str(workspace_dir / "roadmap.toml")
+    args = ["score", "--config", cfg, "--format", "json", "--limit", "3"]
+    full = CliRunner().invoke(main, args)
+    assert full.exit_code == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ROADMAP_CACHE_DIR=str(tmp_path / "cache"))
+    CliRunner().invoke(main, args)                    # the config cache entry: in place, as after any command
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "app.cli", *args], cwd=workspace_dir, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout == full.output
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
+    assert "app.fastpath" in imported
+    assert not imported & {"numpy", "sqlalchemy", "pydantic", "scoring.ranking"}      # read, not scored
+    usage = subprocess.run([sys.executable, "-m", "app.cli", "score", "--bogus"], cwd=workspace_dir, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "Usage: python -m app.cli score [OPTIONS]" in usage.stderr
+
+
 def test_the_fast_path_leaves_what_it_does_not_handle_to_the_cli(workspace_dir):
     _synced(workspace_dir)
     cfg = str(workspace_dir / "roadmap.toml")
