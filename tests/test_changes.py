@@ -218,6 +218,13 @@ def test_moved_gives_each_ranked_items_rank_before_the_last_sync(workspace_dir, 
     sync(ws)
     r = ranking(ws)
     assert changes.moved(ws, r) == {"C": 2, "B": 3, "A": 1, "F": None, "D": 4}
+    before = changes.default_from(ws)["hash"]
+    from app.ranking_inputs import FORMAT
+    assert store_snapshots.ranks(ws.store, before, FORMAT) == ["A", "C", "B", "D"]   # kept for every process
+    assert store_snapshots.ranks(ws.store, before, FORMAT + 1) is None               # scored another way: again
+    changes._moved_cache.clear()                       # another process: reads them, scores nothing
+    monkeypatch.setattr(sn, "rescore", lambda *a, **k: pytest.fail("re-scored a snapshot whose ranks are stored"))
+    assert changes.moved(ws, r) == {"C": 2, "B": 3, "A": 1, "F": None, "D": 4}
 
 
 def test_api_snapshots_and_diff(three_syncs, monkeypatch):

@@ -294,6 +294,27 @@ _moved_cache: dict[str, tuple[str, dict[str, int]]] = {}
 _moved_lock = threading.Lock()
 
 
+def _ranked_keys(ws: Workspace, h: str) -> list[str] | None:
+    """The keys snapshot `h` ranks, in rank order: stored once computed, since re-scoring a
+    large snapshot takes seconds (every process reads them after the first); None when the
+    snapshot cannot be read."""
+    from app.ranking_inputs import FORMAT
+    keys = store_snapshots.ranks(ws.store, h, FORMAT)
+    if keys is not None:
+        return keys
+    try:
+        base = sn.rescore(store_snapshots.load(ws.store, h))
+    except Exception as exc:  # noqa: BLE001
+        log.warning("the Moved column's snapshot cannot be read: %s", exc)
+        return None
+    keys = [base.backlog.keys[i] for i in base.ranked.tolist()]
+    try:
+        store_snapshots.save_ranks(ws.store, h, FORMAT, keys)
+    except Exception as exc:  # noqa: BLE001 - not kept: the next process scores it again
+        log.warning("the Moved column's ranks cannot be stored: %s", exc)
+    return keys
+
+
 def moved(ws: Workspace, ranking) -> dict:
     """{key: rank_before | None} for the items `ranking` ranks, against the snapshot before
     the last sync (`default_from`): None for an item that snapshot did not rank. {} when
@@ -307,13 +328,10 @@ def moved(ws: Workspace, ranking) -> dict:
     with _moved_lock:
         hit = _moved_cache.get(ws.store.url)
     if hit is None or hit[0] != row["hash"]:
-        try:
-            base = sn.rescore(store_snapshots.load(ws.store, row["hash"]))
-        except Exception as exc:  # noqa: BLE001
-            log.warning("the Moved column's snapshot cannot be read: %s", exc)
+        ranked = _ranked_keys(ws, row["hash"])
+        if ranked is None:
             return {}
-        keys = base.backlog.keys
-        hit = (row["hash"], {keys[i]: n + 1 for n, i in enumerate(base.ranked.tolist())})
+        hit = (row["hash"], {k: n + 1 for n, k in enumerate(ranked)})
         with _moved_lock:
             _moved_cache[ws.store.url] = hit
     ranks = hit[1]
