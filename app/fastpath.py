@@ -17,7 +17,8 @@ METHODS = ("kpi-impact", "rice", "ice", "wsjf")     # the CLI's choices (a test 
 _VALUED = ("--config", "--format", "--limit", "--as-of", "--method")
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prog_name: str | None = "roadmap") -> None:
+    """`prog_name` None: the name click finds (`python -m app.cli`)."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         text = answer(args)
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return
     from app.cli import main as cli
-    cli(args=args, prog_name="roadmap")
+    cli(args=args, prog_name=prog_name)
 
 
 def _options(args: list[str]) -> dict | None:
@@ -116,7 +117,7 @@ def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str
     import json
     import sqlite3
 
-    from app.ranking_inputs import csv_head, items_slice, json_page, ranking_key, store_values, unpack_text
+    from app.ranking_inputs import csv_head, items_slice, json_page, ranking_key, store_values, unpack_head
     con = sqlite3.connect(db)
     try:
         con.execute("PRAGMA query_only = 1")
@@ -129,7 +130,7 @@ def _read(db, digest: str, as_of: str, method: str, include_done: bool, fmt: str
     if row is None:
         return None
     head = json.loads(row[0])
-    text, ends = unpack_text(row[1])
+    text, ends = unpack_head(row[1], limit)
     if fmt == "csv":
         return csv_head(text, ends, limit)
     if limit > head["top"] and head["top"] < head["total"]:

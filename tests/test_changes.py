@@ -218,6 +218,23 @@ def test_moved_gives_each_ranked_items_rank_before_the_last_sync(workspace_dir, 
     sync(ws)
     r = ranking(ws)
     assert changes.moved(ws, r) == {"C": 2, "B": 3, "A": 1, "F": None, "D": 4}
+    before = changes.default_from(ws)["hash"]
+    from app.ranking_inputs import FORMAT
+    kept = store_snapshots.ranks(ws.store, before, FORMAT)          # stored by the sync that saved the snapshot
+    assert kept == ["A", "C", "B", "D"]
+    rescored = sn.rescore(store_snapshots.load(ws.store, before))   # what the column would score from the store
+    assert kept == [rescored.backlog.keys[i] for i in rescored.ranked.tolist()]
+    assert store_snapshots.ranks(ws.store, before, FORMAT + 1) is None               # scored another way: again
+    changes._moved_cache.clear()                       # another process: reads them, scores nothing
+    rescore = sn.rescore
+    monkeypatch.setattr(sn, "rescore", lambda *a, **k: pytest.fail("re-scored a snapshot whose ranks are stored"))
+    assert changes.moved(ws, r) == {"C": 2, "B": 3, "A": 1, "F": None, "D": 4}
+    with ws.store.engine.begin() as c:                 # not kept (a store from before): scored once, then kept
+        c.execute(store_snapshots.s.snapshot_ranks.delete())
+    changes._moved_cache.clear()
+    monkeypatch.setattr(sn, "rescore", rescore)
+    assert changes.moved(ws, r) == {"C": 2, "B": 3, "A": 1, "F": None, "D": 4}
+    assert store_snapshots.ranks(ws.store, before, FORMAT) == kept
 
 
 def test_api_snapshots_and_diff(three_syncs, monkeypatch):

@@ -66,6 +66,7 @@ ADDED = {
         published_rankings=["key", "data_version", "created_at", "head", "top", "csv", "columns"]),
     migrations.m010_scenarios: dict(scenarios=["id", "name", "page", "query", "saved_by", "saved_at"]),
     migrations.m012_plan: dict(initiatives=["due", "period"], staged_initiatives=["due", "period"]),
+    migrations.m013_snapshot_ranks: dict(snapshot_ranks=["hash", "keys"]),   # a snapshot's ranked keys, kept
 }
 for _n, _step in enumerate(migrations.MIGRATIONS, start=1):
     if _step in ADDED:

@@ -177,6 +177,27 @@ def test_the_fast_path_prints_what_the_full_cli_prints(workspace_dir, args, tmp_
     assert _run(["--config", cfg, "score", *args], workspace_dir, env) == full.output
 
 
+def test_python_m_app_cli_answers_score_from_the_store_too(workspace_dir, tmp_path):
+    import os
+    _synced(workspace_dir)
+    cfg = str(workspace_dir / "roadmap.toml")
+    args = ["score", "--config", cfg, "--format", "json", "--limit", "3"]
+    full = CliRunner().invoke(main, args)
+    assert full.exit_code == 0
+    env = dict(os.environ, PYTHONPATH=str(ROOT), ROADMAP_CACHE_DIR=str(tmp_path / "cache"))
+    CliRunner().invoke(main, args)                    # the config cache entry: in place, as after any command
+    out = subprocess.run([sys.executable, "-X", "importtime", "-m", "app.cli", *args], cwd=workspace_dir, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout == full.output
+    imported = {line.rsplit("|", 1)[-1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
+    assert "app.fastpath" in imported
+    assert not imported & {"numpy", "sqlalchemy", "pydantic", "scoring.ranking"}      # read, not scored
+    usage = subprocess.run([sys.executable, "-m", "app.cli", "score", "--bogus"], cwd=workspace_dir, env=env,
+                           capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "Usage: python -m app.cli score [OPTIONS]" in usage.stderr
+
+
 def test_the_fast_path_leaves_what_it_does_not_handle_to_the_cli(workspace_dir):
     _synced(workspace_dir)
     cfg = str(workspace_dir / "roadmap.toml")
@@ -185,6 +206,23 @@ def test_the_fast_path_leaves_what_it_does_not_handle_to_the_cli(workspace_dir):
                  ["score", "--format", "csv", "--method", "nope"], ["score", "--format", "csv", "--bogus"]):
         assert fastpath.answer([*args, "--config", cfg]) is None, args
     assert fastpath.METHODS == tuple(__import__("app.cli.main", fromlist=["METHODS"]).METHODS)
+
+
+def test_the_head_of_a_stored_text_reads_as_the_whole():
+    import random
+    rng = random.Random(11)
+    letters = ["a", "é", "€", "😀", "\n", '"', ","]
+    items = [{"key": f"K{n}", "title": "".join(rng.choice(letters) for _ in range(rng.randint(0, 300)))}
+             for n in range(120)]
+    blob = ranking_inputs.pack_text(*ranking_inputs.item_texts(items))
+    whole, ends = ranking_inputs.unpack_text(blob)
+    for limit in (1, 2, 50, 119, 120, 500):
+        head, head_ends = ranking_inputs.unpack_head(blob, limit)
+        assert list(head_ends) == list(ends)
+        assert ranking_inputs.items_slice(head, head_ends, 0, limit) == ranking_inputs.items_slice(whole, ends, 0, limit)
+        assert ranking_inputs.csv_head(head, head_ends, limit) == ranking_inputs.csv_head(whole, ends, limit)
+        assert json.loads("[" + ranking_inputs.items_slice(head, head_ends, 0, limit) + "]") == items[:limit]
+    assert len(ranking_inputs.unpack_head(blob, 2)[0]) == ends[1] < len(whole)      # only the head decompressed
 
 
 def test_csv_columns_escape_like_csv_writer():

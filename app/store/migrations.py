@@ -228,6 +228,15 @@ def m012_plan(conn) -> None:
         conn.execute(text(f"ALTER TABLE {table} ADD COLUMN period TEXT NOT NULL DEFAULT ''"))
 
 
+def m013_snapshot_ranks(conn) -> None:
+    """The keys a snapshot ranks when re-scored, kept once computed (the roadmap's "Moved"
+    column: re-scoring a large snapshot takes seconds and a lot of memory)."""
+    md = MetaData()
+    Table("snapshot_ranks", md, Column("hash", String(64), primary_key=True),
+          Column("keys", LargeBinary, nullable=False))
+    md.create_all(conn)
+
+
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes, m008_auth, m009_published_ranking, m010_scenarios, m012_plan]
+              m007_outcomes, m008_auth, m009_published_ranking, m010_scenarios, m012_plan, m013_snapshot_ranks]
 SCHEMA_VERSION = len(MIGRATIONS)

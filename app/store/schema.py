@@ -187,6 +187,13 @@ snapshot_items = Table(
     Column("hash", String(64), primary_key=True),          # sha256 of the item's canonical bytes
     Column("blob", LargeBinary, nullable=False),           # the bytes, zlib with a preset dictionary
 )
+# since m013: the keys a snapshot ranks when re-scored, in rank order, kept once computed
+# (the roadmap's "Moved" column reads them; app/store/snapshots.py `ranks`)
+snapshot_ranks = Table(
+    "snapshot_ranks", metadata,
+    Column("hash", String(64), primary_key=True),          # the snapshot's
+    Column("keys", LargeBinary, nullable=False),           # zlib JSON: {"format", "keys"}
+)
 
 # -- since v6: estimates added outside the tracker (app/store/estimates.py) --
 # One row per person, item and KPI (a person's later estimate replaces theirs); the

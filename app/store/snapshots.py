@@ -8,7 +8,9 @@ re-reads the head and tries again.
 """
 from __future__ import annotations
 
+import json
 import re
+import zlib
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -147,6 +149,31 @@ def load(store, h: str, cache: dict[str, bytes] | None = None) -> sn.Snapshot:
             fetched[x] = manifest(store, x)
         return fetched[x]
     return sn.decode(fetch_manifest(h), lambda hs: items(store, hs), fetch_manifest)
+
+
+def ranks(store, h: str, fmt: int) -> list[str] | None:
+    """The keys snapshot `h` ranks, in rank order, as `save_ranks` stored them for the
+    scoring format `fmt`; None when they are not stored (or were for another format)."""
+    t = s.snapshot_ranks
+    with store.engine.connect() as c:
+        blob = c.execute(select(t.c["keys"]).where(t.c.hash == h)).scalar()
+    if blob is None:
+        return None
+    got = json.loads(zlib.decompress(bytes(blob)))
+    return got["keys"] if got.get("format") == fmt else None
+
+
+def save_ranks(store, h: str, fmt: int, keys: list[str]) -> None:
+    """Keep the keys snapshot `h` ranks (re-scored with scoring format `fmt`); another
+    process storing them first wins (the same keys)."""
+    t = s.snapshot_ranks
+    blob = zlib.compress(json.dumps({"format": fmt, "keys": keys}, ensure_ascii=False).encode(), 1)
+    try:
+        with store.engine.begin() as c:
+            c.execute(delete(t).where(t.c.hash == h))
+            c.execute(t.insert().values(hash=h, keys=blob))
+    except IntegrityError:
+        pass
 
 
 def resolve(store, ref: str, known: list[dict] | None = None) -> dict | None:

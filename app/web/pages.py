@@ -3,6 +3,7 @@ KPIs, alignment, the goal graph. Everything a page shows is in its URL; the CSV 
 roadmap exports exactly the rows the page shows."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import numpy as np
@@ -83,24 +84,25 @@ class View:
         self.top = self._top_objective(among)
         if self.group:
             order = {o.id: n for n, o in enumerate(r.graph.objectives)}
-            pos = np.array([order.get(self.top[i][0], len(order)) for i in among.tolist()], dtype=np.int64)
+            pos = np.array([order.get(self.top[i], len(order)) for i in among.tolist()], dtype=np.int64)
             among = among[np.argsort(pos, kind="stable")]
         self.among = among
 
-    def _top_objective(self, idx) -> dict[int, tuple[str | None, float]]:
-        """Per item: the objective it serves most and that objective's share of its positive impact."""
-        oi = self.r.objective_impact
+    def _top_objective(self, idx) -> dict[int, str | None]:
+        """Per item: the objective it serves most, None when it serves none (no positive
+        impact); in one pass over the selection's rows (`share` is per item shown)."""
         ids = [o.id for o in self.r.graph.objectives]
-        out = {}
-        for i in idx.tolist():
-            row = oi[i]
-            pos = row[row > 0].sum() if len(row) else 0.0
-            if pos <= 0:
-                out[i] = (None, 0.0)
-            else:
-                o = int(row.argmax())
-                out[i] = (ids[o], float(row[o] / pos))
-        return out
+        if not ids or not len(idx):
+            return dict.fromkeys(idx.tolist())
+        oi = self.r.objective_impact[idx]
+        serves, best = (oi > 0).any(axis=1).tolist(), oi.argmax(axis=1).tolist()
+        return {i: ids[o] if s else None for i, o, s in zip(idx.tolist(), best, serves)}
+
+    def share(self, i: int) -> float:
+        """The share of item `i`'s positive impact that goes to the objective it serves most."""
+        row = self.r.objective_impact[i]
+        pos = row[row > 0].sum() if len(row) else 0.0
+        return 0.0 if pos <= 0 else float(row[int(row.argmax())] / pos)
 
     def moved(self, key: str, rank: int | None):
         """Rank change against the scenario's baseline, else since the last sync's snapshot."""
@@ -161,8 +163,8 @@ def _roadmap_context(view: View) -> dict:
     kpi_names = {k.id: k.name or k.id for k in r.graph.kpis}
     for it in items:
         i = r.index_of(it["key"])
-        top, share = view.top.get(i, (None, 0.0))
-        it["group"], it["share"] = top, share
+        top = view.top.get(i)
+        it["group"], it["share"] = top, view.share(i) if top is not None else 0.0
         it["moved"] = view.moved(it["key"], it["rank"])
         it["was"] = view.was(it["key"])
     statuses = services.statuses(workspace(), view.base)
@@ -172,11 +174,10 @@ def _roadmap_context(view: View) -> dict:
     kpi_rows = [{"id": k.id, "name": k.name or k.id, "unit": k.unit, "pct": k.id in pct,
                  "current": states[k.id].current, "value": request.args.get(f"kpi.{k.id}", "")} for k in r.graph.kpis]
     extra = view.scenario.extra if view.scenario else []
-    group_info = {o.id: {"name": o.name or o.id, "share": r.weights[o.id],
-                         "count": sum(1 for i in view.among.tolist() if view.top[i][0] == o.id)}
+    served = Counter(view.top[i] for i in view.among.tolist())
+    group_info = {o.id: {"name": o.name or o.id, "share": r.weights[o.id], "count": served[o.id]}
                   for o in r.graph.objectives}
-    group_info[None] = {"name": "Serves no objective", "share": None,
-                        "count": sum(1 for i in view.among.tolist() if view.top[i][0] is None)}
+    group_info[None] = {"name": "Serves no objective", "share": None, "count": served[None]}
     marks, risk = _plan_and_risk(view, items, page)
     columns = [c for c in COLUMNS if (c[0] != "moved" or view.scenario or view.since)
                and (c[0] != "plan" or marks) and (c[0] != "p_in_plan" or (risk and risk["p"]))]
@@ -261,7 +262,7 @@ def _roadmap_csv():
     texts = published.texts_of(workspace(), r, idx) if b.texts is None else {}
     none = ("", "", "")
     got = [(b.texts[i] if b.texts is not None else None) or texts.get(k, none) for i, k in zip(idx.tolist(), keys)]
-    tops = [view.top[i] for i in idx.tolist()]
+    tops = [(view.top[i], view.share(i) if view.top[i] is not None else 0.0) for i in idx.tolist()]
     ranks = r.rank_of[idx].tolist()
     # the same columns with or without a scenario: baseline_rank is the rank compared with (the
     # stored ranking's under a scenario, else the snapshot's before the last sync), blank when none
