@@ -68,7 +68,8 @@ def layered_graph(n_kpis: int, levels: int, n_objectives: int, rng: random.Rando
                 for _ in range(rng.randint(1, 2)):
                     up = rng.randint(lv + 1, levels - 1)
                     targets.add(f"k{up}_{rng.randrange(per)}")
-            edges += [Edge(**{"from": kid, "to": t, "weight": round(rng.uniform(0.05, 0.6), 3)}) for t in targets]
+            edges += [Edge(**{"from": kid, "to": t, "weight": round(rng.uniform(0.05, 0.6), 3)})
+                      for t in sorted(targets)]     # sorted: the same graph whatever the hash seed
     return GoalGraph.build(objs, kpis, edges)
 
 

@@ -7,6 +7,7 @@ every risk request there is refused before the kernel runs, and a plan uses the 
 solver limit. bench/budget.py measures the time and memory of the same requests."""
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -209,3 +210,14 @@ def test_the_roadmap_page_shows_p_in_plan_for_a_10000_item_store(big):
     html = build_app(workspace=big).test_client().get("/").get_data(as_text=True)
     assert "are left out of this page" not in html
     assert html.count("Monte Carlo standard error over 1,000 draws") >= 50    # every row of the first page
+    shown = re.findall(r">(\d+) %<", html)
+    assert any(0 < int(v) for v in shown), shown[:20]     # the best-ranked items make the plan in some draws
+
+
+def test_the_roadmap_pages_plan_marks_are_left_out_over_the_budget_without_building_the_plan(big, monkeypatch):
+    from app.services import plan as plans
+    assert len(big.settings.planning.periods) == 4 and budget.eligible_items(big) == 10_000
+    assert len(plans.plan_marks(big)) > 10                            # within the budget: planned
+    monkeypatch.setattr(budget, "PLAN_CELLS", 10_000 * 4 - 1)
+    monkeypatch.setattr(plans, "build_input", lambda *a, **k: (_ for _ in ()).throw(AssertionError("built")))
+    assert plans.plan_marks(big) == {}

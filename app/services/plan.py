@@ -316,9 +316,13 @@ def _remember(ws: Workspace, key, value) -> None:
 
 
 def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None = None) -> dict[str, str]:
-    """{key: period} of the configured plan (cached); {} when no capacity is configured or
-    the mandatory items cannot all be planned. Cheap to call from a page: it reuses the
+    """{key: period} of the configured plan (cached); {} when no capacity is configured,
+    the mandatory items cannot all be planned, or the backlog is over the plan's budget
+    (checked before anything is built). Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
+    items = len(base.backlog) if base is not None else budget.eligible_items(ws)
+    if budget.bounded() and items * max(len(ws.settings.planning.periods), 1) > budget.PLAN_CELLS:
+        return {}             # over the plan's budget: not worth building the input to be refused
     full = (ws.store.cache_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
         hit = _cache(ws).get(full)
