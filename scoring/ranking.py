@@ -23,6 +23,7 @@ from scoring.progress import Current, KpiState, kpi_state
 PP = LINK_UNITS.index("pp")
 # Why an estimated link carries no lift (`Ranking.link_problem`): codes -> flag names
 LINK_PROBLEMS = {1: "no-base", 2: "unreadable-impact"}
+MEMO_ITEMS = 5_000      # items whose unweighted part a ranking keeps (Ranking._unweighted)
 
 
 @dataclass(frozen=True)
@@ -350,17 +351,30 @@ class Ranking:
             out.append(d)
         return out
 
+    def _unweighted(self, i: int) -> tuple:
+        """What `item` shows of item i that objective weights do not change, built once per
+        ranking (a what-if of the weights alone shares them with the ranking it re-scores)."""
+        memo = self.__dict__.setdefault("_unweighted_memo", {})
+        got = memo.get(i)
+        if got is None:
+            b = self.backlog
+            got = (b.keys[i], *(b.text(i) or (None, None, None)),
+                   None if np.isnan(self.effort[i]) else float(self.effort[i]),
+                   bool(self.effort_defaulted[i] if self.factors is not None else not self.effort_given[i]),
+                   tuple(self.flags(i)), tuple(self.links(i)))
+            if len(memo) < MEMO_ITEMS:       # the items people look at, not a whole listing
+                memo[i] = got
+        return got
+
     def item(self, i: int) -> dict:
-        """One item as `score --format json` shows it."""
-        b = self.backlog
-        title, status, url = b.text(i) or (None, None, None)
-        d = {"rank": int(self.rank_of[i]) or None, "key": b.keys[i], "title": title,
+        """One item as `score --format json` shows it (fresh dicts and lists: callers add
+        to them)."""
+        key, title, status, url, effort, defaulted, flags, links = self._unweighted(i)
+        d = {"rank": int(self.rank_of[i]) or None, "key": key, "title": title,
              "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
-             "effort": None if np.isnan(self.effort[i]) else float(self.effort[i]),
-             "effort_defaulted": bool(self.effort_defaulted[i] if self.factors is not None
-                                      else not self.effort_given[i]),
-             "flags": self.flags(i), "links": self.links(i),
+             "effort": effort, "effort_defaulted": defaulted,
+             "flags": list(flags), "links": [dict(link) for link in links],
              "contributions": self.contributions(i)}
         if self.factors is not None:
             d["factors"] = frameworks.factors_of(self.factors, i)

@@ -106,5 +106,10 @@ def rescore(base: Ranking, *, objective_weights: dict[str, float] | None = None,
         score[touched_item] = round10(impact[touched_item] / base.effort[touched_item])
     r = replace(base, graph=graph, weights=weights, impact=impact, score=score,
                 ranked=order(base, impact, score), **fields)
+    # what depends only on the backlog (the same object) is computed once, on the base
     r.__dict__["_key_order"], r.__dict__["_eligible"] = key_order(base), _eligible(base)
+    r.__dict__["_link_slices"] = base._link_slices
+    if not fields:            # the links are the base's too, and all an item shows but its numbers
+        r.__dict__["maybe_flagged"] = base.maybe_flagged
+        r.__dict__["_unweighted_memo"] = base.__dict__.setdefault("_unweighted_memo", {})
     return r

@@ -125,3 +125,19 @@ def test_round10_of_one_float_is_numpys_bit_for_bit():
     got = np.array([round10_float(float(x)) for x in xs])
     assert np.array_equal(got, want, equal_nan=True)
     assert not np.signbit(got[~np.isnan(got)] == 0).any()
+
+
+def test_a_weights_what_if_shows_the_items_a_full_scoring_shows_and_its_items_are_the_callers():
+    graph, b, currents = _random_case(4)
+    params = ScoringParams(as_of=AS_OF)
+    base = rank_backlog(b, graph, params, currents)
+    shown = [base.item(i) for i in base.ranked[:200].tolist()]     # the base keeps what weights do not change
+    weights = {"o1": 7.0}
+    part = rescore(base, objective_weights=weights)
+    _same(part, rank_backlog(b, graph, params, currents, objective_weights=weights))
+    first = part.ranked[0]
+    mine = part.item(first)
+    mine["flags"].append("discuss:x")
+    mine["links"][0]["factor"] = 0.5
+    assert part.item(first) == rank_backlog(b, graph, params, currents, objective_weights=weights).item(first)
+    assert shown == [base.item(i) for i in base.ranked[:200].tolist()]

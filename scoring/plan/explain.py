@@ -78,11 +78,19 @@ def enters_if(model: PlanModel, prep: Prepared, i: int, base: float, assign: np.
         free = {j: True for j in free if prep.team[j] in teams}
     tol = 1e-9 * max(1.0, abs(base))
 
+    took = [0.0]
+
     def run(**kw):
+        # a solve costs its set-up whatever its time limit (about 0.3 s at 40,000 columns):
+        # none is started that the time left could not hold as long as the last one took
         left = deadline - time.perf_counter()
-        if left <= 0:
+        if left <= 0 or left < took[0]:
             raise TimeoutError
-        return model.solve(min(seconds, left), gap, fixed=assign, free=free, **kw)
+        t = time.perf_counter()
+        try:
+            return model.solve(min(seconds, left), gap, fixed=assign, free=free, **kw)
+        finally:
+            took[0] = time.perf_counter() - t
 
     quick_value, quick_effort = quick_bounds(prep, assign, i)
     value, value_done = _value_at_least(run, prep, i, base, tol, quick_value)

@@ -193,11 +193,12 @@ def report(prep: Prepared, assign: np.ndarray, result: PlanResult) -> None:
     start = time.perf_counter()
     budget = inp.solver_seconds if inp.explain_seconds is None else inp.explain_seconds
     model = explain_model(prep, [out[k] for k in top])
-    for n, k in enumerate(top, 1):   # each item gets its share of the budget
+    end = start + budget
+    for n, k in enumerate(top, 1):   # each item gets its share of the budget, none past its end
         share = start + budget * n / len(top) - time.perf_counter()
         result.excluded[k]["enters_if"] = enters_if(
             model, prep, out[k], result.value, assign, max(0.05, share / 3),
-            time.perf_counter() + max(share, 0.05), inp.mip_gap)
+            min(time.perf_counter() + max(share, 0.05), end), inp.mip_gap)
     result.enters_if_seconds = time.perf_counter() - start
 
 
