@@ -22,7 +22,7 @@ from scoring.plan.solve import explain_plan
 from scoring.plan.model import EFFORT_TOO_BIG
 from scoring.plan.periods import latest_period
 from scoring.ranking import Ranking
-from scoring.errors import BadInput, Conflict
+from scoring.errors import BadInput, Conflict, OverBudget
 
 NO_TEAM = "(none)"          # the lane of items that cannot be planned: unknown team, excluded
 MAX_CAPACITY = 1e9
@@ -321,8 +321,10 @@ def plan_marks(ws: Workspace, *, as_of: date | None = None, base: Ranking | None
     (checked before anything is built). Cheap to call from a page: it reuses the
     full plan when /plan or the API computed it, else solves without `enters_if`."""
     items = len(base.backlog) if base is not None else budget.eligible_items(ws)
-    if budget.bounded() and items * max(len(ws.settings.planning.periods), 1) > budget.PLAN_CELLS:
-        return {}             # over the plan's budget: not worth building the input to be refused
+    try:                      # the budget's own check, before building an input it would refuse
+        budget.check_plan(items, len(ws.settings.planning.periods))
+    except OverBudget:
+        return {}
     full = (ws.store.cache_version(), ws.as_of(as_of), PlanRequest())
     with _lock:
         hit = _cache(ws).get(full)
