@@ -206,3 +206,18 @@ def impact_section(description: str | None) -> str | None:
             taken.append(nxt)
         return "\n".join(taken)
     return None
+
+
+# -- back to text: how a view shows an absolute estimate and its conversion --------------
+
+def written_lift(low: float, high: float, unit: str) -> str:
+    """An absolute estimate as the PM wrote it: `+2pp`, `+1pp..+3pp`, `+3pt`."""
+    def one(v: float) -> str:
+        return f"{round(100 * v, 10):+g}pp" if unit == "pp" else f"{round(v, 10):+g}pt"
+    return one(low) if low == high else f"{one(low)}..{one(high)}"
+
+
+def converted_text(written: str, lift: float, base: float, unit: str) -> str:
+    """"+2pp = +6.5 % of 31.0 %": the written and the converted lift, and the base used."""
+    shown = f"{100 * base:.1f} %" if unit.strip() == "%" else f"{base:g}" + (f" {unit}" if unit else "")
+    return f"{written} = {100 * lift:+.1f} % of {shown}"

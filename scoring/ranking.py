@@ -18,6 +18,7 @@ from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers'
 from scoring.graph import GoalGraph
 from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10, round10_float
 from scoring.model import LINK_UNITS, Backlog
+from scoring.notation import converted_text, written_lift
 from scoring.progress import Current, KpiState, kpi_state
 
 PP = LINK_UNITS.index("pp")
@@ -401,16 +402,3 @@ class Ranking:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
         return [self.item(i) for i in idx]
-
-
-def written_lift(low: float, high: float, unit: str) -> str:
-    """An absolute estimate as the PM wrote it: `+2pp`, `+1pp..+3pp`, `+3pt`."""
-    def one(v: float) -> str:
-        return f"{round(100 * v, 10):+g}pp" if unit == "pp" else f"{round(v, 10):+g}pt"
-    return one(low) if low == high else f"{one(low)}..{one(high)}"
-
-
-def converted_text(written: str, lift: float, base: float, unit: str) -> str:
-    """"+2pp = +6.5 % of 31.0 %": the written and the converted lift, and the base used."""
-    shown = f"{100 * base:.1f} %" if unit.strip() == "%" else f"{base:g}" + (f" {unit}" if unit else "")
-    return f"{written} = {100 * lift:+.1f} % of {shown}"
