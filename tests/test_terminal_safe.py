@@ -78,3 +78,20 @@ def test_a_plan_table_escapes_titles(hostile):
     res = CliRunner().invoke(main, ["plan", "--capacity", "10"])
     assert res.exit_code == 0, res.output
     assert no_raw_controls(res.output) and "Guided \\x1b]0;pwned" in res.output
+
+
+def test_the_apis_json_keeps_the_text_but_escapes_what_a_terminal_would_run(hostile):
+    """`curl /api/v1/...` in a terminal: the web's JSON (orjson, app/web/jsonio.py) writes
+    UTF-8, yet every control and bidirectional override is an escape, never the raw character."""
+    from app import create_app
+    from app.config import load_settings
+    from app.services import Workspace
+    client = create_app(workspace=Workspace(load_settings(hostile / "roadmap.toml"))).test_client()
+    for res in (client.post("/api/v1/what-if", json={"objective_weights": {"delight": 2}}),   # jsonify
+                client.get("/api/v1/initiatives/A")):
+        assert res.status_code == 200, res.data[:300]
+        text = res.data.decode("utf-8")
+        assert no_raw_controls(text) and "\\u001b]0;pwned\\u0007" in text and "\\u202e" in text
+        got = res.get_json()
+        title = got["title"] if "title" in got else next(it["title"] for it in got["items"] if it["key"] == "A")
+        assert title == HOSTILE

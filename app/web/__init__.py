@@ -64,11 +64,11 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     if workspace is None:
         from app.config_cache import load
         workspace = Workspace(settings if isinstance(settings, Settings) else load(settings))
+    from app.web.jsonio import FastJSONProvider
     app = Flask(__name__)
+    app.json = FastJSONProvider(app)      # jsonify through orjson (app/web/jsonio.py)
     app.extensions["roadmap"] = RankingCache(workspace)
-    app.config["JSON_SORT_KEYS"] = False
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
-    app.json.sort_keys = False
     from app.logs import configure as configure_logs
     from app.web.api import api
     from app.web.changes import changes_bp
