@@ -280,27 +280,38 @@ class Ranking:
 
     def contributions(self, i: int) -> list[dict]:
         """100 · ŵ_o · δ · V[k, o] per (KPI, objective) the item reaches; they sum to its impact."""
-        if self.params.method != "kpi-impact":
-            return []
-        acc: dict[tuple[str, str], float] = {}
-        paths = self._reached
-        js = self.links_of(i)
-        # plain floats (the same IEEE products as numpy's, without a numpy call per number)
-        for k, low, delta in zip(self.link_kpi_index[js].tolist(), self.link_low[js].tolist(),
-                                 self.link_delta[js].tolist()):
-            if k < 0 or low != low:
-                continue
-            for key, weight, v in paths[k]:
-                acc[key] = acc.get(key, 0.0) + weight * delta * v
-        return [{"kpi": k, "objective": o, "impact": round10_float(v)} for (k, o), v in acc.items()]
+        return self.contributions_of([i])[0]
 
-    @cached_property
-    def _reached(self) -> list[list[tuple[tuple[str, str], float, float]]]:
-        """Per KPI: ((kpi, objective), 100 · ŵ_o, V[k, o]) for each objective it reaches."""
-        ids = [o.id for o in self.graph.objectives]
-        w = [100.0 * self.weights[o] for o in ids]
-        return [[((kpi, ids[o]), w[o], v) for o, (reach, v) in enumerate(zip(reach_row, v_row)) if reach]
-                for kpi, reach_row, v_row in zip(self.graph.kpi_order, self.reach.tolist(), self.V.tolist())]
+    def contributions_of(self, idx: list[int]) -> list[list[dict]]:
+        """`contributions` of several items in a few array passes (a page of 50 costs what
+        one item's Python loop did). Each (KPI, objective) sums its links' terms
+        (100 · ŵ_o) · δ · V[k, o] in link order from 0.0, in the order each first appears:
+        the same floats, bit for bit, as a loop over the links."""
+        if self.params.method != "kpi-impact" or not len(idx):
+            return [[] for _ in idx]
+        order, starts = self._link_slices
+        pos = np.asarray(idx, dtype=np.int64)
+        counts = starts[pos + 1] - starts[pos]
+        owner = np.repeat(np.arange(len(pos)), counts)
+        js = order[np.repeat(starts[pos] - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))]
+        k = self.link_kpi_index[js]
+        keep = (k >= 0) & ~np.isnan(self.link_low[js])
+        js, k, owner = js[keep], k[keep], owner[keep]
+        link, obj = np.nonzero(self.reach[k]) if len(k) else (np.zeros(0, int), np.zeros(0, int))
+        weights = 100.0 * np.array([self.weights[o.id] for o in self.graph.objectives])
+        terms = weights[obj] * self.link_delta[js[link]] * self.V[k[link], obj]
+        n_obj = max(len(weights), 1)
+        group = (owner[link] * len(self.graph.kpi_order) + k[link]) * n_obj + obj
+        groups, first, which = np.unique(group, return_index=True, return_inverse=True)
+        sums = round10(np.bincount(which, weights=terms, minlength=len(groups)))
+        out: list[list[dict]] = [[] for _ in idx]
+        kpis, objectives = self.graph.kpi_order, [o.id for o in self.graph.objectives]
+        at = np.argsort(first, kind="stable")
+        g = groups[at]
+        for item, kk, o, v in zip((g // n_obj // len(kpis)).tolist(), (g // n_obj % len(kpis)).tolist(),
+                                  (g % n_obj).tolist(), sums[at].tolist()):
+            out[item].append({"kpi": kpis[kk], "objective": objectives[o], "impact": v})
+        return out
 
     def links(self, i: int) -> list[dict]:
         """Item i's links as `score --format json` shows them. Several estimators' rows of
@@ -367,16 +378,16 @@ class Ranking:
                 memo[i] = got
         return got
 
-    def item(self, i: int) -> dict:
+    def item(self, i: int, contributions: list[dict] | None = None) -> dict:
         """One item as `score --format json` shows it (fresh dicts and lists: callers add
-        to them)."""
+        to them); `contributions` when the caller computed them for several items."""
         key, title, status, url, effort, defaulted, flags, links = self._unweighted(i)
         d = {"rank": int(self.rank_of[i]) or None, "key": key, "title": title,
              "status": status, "url": url,
              "score": float(self.score[i]), "impact": float(self.impact[i]),
              "effort": effort, "effort_defaulted": defaulted,
              "flags": list(flags), "links": [dict(link) for link in links],
-             "contributions": self.contributions(i)}
+             "contributions": self.contributions(i) if contributions is None else contributions}
         if self.factors is not None:
             d["factors"] = frameworks.factors_of(self.factors, i)
         return d
@@ -401,4 +412,4 @@ class Ranking:
     def items(self, offset: int = 0, limit: int | None = None, *, among: np.ndarray | None = None) -> list[dict]:
         end = None if limit is None else offset + limit
         idx = (self.ranked if among is None else among)[offset:end].tolist()
-        return [self.item(i) for i in idx]
+        return [self.item(i, c) for i, c in zip(idx, self.contributions_of(idx))]

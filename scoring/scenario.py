@@ -45,6 +45,16 @@ def _eligible(r: Ranking) -> np.ndarray:
     return got
 
 
+def _estimated_links(r: Ranking) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The estimated links' items, KPIs and δ, in link order, computed once per ranking
+    (new weights sum these again; the links themselves do not change)."""
+    got = r.__dict__.get("_estimated")
+    if got is None:
+        est = (r.link_kpi_index >= 0) & ~np.isnan(r.link_low)
+        got = r.__dict__["_estimated"] = (r.backlog.link_item[est], r.link_kpi_index[est], r.link_delta[est])
+    return got
+
+
 def order(r: Ranking, impact: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Score descending, then impact descending, then key ascending, over the items `r`
     ranks: one sort of the scores, then only the runs of equal scores sorted by all three."""
@@ -95,15 +105,17 @@ def rescore(base: Ranking, *, objective_weights: dict[str, float] | None = None,
         touched_item[:] = True            # new weights move every item
     unit = 100.0 * (V @ w) if len(V) else np.zeros(0)
     est = (k >= 0) & ~np.isnan(low)
-    impact, score = base.impact.copy(), base.score.copy()
     if touched_item.all():
-        impact = round10(np.bincount(b.link_item[est], weights=delta[est] * unit[k[est]], minlength=len(b)))
+        item, kpi, d = _estimated_links(base) if not fields else (b.link_item[est], k[est], delta[est])
+        impact = round10(np.bincount(item, weights=d * unit[kpi], minlength=len(b)))
         score = round10(impact / base.effort)
-    elif touched_item.any():
-        mine = est & touched_item[b.link_item]
-        sums = np.bincount(b.link_item[mine], weights=delta[mine] * unit[k[mine]], minlength=len(b))
-        impact[touched_item] = round10(sums[touched_item])
-        score[touched_item] = round10(impact[touched_item] / base.effort[touched_item])
+    else:
+        impact, score = base.impact.copy(), base.score.copy()
+        if touched_item.any():
+            mine = est & touched_item[b.link_item]
+            sums = np.bincount(b.link_item[mine], weights=delta[mine] * unit[k[mine]], minlength=len(b))
+            impact[touched_item] = round10(sums[touched_item])
+            score[touched_item] = round10(impact[touched_item] / base.effort[touched_item])
     r = replace(base, graph=graph, weights=weights, impact=impact, score=score,
                 ranked=order(base, impact, score), **fields)
     # what depends only on the backlog (the same object) is computed once, on the base

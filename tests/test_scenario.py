@@ -141,3 +141,32 @@ def test_a_weights_what_if_shows_the_items_a_full_scoring_shows_and_its_items_ar
     mine["links"][0]["factor"] = 0.5
     assert part.item(first) == rank_backlog(b, graph, params, currents, objective_weights=weights).item(first)
     assert shown == [base.item(i) for i in base.ranked[:200].tolist()]
+
+
+def _contributions_link_by_link(r, i: int) -> list[dict]:
+    """The reference: item i's links in source order, each adding (100 · ŵ_o) · δ · V[k, o]
+    to its (KPI, objective) from 0.0, in the order each pair first appears."""
+    acc: dict = {}
+    ids = [o.id for o in r.graph.objectives]
+    for j in r.links_of(i).tolist():
+        k = int(r.link_kpi_index[j])
+        if k < 0 or np.isnan(r.link_low[j]):
+            continue
+        for o, reached in enumerate(r.reach[k].tolist()):
+            if reached:
+                key = (r.graph.kpi_order[k], ids[o])
+                acc[key] = acc.get(key, 0.0) + (100.0 * r.weights[ids[o]]) * float(r.link_delta[j]) * float(r.V[k, o])
+    return [{"kpi": k, "objective": o, "impact": float(np.round(v, 10) + 0.0)} for (k, o), v in acc.items()]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_page_of_contributions_equals_each_item_summed_link_by_link(seed):
+    graph, b, currents = _random_case(seed)
+    r = rank_backlog(b, graph, ScoringParams(as_of=AS_OF), currents, objective_weights={"o0": 3, "o1": 0})
+    page = r.ranked[:400].tolist() + [int(np.flatnonzero(b.done)[0])]    # a done item has contributions too
+    got = r.contributions_of(page)
+    assert got == [_contributions_link_by_link(r, i) for i in page]
+    assert sum(len(c) for c in got) > 400 and any(len({x["kpi"] for x in c}) < len(c) for c in got)
+    assert r.contributions_of([]) == [] and r.contributions(page[7]) == got[7]
+    for i, c in zip(page, got):                   # they sum to the impact
+        assert sum(x["impact"] for x in c) == pytest.approx(r.impact[i], abs=1e-8)
