@@ -17,6 +17,7 @@ from app.cli import main
 from app.config import load_settings
 from app.services import Workspace, budget
 from app.services import risk as risks
+from app.services import sync as sync_module
 from app.services.sync import sync
 from app.web import build_app
 from app.workspaces import build_demo
@@ -30,7 +31,9 @@ def big_store(tmp, n: int) -> Workspace:
     from tools.big_backlog import write_backlog
     write_backlog(tmp / "initiatives.csv", kpis, n)
     ws = Workspace(load_settings(cfg))
-    sync(ws)
+    with pytest.MonkeyPatch.context() as mp:     # what a request computes is tested here, not read back
+        mp.setattr(sync_module, "PRECOMPUTE_ITEMS", n + 1)
+        sync(ws)
     return ws
 
 

@@ -67,6 +67,8 @@ ADDED = {
     migrations.m010_scenarios: dict(scenarios=["id", "name", "page", "query", "saved_by", "saved_at"]),
     migrations.m012_plan: dict(initiatives=["due", "period"], staged_initiatives=["due", "period"]),
     migrations.m013_snapshot_ranks: dict(snapshot_ranks=["hash", "keys"]),   # a snapshot's ranked keys, kept
+    migrations.m014_stored_analyses: dict(      # the plan and the risk analysis, kept once computed
+        stored_analyses=["key", "kind", "data_version", "created_at", "body"]),
 }
 for _n, _step in enumerate(migrations.MIGRATIONS, start=1):
     if _step in ADDED:

@@ -388,8 +388,7 @@ def demo(port, no_serve, directory) -> None:
         return
     # the roadmap page's plan and P(in plan), computed (and their loops compiled, the first
     # time) before the first visit rather than during it
-    from app.services import plan as plans, risk as risks
-    plans.plan_marks(ws)
-    risks.risk_summary(ws)
+    from app.services.sync import precompute_analyses
+    precompute_analyses(ws, at_least=0)
     from app.web.serve import serve
     serve(ws, host="127.0.0.1", port=port or ws.settings.service.port)

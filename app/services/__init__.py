@@ -53,6 +53,16 @@ class Workspace:
         from app.ranking_inputs import config_digest
         return config_cache.digest_of(self.settings) or config_digest(self.settings)
 
+    def analysis_key(self, kind: str, *parts) -> str:
+        """The key a plan or a risk analysis is stored under (app/store/analyses.py): the
+        config's inputs to the ranking, its planning and uncertainty sections, and `parts`
+        (the store's cache version, the date, the request)."""
+        from app.store.analyses import key_of
+        s = self.settings
+        ends = [str(s.planning.end_of(p)) for p in s.planning.periods]     # not in the dump
+        return key_of(kind, self.config_digest, s.planning.model_dump(mode="json"), ends,
+                      s.uncertainty.model_dump(mode="json"), *parts)
+
     def as_of(self, override: date | None = None) -> date:
         return override or self.settings.scoring.as_of or datetime.now(timezone.utc).date()
 

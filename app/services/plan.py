@@ -8,7 +8,9 @@ as_of, settings and overrides. Nothing is stored.
 """
 from __future__ import annotations
 
+import json
 import threading
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -241,7 +243,6 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     """`plan --format json` (with `as_of` and titles); raises PlanNotConfigured,
     PlanOverrideError, PlanRefused, or WhatIfError for a bad what-if body."""
     as_of = ws.as_of(as_of)
-    import json
     key = (ws.store.cache_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
     if True:          # cached per data version, date, request and scenario
         with _lock:
@@ -250,6 +251,11 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
             if isinstance(hit, PlanRefused):
                 raise hit
             return hit
+    if not whatif:            # solved by a sync or another process: read, not solved again
+        stored = _read_stored(ws, key)
+        if stored is not None:
+            _remember(ws, key, stored)
+            return stored
     if whatif:
         from app.services.whatif import what_if
         r, _ = what_if(ws, {**whatif, "as_of": as_of.isoformat()}, baseline=base)
@@ -260,8 +266,11 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     solved = None
     if request.explain and not request.greedy and not whatif:   # the exact stage, already solved
         from dataclasses import replace
+        exact = (key[0], as_of, replace(request, explain=False), "")
         with _lock:
-            solved = _cache(ws).get((key[0], as_of, replace(request, explain=False), ""))
+            solved = _cache(ws).get(exact)
+        if solved is None:
+            solved = _read_stored(ws, exact)
     try:
         if isinstance(solved, dict):
             result = explain_plan(inp, {p["key"]: p["period"] for p in solved["planned"]},
@@ -297,7 +306,29 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
                       for p in out["planned"]]
     if key is not None:
         _remember(ws, key, out)
+    if not whatif:
+        _store(ws, key, out)
     return out
+
+
+def _stored_key(ws: Workspace, key) -> str:
+    version, as_of, request, _ = key
+    return ws.analysis_key("plan", list(version), as_of.isoformat(), repr(request))
+
+
+def _read_stored(ws: Workspace, key) -> dict | None:
+    from app.store import analyses
+    blob = analyses.read(ws.store, _stored_key(ws, key))
+    try:
+        return None if blob is None else json.loads(zlib.decompress(blob))
+    except (ValueError, zlib.error):
+        return None               # unreadable: solved again, and stored over
+
+
+def _store(ws: Workspace, key, out: dict) -> None:
+    from app.store import analyses
+    analyses.write(ws.store, _stored_key(ws, key), "plan", int(key[0][0] or 0),
+                   zlib.compress(json.dumps(out).encode(), 6))
 
 
 def peek(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = PlanRequest()):

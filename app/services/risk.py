@@ -112,15 +112,39 @@ def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = Non
         hit = _cache(ws).get(key)
     if hit is not None:
         return hit
-    r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
-        else rank(ws, as_of=as_of, method="kpi-impact")
-    result = budget.run(ws, analyse_risk, risk_input(ws, r, draws=draws, seed=seed, top=top))
+    result = _read_stored(ws, key)        # simulated by a sync or another process
+    if result is None:
+        r = base if base is not None and base.params.as_of == as_of and base.params.method == "kpi-impact" \
+            else rank(ws, as_of=as_of, method="kpi-impact")
+        result = budget.run(ws, analyse_risk, risk_input(ws, r, draws=draws, seed=seed, top=top))
+        _store(ws, key, result)
     with _lock:
         cache = _cache(ws)
         if len(cache) > 16:
             cache.clear()
         cache[key] = result
     return result
+
+
+def _stored_key(ws: Workspace, key) -> str:
+    version, as_of, *request = key
+    return ws.analysis_key("risk", list(version), as_of.isoformat(), request)
+
+
+def _read_stored(ws: Workspace, key) -> RiskResult | None:
+    from app.store import analyses
+    from scoring.uncertainty.packing import unpack_risk
+    blob = analyses.read(ws.store, _stored_key(ws, key))
+    try:
+        return None if blob is None else unpack_risk(blob)
+    except (ValueError, KeyError, OSError):
+        return None               # another format: simulated again, and stored over
+
+
+def _store(ws: Workspace, key, result: RiskResult) -> None:
+    from app.store import analyses
+    from scoring.uncertainty.packing import pack_risk
+    analyses.write(ws.store, _stored_key(ws, key), "risk", int(key[0][0] or 0), pack_risk(result))
 
 
 def risk(ws: Workspace, **kw) -> dict:

@@ -20,6 +20,7 @@ from app.secrets import redact, secret_values
 from app.services import Workspace
 from app.store import RemovalRefused, StagedInitiative, SyncBusy
 from connectors.base import Connector, InitiativeRecord, KpiSource, SourceConfigError, SourceError
+from scoring.errors import OverBudget
 from scoring.notation import latest_per_person, parse_impact
 from scoring.numbers import finite_number
 
@@ -206,6 +207,7 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
             published[-1].skipped.append(("snapshot", saved["error"]))
         _refresh_outcomes(ws, published[-1])
         publish_ranking(ws, published[-1])
+        precompute_analyses(ws, published[-1])
     return [reports[n] for n in names]
 
 
@@ -229,6 +231,40 @@ def publish_ranking(ws: Workspace, report: ConnectorReport | None = None) -> Non
     except Exception as exc:  # noqa: BLE001 - storing the ranking must never undo a published sync
         if report is not None:
             report.skipped.append(("ranking", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
+
+
+PRECOMPUTE_ITEMS = 1_000   # from here on, the page's plan and P(in plan) take seconds: a sync computes them
+
+
+def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
+                        at_least: int | None = None) -> None:
+    """The roadmap page's plan and risk analysis of the data just published, computed and
+    stored (app/store/analyses.py), so that no web worker spends seconds on them on its
+    first page after a sync; only for a backlog of `at_least` (PRECOMPUTE_ITEMS) eligible
+    items (a smaller one's take a page well under a second). Over the budget, nothing is computed; a
+    failure is reported with the sync, never fails it."""
+    from app.services import budget, published
+    from app.services import plan as plans, risk as risks
+    try:
+        items = budget.eligible_items(ws)
+        if items < (PRECOMPUTE_ITEMS if at_least is None else at_least):
+            return
+        try:
+            budget.check_plan(items, len(ws.settings.planning.periods))
+            plan = True
+        except OverBudget:
+            plan = False
+        risk = budget.risk_refusal(items) is None
+        if not (plan or risk):        # the page leaves both out: nothing to load
+            return
+        r = published.ranking(ws)
+        if plan:
+            plans.plan_marks(ws, base=r)
+        if risk:
+            risks.risk_summary(ws, base=r)
+    except Exception as exc:  # noqa: BLE001 - like the ranking: the first page computes them instead
+        if report is not None:
+            report.skipped.append(("analyses", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,

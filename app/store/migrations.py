@@ -237,6 +237,18 @@ def m013_snapshot_ranks(conn) -> None:
     md.create_all(conn)
 
 
+def m014_stored_analyses(conn) -> None:
+    """The plan and the risk analysis of the published data, stored once computed (a sync
+    computes them for a large backlog), so no web worker waits seconds to solve them again
+    on its first roadmap page."""
+    md = MetaData()
+    Table("stored_analyses", md, Column("key", String(64), primary_key=True),
+          Column("kind", String(16), nullable=False), Column("data_version", Integer, nullable=False),
+          Column("created_at", DateTime(timezone=True), nullable=False), Column("body", LargeBinary, nullable=False))
+    md.create_all(conn)
+
+
 MIGRATIONS = [m001_initial, m002_team_and_mandatory, m003_link_unit, m004_jobs, m005_snapshots, m006_estimates,
-              m007_outcomes, m008_auth, m009_published_ranking, m010_scenarios, m012_plan, m013_snapshot_ranks]
+              m007_outcomes, m008_auth, m009_published_ranking, m010_scenarios, m012_plan, m013_snapshot_ranks,
+              m014_stored_analyses]
 SCHEMA_VERSION = len(MIGRATIONS)

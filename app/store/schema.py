@@ -268,6 +268,17 @@ published_rankings = Table(
     Column("columns", LargeBinary, nullable=False),        # the ranking's arrays (scoring/packed.py)
 )
 
+# -- since m014: the plan and the risk analysis of the published data, once computed
+# (app/store/analyses.py): a web worker reads them instead of solving again
+stored_analyses = Table(
+    "stored_analyses", metadata,
+    Column("key", String(64), primary_key=True),           # sha256 of the kind, the inputs and the request
+    Column("kind", String(16), nullable=False),            # "plan" or "risk"
+    Column("data_version", Integer, nullable=False),       # the newest published run when it was stored
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("body", LargeBinary, nullable=False),           # zlib JSON (plan) or the packed result (risk)
+)
+
 
 # -- who may do what (app/auth; since m008_auth) ----------------------------------
 people = Table(
