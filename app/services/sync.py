@@ -241,10 +241,10 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
     """The roadmap page's plan and risk analysis of the data just published, computed and
     stored (app/store/analyses.py), so that no web worker spends seconds on them on its
     first page after a sync; only for a backlog of `at_least` (PRECOMPUTE_ITEMS) eligible
-    items (a smaller one's take a page well under a second). Over the budget, nothing is computed; a
+    items (on a smaller one the first page computes them in about a second, most of it
+    loading the compiled loops, and stores them). Over the budget, nothing is computed; a
     failure is reported with the sync, never fails it."""
-    from app.services import budget, published
-    from app.services import plan as plans, risk as risks
+    from app.services import budget
     try:
         items = budget.eligible_items(ws)
         if items < (PRECOMPUTE_ITEMS if at_least is None else at_least):
@@ -257,6 +257,7 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
         risk = budget.risk_refusal(items) is None
         if not (plan or risk):        # the page leaves both out: nothing to load
             return
+        from app.services import plan as plans, published, risk as risks
         r = published.ranking(ws)
         if plan:
             plans.plan_marks(ws, base=r)
