@@ -111,3 +111,25 @@ def test_an_unreadable_row_is_computed_again(demo_dir, monkeypatch):
     assert res.status_code == 200
     with ws.store.engine.connect() as c:
         assert b"\x00garbage" not in c.execute(select(t.c.body)).scalars().all()   # stored over
+
+
+def test_the_command_lines_unbounded_analyses_are_stored_apart_from_the_webs(demo_dir, monkeypatch):
+    """`roadmap plan` solves with its own time limit and `roadmap risk` values every
+    estimate: neither reads the web's budgeted analysis, nor the web theirs."""
+    from app.services import budget
+    monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
+    ws = Workspace(load_settings(demo_dir))
+    sync_module.sync(ws)                                   # the web's (bounded) analyses
+    computed = []
+    real_plan, real_risk = plans.solve_plan, risks.analyse_risk
+    monkeypatch.setattr(plans, "solve_plan", lambda inp, **kw: computed.append("plan") or real_plan(inp, **kw))
+    monkeypatch.setattr(risks, "analyse_risk", lambda inp: computed.append("risk") or real_risk(inp))
+    with budget.unbounded():
+        plans.plan(Workspace(load_settings(demo_dir)), request=plans.PlanRequest(explain=False))
+        risks.analyse(Workspace(load_settings(demo_dir)))
+    assert computed == ["plan", "risk"] and len(stored(ws)) == 4
+    with budget.unbounded():                               # and the CLI's are read back by the CLI
+        plans.plan(Workspace(load_settings(demo_dir)), request=plans.PlanRequest(explain=False))
+        risks.analyse(Workspace(load_settings(demo_dir)))
+    plans.plan_marks(Workspace(load_settings(demo_dir)))
+    assert computed == ["plan", "risk"]

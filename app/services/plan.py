@@ -3,8 +3,9 @@
 Builds the kernel's `PlanInput` from the ranking (impact, effort, ranked order) and the
 store's planning columns (team, mandatory, labels, blocked_by), applies the `[planning]`
 settings and a request's overrides (capacity, periods, mandatory, excluded, what-if keys),
-solves, and joins the titles in. Plans are cached like the ranking: by data version,
-as_of, settings and overrides. Nothing is stored.
+solves, and joins the titles in. Plans are cached by data version, as_of, settings and
+overrides, in the process and in the store (app/store/analyses.py; a scenario's plan only in
+the process), apart for the web's budget and the command line's own time limit.
 """
 from __future__ import annotations
 
@@ -313,7 +314,8 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
 
 def _stored_key(ws: Workspace, key) -> str:
     version, as_of, request, _ = key
-    return ws.analysis_key("plan", list(version), as_of.isoformat(), repr(request))
+    # within the budget (web, API, sync) or not (the CLI's own solver limit): another plan
+    return ws.analysis_key("plan", list(version), as_of.isoformat(), repr(request), budget.bounded())
 
 
 def _read_stored(ws: Workspace, key) -> dict | None:

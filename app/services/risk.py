@@ -5,7 +5,8 @@ ranking's states, in `graph.kpi_order`; edges with their `weight_range`; the nor
 objective weights) and the decision: the plan's own rules (teams, periods, capacity,
 blockers, must-haves, due dates, pins, work in progress) when `[planning]` has teams,
 else the top N. Results are cached by data version, as_of, settings and
-draws/seed/top.
+draws/seed/top, in the process and in the store (app/store/analyses.py), apart for the
+web's budget (the value of information probes fewer estimates) and the command line.
 """
 from __future__ import annotations
 
@@ -128,7 +129,7 @@ def analyse(ws: Workspace, *, as_of: date | None = None, draws: int | None = Non
 
 def _stored_key(ws: Workspace, key) -> str:
     version, as_of, *request = key
-    return ws.analysis_key("risk", list(version), as_of.isoformat(), request)
+    return ws.analysis_key("risk", list(version), as_of.isoformat(), request, budget.bounded())
 
 
 def _read_stored(ws: Workspace, key) -> RiskResult | None:
