@@ -10,14 +10,16 @@ Every function takes the `Store`. Writing keeps the rows of the newest data vers
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timezone
 from hashlib import sha256
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from app.store import schema as s
 
+log = logging.getLogger("app.store")
 KEEP = 32           # analyses kept for the newest data (dates, plan requests, draws)
 
 
@@ -53,3 +55,5 @@ def write(store, key: str, kind: str, data_version: int, body: bytes) -> None:
                 c.execute(delete(t).where(t.c.key.in_(keys[KEEP:])))
     except IntegrityError:
         pass
+    except OperationalError as exc:   # a busy database: the analysis is served, and computed again later
+        log.warning("an analysis was not stored: %s", type(exc).__name__)
