@@ -85,7 +85,9 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
     result, message, status = [], "", "ok"
     try:
         names = job["scope"].split()
-        reports = [r for n in names for r in sync(ws, connector=n)] if names else sync(ws)
+        # the page's analyses wait for the worker's idle time (`Analyses`): queued syncs first
+        reports = [r for n in names for r in sync(ws, connector=n, precompute=False)] if names \
+            else sync(ws, precompute=False)
         result = [{"connector": r.connector, "status": r.status, **r.counts()} for r in reports]
         failed = [r for r in reports if r.failures]
         status = "failed" if failed else "ok"
@@ -113,6 +115,25 @@ def run_job(ws, job: dict, worker: str, lease: float) -> str:
     return status
 
 
+class Analyses:
+    """The roadmap page's plan and risk analysis of the newest data, computed when the
+    queue is empty (app/services/sync.py `precompute_analyses`): once per store version
+    (a sync, a web estimate), after the syncs waiting, so that a burst of webhooks is
+    published first and the first page after it does not wait for the analyses."""
+
+    def __init__(self, ws):
+        self.ws = ws
+        self.done_for = None
+
+    def when_idle(self) -> None:
+        version = self.ws.store.cache_version()
+        if version == self.done_for:
+            return
+        from app.services.sync import precompute_analyses
+        precompute_analyses(self.ws)
+        self.done_for = version
+
+
 class Worker:
     """`roadmap worker`: queued and scheduled syncs, one at a time across the deployment."""
 
@@ -122,6 +143,7 @@ class Worker:
         self._seen = self._pruned = -math.inf
         self.every = parse_every(ws.settings.service.sync_every)
         self.stop = threading.Event()
+        self.analyses = Analyses(ws)
 
     def tick(self, t: float | None = None) -> dict | None:
         """Queue this interval's scheduled sync if no worker did yet."""
@@ -157,6 +179,7 @@ class Worker:
                     self.tick()
                     if self.step():
                         continue
+                    self.analyses.when_idle()
                     if once and q.pending(store) == 0:
                         break
                 except Exception as exc:  # noqa: BLE001 - a database away or busy: say so, wait, go on
@@ -182,6 +205,7 @@ class WebRunner:
     def __init__(self, ws, *, lease: float = 60.0, poll: float = 0.2):
         self.ws, self.lease, self.poll = ws, lease, poll
         self.id = worker_id("web:")
+        self.analyses = Analyses(ws)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -208,7 +232,10 @@ class WebRunner:
                     run_job(self.ws, job, self.id, self.lease)
                     continue
                 if q.pending(store) == 0:
-                    return
+                    self.analyses.when_idle()
+                    if q.pending(store) == 0:
+                        return
+                    continue
             except Exception as exc:  # noqa: BLE001 - never kill the web process; retry after a pause
                 log(logger, "web job runner error", level=logging.WARNING, error=type(exc).__name__)
             time.sleep(self.poll)

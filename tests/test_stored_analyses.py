@@ -133,3 +133,27 @@ def test_the_command_lines_unbounded_analyses_are_stored_apart_from_the_webs(dem
         risks.analyse(Workspace(load_settings(demo_dir)))
     plans.plan_marks(Workspace(load_settings(demo_dir)))
     assert computed == ["plan", "risk"]
+
+
+def test_a_worker_computes_them_once_its_queue_is_empty(demo_dir, monkeypatch):
+    """A burst of webhooks is published first: the job's sync leaves the analyses to the
+    worker's idle time, which computes them once per store version."""
+    from app.store import queue as q
+    from app.worker import Worker
+    monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
+    ws = Workspace(load_settings(demo_dir))
+    order = []
+    real_sync, real_pre = sync_module.sync, sync_module.precompute_analyses
+    monkeypatch.setattr(sync_module, "sync", lambda *a, **kw: order.append(("sync", kw.get("precompute")))
+                        or real_sync(*a, **kw))
+    monkeypatch.setattr(sync_module, "precompute_analyses", lambda *a, **kw: order.append("analyses")
+                        or real_pre(*a, **kw))
+    q.enqueue(ws.store, "api")
+    w = Worker(ws, lease=5)
+    w.every = None
+    w.run(once=True)
+    assert order == [("sync", False), "analyses"]
+    version = ws.store.data_version()
+    assert stored(ws) == [("plan", version), ("risk", version)]
+    w.run(once=True)                      # nothing new: nothing computed again
+    assert order == [("sync", False), "analyses"]

@@ -7,6 +7,7 @@ others and never touches what the last good sync published.
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 import time
@@ -155,9 +156,11 @@ class Run:
 
 
 def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, allow_removal: bool = False,
-         progress: Progress | None = None) -> list[ConnectorReport]:
+         progress: Progress | None = None, precompute: bool = True) -> list[ConnectorReport]:
     """Pull every connector (or one) into the store. Raises ConfigError before anything is
-    fetched when a connector is unknown or a secret's variable is unset.
+    fetched when a connector is unknown or a secret's variable is unset. `precompute`: then
+    compute the page's plan and risk analysis (`precompute_analyses`); a worker leaves that
+    to its idle time, so that queued syncs go first.
 
     A complete listing that would take more than half of a connector's initiatives out of
     the ranking fails that connector (last good data kept) unless `full` or `allow_removal`."""
@@ -207,7 +210,8 @@ def sync(ws: Workspace, *, connector: str | None = None, full: bool = False, all
             published[-1].skipped.append(("snapshot", saved["error"]))
         _refresh_outcomes(ws, published[-1])
         publish_ranking(ws, published[-1])
-        precompute_analyses(ws, published[-1])
+        if precompute:
+            precompute_analyses(ws, published[-1])
     return [reports[n] for n in names]
 
 
@@ -264,8 +268,11 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
         if risk:
             risks.risk_summary(ws, base=r)
     except Exception as exc:  # noqa: BLE001 - like the ranking: the first page computes them instead
+        why = redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]
         if report is not None:
-            report.skipped.append(("analyses", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
+            report.skipped.append(("analyses", why))
+        else:
+            logging.getLogger("roadmap.jobs").warning("the page's plan and risk analysis were %s", why)
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
