@@ -28,7 +28,7 @@ def _user_errors() -> dict[str, tuple[type, int, int]]:
     from connectors.http import TimedOut
     from connectors.jira.fields import MalformedIssue
     from connectors.jira.richtext import UnreadableRichText
-    from scoring.graph import GraphError
+    from scoring.goals.graph import GraphError
     from scoring.plan import PlanInfeasible
     return {c.__name__: (c, s, e) for c, s, e in [
         (UserError, 400, 2), (ConfigError, 400, 2), (ApiError, 400, 2), (ScenarioError, 400, 2),

@@ -71,7 +71,7 @@ def trend_series(history: list[tuple[date, float]], kpi) -> tuple[list[tuple[dat
     or median over `window_days` > 1) is drawn as that rolling aggregate, so the line is
     in the target's unit (a weekly sum as weekly sums); otherwise the line is the daily
     values and there are no separate daily points."""
-    from scoring.windows import rolling
+    from scoring.goals.windows import rolling
     window, agg = getattr(kpi, "window_days", 1) or 1, getattr(kpi, "aggregate", "last")
     if window <= 1 or agg not in ("mean", "sum", "median"):
         return [], list(history)
