@@ -9,7 +9,7 @@ from app import create_app
 from app.config import load_settings
 from app.services import Workspace, check
 from app.services.sync import sync
-from app.web import charts
+from app.web.svg import charts
 from scoring.goals.alignment import outlier_findings
 from scoring.model import Kpi
 from scoring.goals.windows import rolling, window_outliers

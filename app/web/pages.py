@@ -11,9 +11,9 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
 from app.services import published
-from app.web import charts
+from app.web.svg import charts
 from app.web.plan import marks as plan_risk
-from app.web.strip import strip
+from app.web.svg.strip import strip
 from app.web.scenario import FILTERS, page_scenario, query, without_scenario
 from app.web.state import cache, calibrated_arg, ranking, workspace
 from app.services.whatif import WhatIfError, what_if

@@ -205,7 +205,7 @@ def goal_graph(data: dict, link=lambda node: None) -> Markup:
     """The goal graph in layers (objectives on top), laid out by `graph_layout`: names in the
     boxes with ids on hover, each box a link (`link(node)` gives its address), lagging KPIs
     marked, edges labelled with their weights where no label overlaps another."""
-    from app.web.graph_layout import cap_rows, layout
+    from app.web.svg.graph_layout import cap_rows, layout
     box_w, char_w = 172, 6.6
     per_line = int((box_w - 14) / char_w)
     nodes = {n["id"]: n for n in data["nodes"]}
