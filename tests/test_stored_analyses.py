@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.services import plan as plans
-from app.services import risk as risks
+from app.services.planning import plan as plans
+from app.services.planning import risk as risks
 from app.services import sync as sync_module
 from app.store import schema
 from app.workspaces import build_demo

@@ -243,8 +243,8 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
     first page after a sync; only for a backlog of `at_least` (PRECOMPUTE_ITEMS) eligible
     items (a smaller one's take a page well under a second). Over the budget, nothing is computed; a
     failure is reported with the sync, never fails it."""
-    from app.services import budget, published
-    from app.services import plan as plans, risk as risks
+    from app.services import published
+    from app.services.planning import budget, plan as plans, risk as risks
     try:
         items = budget.eligible_items(ws)
         if items < (PRECOMPUTE_ITEMS if at_least is None else at_least):
