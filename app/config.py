@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from connectors.base import Connector, KpiSource, registry
-from scoring.graph import GraphProblem, find_problems
+from scoring.goals.graph import GraphProblem, find_problems
 from scoring.model import Edge, Kpi, Objective
 from scoring.numbers import finite_number
 from scoring.ranking import METHODS

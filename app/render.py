@@ -188,5 +188,5 @@ def pct_pair(a, b) -> tuple[str, str]:
     unequal values to differ ("41.6%" vs "42.0%", not "42%" vs "42%"); "-" for none."""
     if a is None or b is None:
         return _pct(a), _pct(b)
-    from scoring.alignment import pct_pair as pair
+    from scoring.goals.alignment import pct_pair as pair
     return pair(a, b)

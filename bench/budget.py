@@ -1,4 +1,4 @@
-"""Analysis budgets on a 10,000-item store (app/services/budget.py): the time and the memory
+"""Analysis budgets on a 10,000-item store (app/services/planning/budget.py): the time and the memory
 of the requests a hostile client sends (`/api/v1/risk` with any draws and seeds, `POST
 /api/v1/plan` with many periods), against the goal of 10 s and 500 MB per request.
 

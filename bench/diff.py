@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from scoring.changes.attribution import attribute  # noqa: E402
 from scoring.model import Edge, Initiative, Kpi, Link, Objective  # noqa: E402
-from scoring.progress import Current  # noqa: E402
+from scoring.goals.progress import Current  # noqa: E402
 from scoring.ranking import ScoringParams  # noqa: E402
 from scoring.changes.snapshot import decode, encode, rescore, seal, snapshot_of, verify_stored  # noqa: E402
 

@@ -34,8 +34,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scoring.graph import GoalGraph  # noqa: E402
-from scoring.impact import kpi_impact_scores, kpi_values  # noqa: E402
+from scoring.goals.graph import GoalGraph  # noqa: E402
+from scoring.goals.impact import kpi_impact_scores, kpi_values  # noqa: E402
 from scoring.model import Backlog, Edge, Initiative, Kpi, Link, Objective  # noqa: E402
 from scoring.ranking import ScoringParams, rank_backlog  # noqa: E402
 from tests.reference import path_walk_impact  # noqa: E402

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from scoring.impact import physical_propagation
-from scoring.progress import urgency_reason
+from scoring.goals.impact import physical_propagation
+from scoring.goals.progress import urgency_reason
 from scoring.ranking import Ranking
 
 URGENCY_MEANS = ("Urgency: each KPI on the way multiplies the value it carries by its urgency factor: "

@@ -6,7 +6,7 @@ published ranking").
 Pure: bytes in, bytes out; the goal graph is the caller's (the stored key says which).
 
 >>> from datetime import date
->>> from scoring.graph import GoalGraph
+>>> from scoring.goals.graph import GoalGraph
 >>> from scoring.model import Backlog, Edge, Initiative, Kpi, Link, Objective
 >>> from scoring.ranking import ScoringParams, rank_backlog
 >>> g = GoalGraph.build([Objective(id="rev", weight=1)], [Kpi(id="mrr")],
@@ -26,9 +26,9 @@ from datetime import date
 
 import numpy as np
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Backlog
-from scoring.progress import KpiState
+from scoring.goals.progress import KpiState
 from scoring.ranking import Ranking, ScoringParams
 
 FORMAT = 1       # bump when the packed layout changes: older packs are then recomputed

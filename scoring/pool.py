@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scoring.impact import round10
+from scoring.goals.impact import round10
 
 if TYPE_CHECKING:
     from scoring.model import Backlog

@@ -15,11 +15,11 @@ import numpy as np
 from scoring import frameworks, pool
 from scoring.errors import BadInput
 from scoring.frameworks import METHODS  # noqa: F401 - re-exported: the scorers' names
-from scoring.graph import GoalGraph
-from scoring.impact import direct_improvement, kpi_impact_scores, kpi_values, round10, round10_float
+from scoring.goals.graph import GoalGraph
+from scoring.goals.impact import direct_improvement, kpi_impact_scores, kpi_values, round10, round10_float
 from scoring.model import LINK_UNITS, Backlog
 from scoring.notation import converted_text, written_lift
-from scoring.progress import Current, KpiState, kpi_state
+from scoring.goals.progress import Current, KpiState, kpi_state
 
 PP = LINK_UNITS.index("pp")
 # Why an estimated link carries no lift (`Ranking.link_problem`): codes -> flag names

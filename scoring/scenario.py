@@ -23,8 +23,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from scoring.graph import GoalGraph
-from scoring.impact import kpi_values, round10
+from scoring.goals.graph import GoalGraph
+from scoring.goals.impact import kpi_values, round10
 from scoring.ranking import Ranking, convert_lifts, kpi_states
 
 

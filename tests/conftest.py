@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Edge, Initiative, Kpi, Link, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 
 AS_OF = date(2026, 7, 2)
 

@@ -4,7 +4,7 @@ every objective and add up the products of edge weights and of the urgency of ev
 on the path (docs/model.md). Exponential in the number of paths, on purpose."""
 from __future__ import annotations
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Initiative
 
 

@@ -11,7 +11,7 @@ import pytest
 from scoring.changes.attribution import GROUPS, attribute
 from scoring.errors import BadInput
 from scoring.model import Edge, Initiative, Kpi, Link, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams
 from scoring.changes.snapshot import rescore, seal, snapshot_of
 from tests.conftest import AS_OF

@@ -1,4 +1,4 @@
-"""Analysis budgets and concurrency (app/services/budget.py): the same limits for the pages,
+"""Analysis budgets and concurrency (app/services/planning/budget.py): the same limits for the pages,
 the API and the CLI's defaults; over the budget is a 400 naming the limit and the largest
 affordable value; beyond `[service] max_concurrent_analyses` a 503 with Retry-After.
 
@@ -15,8 +15,9 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.config import load_settings
-from app.services import Workspace, budget
-from app.services import risk as risks
+from app.services import Workspace
+from app.services.planning import budget
+from app.services.planning import risk as risks
 from app.services import sync as sync_module
 from app.services.sync import sync
 from app.web import build_app
@@ -95,7 +96,7 @@ def test_a_store_over_the_items_limit_is_refused_before_computing(big, monkeypat
 
 
 def test_a_plan_on_a_10000_item_store_uses_the_webs_solver_limit(big, monkeypatch):
-    from app.services import plan as plans
+    from app.services.planning import plan as plans
     seen = []
     real = plans.solve_plan
     monkeypatch.setattr(plans, "solve_plan", lambda inp: seen.append(inp.solver_seconds) or real(inp))
@@ -218,7 +219,7 @@ def test_the_roadmap_page_shows_p_in_plan_for_a_10000_item_store(big):
 
 
 def test_the_roadmap_pages_plan_marks_are_left_out_over_the_budget_without_building_the_plan(big, monkeypatch):
-    from app.services import plan as plans
+    from app.services.planning import plan as plans
     assert len(big.settings.planning.periods) == 4 and budget.eligible_items(big) == 10_000
     assert len(plans.plan_marks(big)) > 10                            # within the budget: planned
     monkeypatch.setattr(budget, "PLAN_CELLS", 10_000 * 4 - 1)

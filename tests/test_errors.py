@@ -18,7 +18,7 @@ def _user_errors() -> dict[str, tuple[type, int, int]]:
     from app.cli.main import UserError
     from app.config import ConfigError
     from app.services.changes import TamperedSnapshot, UnknownSnapshot
-    from app.services.plan import PlanNotConfigured, PlanOverrideError, PlanRefused
+    from app.services.planning.plan import PlanNotConfigured, PlanOverrideError, PlanRefused
     from app.services.whatif import WhatIfError
     from app.store import RemovalRefused, StoreError, SyncBusy
     from app.store.snapshots import DuplicateName
@@ -28,7 +28,7 @@ def _user_errors() -> dict[str, tuple[type, int, int]]:
     from connectors.http import TimedOut
     from connectors.jira.fields import MalformedIssue
     from connectors.jira.richtext import UnreadableRichText
-    from scoring.graph import GraphError
+    from scoring.goals.graph import GraphError
     from scoring.plan import PlanInfeasible
     return {c.__name__: (c, s, e) for c, s, e in [
         (UserError, 400, 2), (ConfigError, 400, 2), (ApiError, 400, 2), (ScenarioError, 400, 2),
@@ -166,7 +166,7 @@ def test_a_user_error_in_a_command_exits_with_its_code_and_no_traceback(workspac
 
 
 def test_a_source_failure_exits_3(workspace_dir, runner, monkeypatch):
-    from app.services import push as push_service
+    from app.services.push import scores as push_service
     from connectors.base import SourceError
 
     def down(*a, **k):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app import render
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Backlog, Initiative, Kpi, Link, Objective
 from scoring.notation import parse_impact
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams, rank_backlog
 from tests.conftest import AS_OF, edge
 

@@ -8,7 +8,7 @@ import pytest
 from connectors.files import initiative_from
 from connectors.jira.fields import read_issue
 from connectors.jira.richtext import adf_to_text, wiki_to_text
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Backlog, Initiative, Kpi, Objective
 from scoring.notation import parse_impact
 from scoring.ranking import ScoringParams, rank_backlog

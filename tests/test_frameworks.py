@@ -28,7 +28,7 @@ def _rank(items, method, **kw):
 
 
 def None_graph():
-    from scoring.graph import GoalGraph
+    from scoring.goals.graph import GoalGraph
     from scoring.model import Objective
     return GoalGraph.build([Objective(id="o", weight=1)], [], [])
 

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from scoring.errors import BadInput
-from scoring.graph import GoalGraph, GraphError, find_problems
-from scoring.impact import kpi_values
+from scoring.goals.graph import GoalGraph, GraphError, find_problems
+from scoring.goals.impact import kpi_values
 from scoring.model import Backlog, Initiative, Kpi, Link, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams, rank_backlog
 from tests.conftest import AS_OF, edge
 from tests.reference import path_walk_impact

@@ -81,14 +81,14 @@ def import_graph(*, load_time: bool = False) -> nx.DiGraph:
 def test_the_graph_is_read_as_python_reads_it():
     g = import_graph()
     assert g.has_edge("app.cli.plan", "app.cli.main")                     # from app.cli.main import ...
-    assert g.has_edge("app.services.plan", "scoring.plan")                 # from scoring.plan import PlanInput
+    assert g.has_edge("app.services.planning.plan", "scoring.plan")        # from scoring.plan import PlanInput
     assert g.has_edge("app.web", "app.web.state")                          # from app.web.state import ...
     assert g.has_edge("app.cli", "app.cli.changes")                        # from app.cli import changes (a submodule)
     assert g.has_edge("connectors.jira", "connectors.jira.fields")
     loading = import_graph(load_time=True)
     assert g.has_edge("app.services", "app.services.estimates")            # inside a function ...
     assert not loading.has_edge("app.services", "app.services.estimates")  # ... so not when it loads
-    assert loading.has_edge("app.services.risk", "app.services")
+    assert loading.has_edge("app.services.planning.risk", "app.services")
 
 
 def test_no_import_circle():

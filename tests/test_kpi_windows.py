@@ -9,10 +9,10 @@ from app import create_app
 from app.config import load_settings
 from app.services import Workspace, check
 from app.services.sync import sync
-from app.web import charts
-from scoring.alignment import outlier_findings
+from app.web.svg import charts
+from scoring.goals.alignment import outlier_findings
 from scoring.model import Kpi
-from scoring.windows import rolling, window_outliers
+from scoring.goals.windows import rolling, window_outliers
 
 START = date(2026, 6, 1)
 

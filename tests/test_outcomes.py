@@ -176,7 +176,8 @@ def test_api_outcomes_calibration_and_calibrated_roadmap(ws):
 
 def test_calibration_cards_only_for_that_person_planners_and_admins(ws, monkeypatch):
     from app.auth import Person
-    from app.web import build_app, outcomes as web_outcomes
+    from app.web import build_app
+    from app.web.outcomes import blueprint as web_outcomes
     client = build_app(workspace=ws).test_client()
     monkeypatch.setattr(web_outcomes, "current_person", lambda: Person("bob", "estimator"))
     assert client.get("/api/v1/calibration").get_json()["estimators"] == []

@@ -11,8 +11,8 @@ import re
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from app.web import charts
-from app.web.graph_layout import Box, cap_rows, layout
+from app.web.svg import charts
+from app.web.svg.graph_layout import Box, cap_rows, layout
 from app.web.scenario import ScenarioError, query, read_scenario, without_scenario
 from scoring.model import Objective
 from tests.graph_samples import forty_kpis

@@ -61,7 +61,7 @@ def test_demo_graph_edges_cross_no_box_and_labels_do_not_overlap(wide_and_phone,
 
 
 def test_a_forty_kpi_graph_stays_readable(wide_and_phone, server):
-    from app.web import charts
+    from app.web.svg import charts
     svg = charts.goal_graph(forty_kpis(), link=lambda n: f"/kpis#kpi-{n['id']}")
     page = wide_and_phone["wide"]
     page.set_content(f'<!doctype html><html lang="en"><head><title>40 KPIs</title><link rel="stylesheet" '

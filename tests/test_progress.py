@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from scoring.model import Kpi
-from scoring.progress import Current, kpi_state
+from scoring.goals.progress import Current, kpi_state
 
 AS_OF = date(2026, 7, 2)
 WINDOW = dict(start=date(2026, 1, 1), deadline=date(2026, 12, 31))
@@ -84,7 +84,7 @@ def test_progress_beyond_the_wrong_side_clamps_lag_at_one():
 import numpy as np  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-from scoring.progress import window_current  # noqa: E402
+from scoring.goals.progress import window_current  # noqa: E402
 
 WEEK_START = date(2026, 11, 2)           # a Monday
 

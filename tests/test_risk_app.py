@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from app.cli import main
 from app.config import load_settings
 from app.services import Workspace, ranking
-from app.services import risk as risks
+from app.services.planning import risk as risks
 from tests.conftest import EXAMPLE_INITIATIVES, EXAMPLE_OBSERVATIONS, EXAMPLE_TOML
 
 RANGED = EXAMPLE_TOML.replace("weight = 0.5", "weight = 0.5\nweight_range = [0.3, 0.7]", 1)
@@ -97,7 +97,7 @@ def test_on_the_demo_plan_beats_greedy_and_the_drawn_impacts_average_to_the_rank
     """The demo (app/demo) is built to show the plan: optimal above greedy above the cut,
     the must-haves FN-146 and FN-156 planned; the risk's mean impacts within Monte Carlo
     error (4.5 standard errors over 61 items) of the ranking's."""
-    from app.services import plan as plans
+    from app.services.planning import plan as plans
     from app.services.sync import sync
     from app.workspaces import build_demo
     ws = Workspace(load_settings(build_demo(tmp_path / "demo")))

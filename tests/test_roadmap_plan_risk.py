@@ -1,7 +1,7 @@
 """The plan and the risk on the roadmap and initiative pages, through the
 Flask test client on the demo workspace (app/demo, synced through the real pipeline): the
-Plan column against services.plan.plan_marks, the plain cut's line against a prefix summed
-by hand, P(in plan) against services.risk.risk_summary, refine-first links landing on
+Plan column against services.planning.plan.plan_marks, the plain cut's line against a prefix summed
+by hand, P(in plan) against services.planning.risk.risk_summary, refine-first links landing on
 estimate rows, the initiative page's impact spread."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace, ranking
-from app.services import plan as plans
-from app.services import risk as risks
+from app.services.planning import plan as plans
+from app.services.planning import risk as risks
 from app.services.sync import sync
 from app.workspaces import build_demo
 
@@ -168,7 +168,7 @@ def test_a_failing_risk_analysis_hides_its_column_and_an_absent_plan_its_marks(c
 
 
 def test_a_backlog_too_big_to_analyse_while_the_reader_waits_leaves_risk_out(client, monkeypatch):
-    from app.services import budget
+    from app.services.planning import budget
     monkeypatch.setattr(budget, "RISK_ITEMS", 60)     # the demo has 61 items not done
     body = client.get("/?page=1&q=").get_data(as_text=True)
     assert "P(in plan)" not in header(body) and 'id="refine-h"' not in body

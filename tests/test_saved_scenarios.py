@@ -137,7 +137,7 @@ def test_kpi_values_in_the_kpis_unit_and_a_tenfold_change_asks_first(client):
 
 
 def test_the_risk_api_follows_a_scenario_in_its_url(client, ws):
-    from app.services import risk as risks
+    from app.services.planning import risk as risks
     from app.services.whatif import what_if
     from scoring.uncertainty import analyse_risk
     stored = client.get("/api/v1/risk?draws=400&seed=3").get_json()

@@ -9,9 +9,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Backlog, Edge, Kpi, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams, rank_backlog
 from scoring.scenario import rescore
 
@@ -115,7 +115,7 @@ def test_the_demo_what_if_through_the_api_equals_a_full_scoring(tmp_path, monkey
 
 
 def test_round10_of_one_float_is_numpys_bit_for_bit():
-    from scoring.impact import round10, round10_float
+    from scoring.goals.impact import round10, round10_float
     rng = np.random.default_rng(3)
     xs = np.concatenate([rng.normal(0, 10, 20000), rng.integers(-10**6, 10**6, 5000) / 2**rng.integers(0, 40, 5000),
                          np.round(rng.uniform(-5, 5, 5000), 11), [0.0, -0.0, 1e300, -1e-300, 2.0**60, 5e-11, -5e-11,

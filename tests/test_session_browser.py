@@ -31,7 +31,7 @@ def pages(browser):  # noqa: F811
 
 
 def _forty(page, server):  # noqa: F811
-    from app.web import charts
+    from app.web.svg import charts
     svg = charts.goal_graph(forty_kpis(), link=lambda n: f"/kpis#kpi-{n['id']}")
     page.goto(server + "/graph")
     page.set_content(f'<!doctype html><html lang="en"><head><title>40 KPIs</title><link rel="stylesheet" '

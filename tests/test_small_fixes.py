@@ -12,9 +12,9 @@ from app.config import load_settings
 from app.services import Workspace, explain
 from app.services.sync import sync
 from connectors.files import initiative_from
-from scoring.alignment import AlignmentRules, kpi_findings
+from scoring.goals.alignment import AlignmentRules, kpi_findings
 from scoring.model import Kpi
-from scoring.progress import KpiState
+from scoring.goals.progress import KpiState
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from scoring.model import Initiative, Link
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams
 from scoring.changes.snapshot import (canonical, compress, decode, decompress, encode, header, item_bytes, item_hash,
                               rescore, seal, snapshot_of, verify)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from app import create_app
 from app.config import load_settings
 from app.services import Workspace
-from app.services import plan as plans
-from app.services import risk as risks
+from app.services.planning import plan as plans
+from app.services.planning import risk as risks
 from app.services import sync as sync_module
 from app.store import schema
 from app.workspaces import build_demo
@@ -116,7 +116,7 @@ def test_an_unreadable_row_is_computed_again(demo_dir, monkeypatch):
 def test_the_command_lines_unbounded_analyses_are_stored_apart_from_the_webs(demo_dir, monkeypatch):
     """`roadmap plan` solves with its own time limit and `roadmap risk` values every
     estimate: neither reads the web's budgeted analysis, nor the web theirs."""
-    from app.services import budget
+    from app.services.planning import budget
     monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
     ws = Workspace(load_settings(demo_dir))
     sync_module.sync(ws)                                   # the web's (bounded) analyses

@@ -13,7 +13,7 @@ from scoring.changes.edits import edits_between
 from scoring.changes.shapley import exact_zeros, shapley
 from scoring.changes.snapshot import rescore, seal, snapshot_of
 from scoring.model import Edge, Initiative, Kpi, Link, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import ScoringParams
 
 AS_OF = date(2026, 7, 2)

@@ -299,7 +299,7 @@ def check(config, as_of, fmt, strict) -> None:
 @user_errors
 def push(config, dry_run, estimates) -> None:
     """Write score and rank back to the tracker's configured fields, only where they changed."""
-    from app.services.push import push as run_push
+    from app.services.push.scores import push as run_push
     from connectors.base import SourceConfigError
     ws = workspace(config)
     bar = _Bar()

@@ -98,13 +98,13 @@ def plan_table(d: dict) -> str:
 def plan(config, as_of, capacity, periods, fmt, calibrated) -> None:
     """The plan: what to do in which period, per team, against capacity."""
     from app import render
-    from app.services import plan as plans
+    from app.services.planning import plan as plans
     ws = workspace(config)
     if calibrated:
         ws.settings.calibration.apply = True
     req = plans.PlanRequest(every_team=capacity, first_periods=periods)
     try:
-        from app.services import budget
+        from app.services.planning import budget
         with quiet_fd1(), budget.unbounded():     # the command line waits by choice ([planning] solver_seconds)
             d = plans.plan(ws, as_of=_date(as_of), request=req)
     except plans.PlanRefused as exc:

@@ -41,7 +41,7 @@ def risk_table(d: dict) -> str:
 def risk(config, as_of, draws, seed, top, fmt, calibrated) -> None:
     """The uncertainty analysis: P(in plan), impact and rank spread, estimates to refine first."""
     from app import render
-    from app.services import budget, risk as risks
+    from app.services.planning import budget, risk as risks
     ws = workspace(config)
     if calibrated:
         ws.settings.calibration.apply = True

@@ -13,11 +13,11 @@ import numpy as np
 
 from app.config import Settings
 from app.store import Store
-from scoring import alignment as al
+from scoring.goals import alignment as al
 from scoring import explain as ex
 from scoring.errors import BadInput
-from scoring.graph import GoalGraph, GraphError
-from scoring.progress import Current
+from scoring.goals.graph import GoalGraph, GraphError
+from scoring.goals.progress import Current
 from scoring.ranking import Ranking, ScoringParams, kpi_states, rank_backlog
 
 

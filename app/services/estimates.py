@@ -153,7 +153,7 @@ def discuss(ws, r: Ranking, *, among: int = pool.DISCUSS_AMONG) -> dict[str, lis
     (value of information, docs/model.md "Uncertainty"). Empty when no link is pooled."""
     if not pooled(r) or r.params.method != "kpi-impact":
         return {}
-    from app.services.risk import risk_input
+    from app.services.planning.risk import risk_input
     from scoring.uncertainty import prepare, value_of_information
     u = ws.settings.uncertainty
     inp = risk_input(ws, r, draws=1, seed=u.seed, top=u.top)

@@ -248,7 +248,7 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
     items (on a smaller one the first page computes them in about a second, most of it
     loading the compiled loops, and stores them). Over the budget, nothing is computed; a
     failure is reported with the sync, never fails it."""
-    from app.services import budget
+    from app.services.planning import budget
     try:
         items = budget.eligible_items(ws)
         if items < (PRECOMPUTE_ITEMS if at_least is None else at_least):
@@ -261,7 +261,8 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
         risk = budget.risk_refusal(items) is None
         if not (plan or risk):        # the page leaves both out: nothing to load
             return
-        from app.services import plan as plans, published, risk as risks
+        from app.services import published
+        from app.services.planning import plan as plans, risk as risks
         r = published.ranking(ws)
         if plan:
             plans.plan_marks(ws, base=r)

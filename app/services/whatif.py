@@ -14,10 +14,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from app import services
-from scoring.graph import GoalGraph, GraphError
+from scoring.goals.graph import GoalGraph, GraphError
 from scoring.model import MAX_EDGE_WEIGHT, MAX_OBJECTIVE_WEIGHT, Backlog, Edge, Initiative, join_backlogs
 from scoring.notation import parse_impact
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import Ranking, rank_backlog
 from scoring.scenario import rescore
 from scoring.numbers import finite_number

@@ -1,5 +1,5 @@
 """The plan and the risk analysis of the published data, stored once computed
-(app/services/plan.py and risk.py say what; a sync computes them for a large backlog).
+(app/services/planning/plan.py and risk.py say what; a sync computes them for a large backlog).
 Each gunicorn worker used to solve the plan and simulate the risk on its first roadmap
 page after a sync, seconds each at 10,000 items; now the first one to compute stores, and
 the others read.

@@ -21,7 +21,7 @@ from app.store.details import link_url
 from app.store.staging import (RemovalRefused, StagedInitiative, Staging, StoreError,  # noqa: F401
                                SyncBusy)
 from scoring.model import FACTOR_NAMES, Backlog
-from scoring.progress import Current, describe_window, window_current, window_start
+from scoring.goals.progress import Current, describe_window, window_current, window_start
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -179,7 +179,7 @@ class Store(Staging):
     def currents(self, as_of: date, windows: dict[str, tuple[int, str]] | None = None) -> dict[str, Current]:
         """Each KPI's current value at `as_of`: its newest observation at or before it, or
         with `windows[kpi] = (window_days, aggregate)` the aggregate of the observations in
-        the window ending on that newest day (scoring.progress.window_current)."""
+        the window ending on that newest day (scoring.goals.progress.window_current)."""
         o = s.observations
         newest = (select(o.c.kpi, func.max(o.c.day).label("day")).where(o.c.day <= as_of)
                   .group_by(o.c.kpi).subquery())

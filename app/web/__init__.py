@@ -74,7 +74,7 @@ def build_app(settings=None, *, workspace: Workspace | None = None) -> Flask:
     from app.web.changes import changes_bp
     from app.web.estimates import estimates_bp
     from app.web.operations import metrics, sync as sync_api, webhooks
-    from app.web.outcomes import outcomes_bp
+    from app.web.outcomes.blueprint import outcomes_bp
     from app.web.pages import pages
     from app.web.plan import planning
     from app.web.scenarios import scenarios_bp

@@ -155,7 +155,8 @@ def _ok(schema: str, status: str = "200", desc: str = "OK") -> dict:
 
 
 def spec() -> dict:
-    from app.web import estimates, outcomes
+    from app.web import estimates
+    from app.web.outcomes import blueprint as outcomes
     from app.web.plan.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     from app.auth.openapi import secure
@@ -246,7 +247,7 @@ def spec() -> dict:
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
     """The plan's and the risk analysis's parts (app/web/plan/api.py), and the outcomes'
-    (app/web/outcomes.py), merged in."""
+    (app/web/outcomes/blueprint.py), merged in."""
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors

@@ -11,13 +11,13 @@ from flask import Blueprint, Response, abort, render_template, request, url_for
 
 from app import render, services
 from app.services import published
-from app.web import charts
+from app.web.svg import charts
 from app.web.plan import marks as plan_risk
-from app.web.strip import strip
+from app.web.svg.strip import strip
 from app.web.scenario import FILTERS, page_scenario, query, without_scenario
 from app.web.state import cache, calibrated_arg, ranking, workspace
 from app.services.whatif import WhatIfError, what_if
-from scoring.graph import GraphError
+from scoring.goals.graph import GraphError
 from scoring.ranking import METHODS
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
@@ -330,7 +330,7 @@ def _kpis_page():
     data = services.kpis(ws)
     as_of = ws.as_of()
     rows = []
-    from scoring.windows import window_outliers
+    from scoring.goals.windows import window_outliers
     for k, cfg in zip(data["kpis"], ws.settings.kpis):
         hist = ws.store.history(k["id"])
         odd = []

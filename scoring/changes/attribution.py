@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scoring.errors import BadInput
-from scoring.graph import GoalGraph
-from scoring.impact import round10
+from scoring.goals.graph import GoalGraph
+from scoring.goals.impact import round10
 from scoring.model import Backlog, Kpi, Objective
 from scoring.ranking import Ranking, rank_backlog
 from scoring.changes.snapshot import Snapshot, backlog_of, rescore

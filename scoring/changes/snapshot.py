@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Callable, Iterable, Mapping, Sequence
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 from scoring.model import Backlog, Edge, Initiative, Kpi, Objective
-from scoring.progress import Current
+from scoring.goals.progress import Current
 from scoring.ranking import Ranking, ScoringParams, rank_backlog
 
 FORMAT = 1

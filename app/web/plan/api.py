@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app import render
 from app.config import validation_problems
-from app.services import plan as plans
-from app.services import risk as risks
+from app.services.planning import plan as plans
+from app.services.planning import risk as risks
 from app.web.plan.blueprint import planning
 from app.web.state import ApiError, as_of_arg, cache, int_arg, workspace
 from scoring.numbers import finite_number
@@ -133,7 +133,7 @@ def risk_get():
     raw = request.args.get("draws")
     if raw and raw.isascii() and raw.isdigit() and int(raw) > risks.MAX_DRAWS:     # '²'.isdigit() is True
         raise ApiError(400, "bad-request", f"draws must be at most {risks.MAX_DRAWS:,}")
-    draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/budget.py)
+    draws = int_arg("draws", 0, 1) or None       # None: the config's, within the budget (app/services/planning/budget.py)
     seed, top = int_arg("seed", u.seed, 0, 2**63 - 1), int_arg("top", u.top, 1, MAX_TOP)
     from app.web.plan.marks import scenario_risk_json       # `w.<objective>`, `kpi.<kpi>`: a page's scenario
     under = scenario_risk_json(workspace(), request.args, as_of_arg(), draws=draws, seed=seed, top=top)

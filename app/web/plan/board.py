@@ -18,7 +18,7 @@ from flask import jsonify, render_template, request, url_for
 from scoring.errors import Busy
 
 from app import render
-from app.services import plan as plans
+from app.services.planning import plan as plans
 from app.web.plan.blueprint import planning
 from app.web.plan.api import _solve, url_request
 from app.web.state import ApiError, as_of_arg, cache, workspace

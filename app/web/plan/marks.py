@@ -10,9 +10,10 @@ import math
 
 import numpy as np
 
-from app.services import Workspace, budget
-from app.services import plan as plans
-from app.services import risk as risks
+from app.services import Workspace
+from app.services.planning import budget
+from app.services.planning import plan as plans
+from app.services.planning import risk as risks
 from scoring.ranking import Ranking
 
 log = logging.getLogger("app.web")
@@ -121,7 +122,7 @@ def mc_error(p: float, draws: int) -> str:
 
 
 def too_big(ws: Workspace, r: Ranking) -> str | None:
-    """Why a page leaves the risk out (over the analysis budget, app/services/budget.py), or None."""
+    """Why a page leaves the risk out (over the analysis budget, app/services/planning/budget.py), or None."""
     return budget.risk_refusal(int(np.count_nonzero(~np.asarray(r.backlog.done, bool))))
 
 

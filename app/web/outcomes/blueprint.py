@@ -11,7 +11,7 @@ from app.services import outcomes as svc
 from app.web.state import ApiError, as_of_arg, workspace
 from scoring.errors import RoadmapError
 
-outcomes_bp = Blueprint("outcomes", __name__, template_folder="templates")
+outcomes_bp = Blueprint("outcomes", __name__, template_folder="../templates")
 
 
 def _outcomes(ws, as_of=None, key=None) -> dict:
@@ -36,7 +36,7 @@ def api_calibration():
 
 @outcomes_bp.get("/outcomes")
 def page():
-    from app.web import outcome_views as views
+    from app.web.outcomes import views
     ws = workspace()
     as_of = as_of_arg()
     ev = svc.evaluate(ws, as_of)

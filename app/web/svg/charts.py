@@ -71,7 +71,7 @@ def trend_series(history: list[tuple[date, float]], kpi) -> tuple[list[tuple[dat
     or median over `window_days` > 1) is drawn as that rolling aggregate, so the line is
     in the target's unit (a weekly sum as weekly sums); otherwise the line is the daily
     values and there are no separate daily points."""
-    from scoring.windows import rolling
+    from scoring.goals.windows import rolling
     window, agg = getattr(kpi, "window_days", 1) or 1, getattr(kpi, "aggregate", "last")
     if window <= 1 or agg not in ("mean", "sum", "median"):
         return [], list(history)
@@ -205,7 +205,7 @@ def goal_graph(data: dict, link=lambda node: None) -> Markup:
     """The goal graph in layers (objectives on top), laid out by `graph_layout`: names in the
     boxes with ids on hover, each box a link (`link(node)` gives its address), lagging KPIs
     marked, edges labelled with their weights where no label overlaps another."""
-    from app.web.graph_layout import cap_rows, layout
+    from app.web.svg.graph_layout import cap_rows, layout
     box_w, char_w = 172, 6.6
     per_line = int((box_w - 14) / char_w)
     nodes = {n["id"]: n for n in data["nodes"]}

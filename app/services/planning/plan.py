@@ -18,7 +18,8 @@ from datetime import date
 import numpy as np
 from sqlalchemy import select, true
 
-from app.services import Workspace, budget, join_texts, ranking as rank
+from app.services import Workspace, join_texts, ranking as rank
+from app.services.planning import budget
 from app.store import schema
 from scoring.plan import PlanInfeasible, PlanInput, solve_plan
 from scoring.plan.solve import explain_plan

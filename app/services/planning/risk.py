@@ -15,7 +15,8 @@ from datetime import date
 
 import numpy as np
 
-from app.services import Workspace, budget, ranking as rank
+from app.services import Workspace, ranking as rank
+from app.services.planning import budget
 from scoring import pool
 from scoring.errors import BadInput
 from scoring.ranking import Ranking
@@ -45,7 +46,7 @@ def link_lines(r: Ranking) -> np.ndarray:
 def plan_input(ws: Workspace, r: Ranking, request=None):
     """The plan's kernel input for the decision (the configured plan, or a scenario's
     request), None when no capacity is configured."""
-    from app.services import plan as plans
+    from app.services.planning import plan as plans
     try:
         inp, _ = plans.build_input(ws, r, request or plans.PlanRequest(explain=False))
     except plans.PlanNotConfigured:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from app import render
 from app.services import outcomes as svc
-from app.web import outcome_charts as oc
+from app.web.outcomes import charts as oc
 from scoring.outcomes import counterfactual_path
 
 MAX_ITEMS = 60          # the most recent launches drawn on the page (the API lists every one)

@@ -12,9 +12,9 @@ from datetime import date
 
 import numpy as np
 
-from scoring.graph import GoalGraph, GraphProblem
+from scoring.goals.graph import GoalGraph, GraphProblem
 from scoring.model import Kpi
-from scoring.progress import KpiState
+from scoring.goals.progress import KpiState
 from scoring.ranking import Ranking
 
 LEVELS = {"cycle": "error", "unknown-node": "error",
@@ -150,9 +150,9 @@ def outlier_findings(kpis: list[Kpi], histories: dict[str, list[tuple[date, floa
                      as_of: date) -> list[Finding]:
     """`kpi-outlier`: a value in a mean- or sum-aggregated KPI's current window more than
     5 median absolute deviations from the window's median (the spread read over 28 days at
-    least, scaled to a standard deviation: `scoring.windows.window_outliers`), so one day
+    least, scaled to a standard deviation: `scoring.goals.windows.window_outliers`), so one day
     pulls the current value, and with it the urgency; the fix suggests `aggregate = "median"`."""
-    from scoring.windows import OUTLIER_MADS, window_outliers
+    from scoring.goals.windows import OUTLIER_MADS, window_outliers
     out = []
     for k in kpis:
         if k.aggregate not in ("mean", "sum") or k.window_days < 3 or k.id not in histories:

@@ -42,8 +42,8 @@ def _same(a, b) -> bool:
 def push(ws: services.Workspace, *, dry_run: bool = False, progress=None,
          estimates: bool = False) -> list[PushReport]:
     """`estimates`: also write the stored estimates into the impact field as lines with
-    `by` (app/services/push_estimates.py)."""
-    from app.services.push_estimates import impact_field
+    `by` (app/services/push/estimates.py)."""
+    from app.services.push.estimates import impact_field
     s = ws.settings
     targets: list[Connector] = []
     for name in s.connectors:
@@ -91,7 +91,7 @@ def _push_one(ws, conn: Connector, ranked: dict, dry_run: bool, progress, estima
         conn.prepare()
     changes, wanted = changes_for(ws, conn, ranked, report)
     if estimates:
-        from app.services.push_estimates import estimate_changes
+        from app.services.push.estimates import estimate_changes
         extra = estimate_changes(ws, conn)
         changes += extra
         report.notes += [f"{len(extra)} item(s) get the stored estimates in their impact field"] if extra else []

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from scoring.graph import GoalGraph
+from scoring.goals.graph import GoalGraph
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from app.web.charts import ticks
+from app.web.svg.charts import ticks
 
 EST = "#7c3aed"        # the estimate (purple)
 REAL = "#1d4ed8"       # what happened (blue)
