@@ -79,6 +79,7 @@ REFUSALS = [
     ("GET", "/api/v1/plan", None, {}, 409, "plan-not-configured"),
     ("POST", "/api/v1/snapshots", {"name": "sync-1"}, {}, 400, "bad-request"),
     ("POST", "/api/v1/what-if", BIG, {}, 413, "too-large"),
+    ("GET", "/api/v1/scenarios?page=", None, {}, 400, "bad-request"),      # given but empty: not a page
 ]
 
 
@@ -194,3 +195,17 @@ def test_the_cli_offers_what_the_reference_lists(workspace_dir, runner):
     listed = json.loads(runner.invoke(main, ["snapshot", "list", "--format", "json", "--config", cfg]).output)
     [saved] = [r["name"] for r in listed["snapshots"]]          # the one the sync saved, named by its run
     assert table.exit_code == 0 and table.output.startswith(f"{saved} ") and saved.startswith("sync-")
+
+
+@pytest.mark.parametrize("as_of", ["0001-01-01", "0002-01-01", "9999-12-31"])
+def test_no_page_or_api_answers_a_date_at_the_calendars_ends_with_a_500(client, as_of):
+    """Every GET route (the example's key for `<key>`), at the first and last dates a date
+    can hold: a series window reaching before year 1 was a 500 on /api/v1/outcomes."""
+    app = client.application
+    rules = sorted({r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and "<" not in r.rule.replace(
+        "<key>", "").replace("<path:key>", "")})
+    assert "/api/v1/outcomes" in rules and "/" in rules and len(rules) > 20
+    for rule in rules:
+        url = rule.replace("<path:key>", "A").replace("<key>", "A")
+        res = client.get(f"{url}?as_of={as_of}")
+        assert res.status_code < 500, (url, res.get_data(as_text=True)[:300])

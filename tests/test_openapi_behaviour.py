@@ -73,3 +73,13 @@ def test_the_budget_and_busy_answers_are_documented():
         responses = spec()["paths"][path][method]["responses"]
         assert "over-budget" in responses["400"]["description"]
         assert responses["503"]["headers"]["Retry-After"]["required"] is True
+
+
+def test_the_document_is_the_same_on_every_call(client):
+    """It is built from module-level parts that the role notes are written into: each call
+    used to add one more "Needs ... role" note to every operation."""
+    first = client.get("/api/v1/openapi.json").get_data()
+    assert client.get("/api/v1/openapi.json").get_data() == first
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert all(op.get("description", "").count("Needs ") <= 1 for ops in doc["paths"].values() for op in ops.values()
+               if isinstance(op, dict))

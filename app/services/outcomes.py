@@ -133,7 +133,9 @@ def evaluate(ws: Workspace, as_of: date | None = None, *, write: bool = False, f
     span = p.pre_days + p.placebos * 7 + 2 * (p.post_days + p.ramp_days)
     launches = [it.launch_date for it in items]
     kpi_names = sorted({ln.kpi for it in items for ln in it.links} | {r[1] for r in stored})
-    since = min(launches, default=as_of) - timedelta(days=span + 366)
+    first = min(launches, default=as_of)
+    # the series from a year before the first pre window (from the calendar's start, for an as_of near year 1)
+    since = first - timedelta(days=span + 366) if first.toordinal() > span + 366 else date.min
     data = so.series(store, kpi_names, since, as_of) if items else {}
     empty = (np.zeros(0, np.int64), np.zeros(0))
 

@@ -3,6 +3,8 @@
 from the pydantic model its route validates with (`request_schema`), never written twice."""
 from __future__ import annotations
 
+import copy
+
 from scoring.frameworks import METHODS
 
 NUM = {"type": "number"}
@@ -160,7 +162,9 @@ def spec() -> dict:
     from app.web.plan.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
     from app.web.scenarios import OPENAPI_PATHS as SCENARIO_PATHS, OPENAPI_SCHEMAS as SCENARIO_SCHEMAS
     from app.auth.openapi import secure
-    return secure(_with_plan(_with_plan({
+    # built from module-level parts that secure() and _with_plan() write into: a deep copy
+    # each time, so the document served is the same on every call (not one note longer)
+    return secure(copy.deepcopy(_with_plan(_with_plan({
         "openapi": "3.1.0",
         "info": {"title": "kpi-roadmap API", "version": "1",
                  "description": "The ranked roadmap, explanations, KPIs and alignment. Errors are "
@@ -241,13 +245,14 @@ def spec() -> dict:
                                           "set, writes need no credential but are answered only for loopback "
                                           "clients (the empty alternative of each write's `security`)."}}},
     }, {**OPENAPI_PATHS, **SCENARIO_PATHS, **outcomes.OPENAPI_PATHS}, {**OPENAPI_SCHEMAS, **SCENARIO_SCHEMAS, **outcomes.OPENAPI_SCHEMAS}),
-        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS))
+        estimates.OPENAPI_PATHS, estimates.OPENAPI_SCHEMAS)))
     # secure(): each operation's security and 401/403, from app/auth/rules.py
 
 
 def _with_plan(doc: dict, paths: dict, schemas: dict) -> dict:
     """The plan's and the risk analysis's parts (app/web/plan/api.py), and the outcomes'
     (app/web/outcomes/blueprint.py), merged in."""
+    paths = copy.deepcopy(paths)          # the callers' module-level dicts stay as written
     for ops in paths.values():
         for op in ops.values():
             op["responses"] = {**ERRORS, **op["responses"]}    # every operation documents its errors

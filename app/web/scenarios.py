@@ -42,7 +42,7 @@ def saved_for(page: str) -> list[dict]:
 
 @scenarios_bp.get("/api/v1/scenarios")
 def api_list():
-    page = request.args.get("page") or None
+    page = request.args.get("page")        # given but empty is refused like any other non-page
     return jsonify({"scenarios": scenarios.listing(workspace(), page)})
 
 
