@@ -119,7 +119,9 @@ class Analyses:
     """The roadmap page's plan and risk analysis of the newest data, computed when the
     queue is empty (app/services/sync.py `precompute_analyses`): once per store version
     (a sync, a web estimate), after the syncs waiting, so that a burst of webhooks is
-    published first and the first page after it does not wait for the analyses."""
+    published first and the first page after it does not wait for the analyses. A sync
+    queued meanwhile waits at most for the analysis under way (the plan or the risk), then
+    goes first."""
 
     def __init__(self, ws):
         self.ws = ws
@@ -130,8 +132,8 @@ class Analyses:
         if version == self.done_for:
             return
         from app.services.sync import precompute_analyses
-        precompute_analyses(self.ws)
-        self.done_for = version
+        if precompute_analyses(self.ws, go_on=lambda: q.pending(self.ws.store) == 0):
+            self.done_for = version
 
 
 class Worker:

@@ -157,3 +157,30 @@ def test_a_worker_computes_them_once_its_queue_is_empty(demo_dir, monkeypatch):
     assert stored(ws) == [("plan", version), ("risk", version)]
     w.run(once=True)                      # nothing new: nothing computed again
     assert order == [("sync", False), "analyses"]
+
+
+def test_a_sync_queued_while_the_worker_computes_them_goes_first(demo_dir, monkeypatch):
+    """A webhook arriving during the plan waits for the plan only: the risk analysis is left
+    for after its sync, and computed for the newer data."""
+    from app.store import queue as q
+    from app.worker import Worker
+    monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
+    ws = Workspace(load_settings(demo_dir))
+    sync_module.sync(ws, precompute=False)
+    order = []
+    real_marks, real_risk, real_sync = plans.plan_marks, risks.risk_summary, sync_module.sync
+
+    def marks(*a, **kw):
+        order.append("plan")
+        if order.count("plan") == 1:
+            q.enqueue(ws.store, "api")              # a sync asked for meanwhile
+        return real_marks(*a, **kw)
+    monkeypatch.setattr(plans, "plan_marks", marks)
+    monkeypatch.setattr(risks, "risk_summary", lambda *a, **kw: order.append("risk") or real_risk(*a, **kw))
+    monkeypatch.setattr(sync_module, "sync", lambda *a, **kw: order.append("sync") or real_sync(*a, **kw))
+    w = Worker(ws, lease=5)
+    w.every = None
+    w.run(once=True)
+    assert order == ["plan", "sync", "plan", "risk"]
+    version = ws.store.data_version()
+    assert stored(ws) == [("plan", version), ("risk", version)]

@@ -241,18 +241,19 @@ PRECOMPUTE_ITEMS = 1_000   # from here on, the page's plan and P(in plan) take s
 
 
 def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
-                        at_least: int | None = None) -> None:
+                        at_least: int | None = None, go_on: Callable[[], bool] | None = None) -> bool:
     """The roadmap page's plan and risk analysis of the data just published, computed and
     stored (app/store/analyses.py), so that no web worker spends seconds on them on its
     first page after a sync; only for a backlog of `at_least` (PRECOMPUTE_ITEMS) eligible
     items (on a smaller one the first page computes them in about a second, most of it
     loading the compiled loops, and stores them). Over the budget, nothing is computed; a
-    failure is reported with the sync, never fails it."""
+    failure is reported with the sync, never fails it. `go_on()` is asked before each
+    analysis (a worker stops for a queued sync); False when it said no."""
     from app.services.planning import budget
     try:
         items = budget.eligible_items(ws)
         if items < (PRECOMPUTE_ITEMS if at_least is None else at_least):
-            return
+            return True
         try:
             budget.check_plan(items, len(ws.settings.planning.periods))
             plan = True
@@ -260,20 +261,22 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
             plan = False
         risk = budget.risk_refusal(items) is None
         if not (plan or risk):        # the page leaves both out: nothing to load
-            return
+            return True
         from app.services import published
         from app.services.planning import plan as plans, risk as risks
         r = published.ranking(ws)
-        if plan:
-            plans.plan_marks(ws, base=r)
-        if risk:
-            risks.risk_summary(ws, base=r)
+        for wanted, compute in ((plan, plans.plan_marks), (risk, risks.risk_summary)):
+            if wanted:
+                if go_on is not None and not go_on():
+                    return False
+                compute(ws, base=r)
     except Exception as exc:  # noqa: BLE001 - like the ranking: the first page computes them instead
         why = redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]
         if report is not None:
             report.skipped.append(("analyses", why))
         else:
             logging.getLogger("roadmap.jobs").warning("the page's plan and risk analysis were %s", why)
+    return True
 
 
 def _sync_one(ws: Workspace, conn: Connector, full: bool, allow_removal: bool,
