@@ -70,20 +70,31 @@ def pack(r: Ranking) -> bytes:
              "params": {**asdict(r.params), "as_of": r.params.as_of.isoformat()},
              "states": [{**asdict(s), "current_date": s.current_date.isoformat() if s.current_date else None}
                         for s in r.states.values()]}
+    return frame(FORMAT, small, arrays)
+
+
+def frame(fmt: int, small: dict, arrays: dict[str, np.ndarray]) -> bytes:
+    """The layout every pack shares: its format (2 bytes), the length of its JSON part (8),
+    the JSON part, then the arrays as one `.npz`."""
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     head = json.dumps(small, separators=(",", ":")).encode()
-    return FORMAT.to_bytes(2, "little") + len(head).to_bytes(8, "little") + head + buf.getvalue()
+    return fmt.to_bytes(2, "little") + len(head).to_bytes(8, "little") + head + buf.getvalue()
+
+
+def unframe(blob: bytes, fmt: int, what: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """`frame` read back (no pickles); ValueError for a pack of another format."""
+    if int.from_bytes(blob[:2], "little") != fmt:
+        raise ValueError(f"packed {what} of another format")
+    n = int.from_bytes(blob[2:10], "little")
+    small = json.loads(blob[10:10 + n])
+    with np.load(io.BytesIO(blob[10 + n:]), allow_pickle=False) as z:
+        return small, {k: z[k] for k in z.files}
 
 
 def unpack(blob: bytes, graph: GoalGraph) -> Ranking:
     """The ranking `pack` stored, scored through `graph` (the caller's, same inputs)."""
-    if int.from_bytes(blob[:2], "little") != FORMAT:
-        raise ValueError("packed ranking of another format")
-    n = int.from_bytes(blob[2:10], "little")
-    small = json.loads(blob[10:10 + n])
-    with np.load(io.BytesIO(blob[10 + n:]), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    small, arrays = unframe(blob, FORMAT, "ranking")
     bf = {k[3:]: v for k, v in arrays.items() if k.startswith("bf.")}
     optional = {"link_by": arrays.get("b.link_by"), "estimator_names": small["estimator_names"]} \
         if "link_by" in Backlog.__dataclass_fields__ else {}

@@ -1,6 +1,7 @@
-"""A `RiskResult` as bytes and back: its arrays in one `.npz` (no pickles) and its lists
-as JSON, so an analysis computed once (by a sync, or the first web worker) is read by the
-others instead of simulated again. Pure: bytes in, bytes out.
+"""A `RiskResult` as bytes and back, in the layout of scoring/packed.py: its arrays in one
+`.npz` (no pickles) and its lists as JSON, so an analysis computed once (by a sync, or the
+first web worker) is read by the others instead of simulated again. Pure: bytes in, bytes
+out.
 
 >>> from scoring.uncertainty import RiskInput, analyse_risk
 >>> res = analyse_risk(RiskInput(keys=["A", "B"], effort=[1.0, 1.0], eligible=[True, True], kpis=["mrr"],
@@ -12,12 +13,9 @@ True
 """
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import fields
 
-import numpy as np
-
+from scoring.packed import frame, unframe
 from scoring.uncertainty import RiskResult
 from scoring.uncertainty.draws import Simulation
 
@@ -27,24 +25,17 @@ _ARRAYS = ("expected_impact", "expected_score", "expected_rank", "voi")
 
 
 def pack_risk(res: RiskResult) -> bytes:
-    small = json.dumps({"draws": res.draws, "seed": res.seed, "percentile_draws": res.simulation.percentile_draws,
-                        **{name: list(getattr(res, name)) for name in _LISTS}}).encode()
+    small = {"draws": res.draws, "seed": res.seed, "percentile_draws": res.simulation.percentile_draws,
+             **{name: list(getattr(res, name)) for name in _LISTS}}
     arrays = {name: getattr(res, name) for name in _ARRAYS}
     arrays.update({"sim." + f.name: getattr(res.simulation, f.name) for f in fields(Simulation)
                    if f.name != "percentile_draws"})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return FORMAT.to_bytes(2, "little") + len(small).to_bytes(8, "little") + small + buf.getvalue()
+    return frame(FORMAT, small, arrays)
 
 
 def unpack_risk(blob: bytes) -> RiskResult:
     """The result `pack_risk` stored; ValueError for another format."""
-    if int.from_bytes(blob[:2], "little") != FORMAT:
-        raise ValueError("packed risk analysis of another format")
-    n = int.from_bytes(blob[2:10], "little")
-    small = json.loads(blob[10:10 + n])
-    with np.load(io.BytesIO(blob[10 + n:]), allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
+    small, arrays = unframe(blob, FORMAT, "risk analysis")
     sim = Simulation(percentile_draws=small["percentile_draws"],
                      **{k[4:]: v for k, v in arrays.items() if k.startswith("sim.")})
     return RiskResult(draws=small["draws"], seed=small["seed"], simulation=sim,
