@@ -184,3 +184,24 @@ def test_a_sync_queued_while_the_worker_computes_them_goes_first(demo_dir, monke
     assert order == ["plan", "sync", "plan", "risk"]
     version = ws.store.data_version()
     assert stored(ws) == [("plan", version), ("risk", version)]
+
+
+def test_with_calibration_applied_they_are_the_calibrated_rankings(demo_dir, monkeypatch):
+    """`[calibration] apply = true`: the page shows the calibrated ranking, so what a sync
+    stores is the analysis of that ranking (the demo's alice x0.37 and bob x1.55 move the
+    impacts), not of the uncalibrated one."""
+    from app.services import ranking
+    monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
+    settings = load_settings(demo_dir)
+    settings.calibration.apply = True
+    ws = Workspace(settings)
+    sync_module.sync(ws, precompute=False)
+    sync_module.precompute_analyses(ws)
+    got = risks.risk_summary(Workspace(settings))                  # read back
+
+    def fresh(calibrated: bool) -> dict:
+        with ws.store.engine.begin() as c:
+            c.execute(schema.stored_analyses.delete())
+        w = Workspace(settings)
+        return risks.risk_summary(w, base=ranking(w, calibrated=calibrated))
+    assert got == fresh(True) and got["spread"] != fresh(False)["spread"]

@@ -262,9 +262,9 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
         risk = budget.risk_refusal(items) is None
         if not (plan or risk):        # the page leaves both out: nothing to load
             return True
-        from app.services import published
+        from app.services import ranking as default_ranking
         from app.services.planning import plan as plans, risk as risks
-        r = published.ranking(ws)
+        r = default_ranking(ws)       # the one the roadmap page shows by default (calibrated if so configured)
         for wanted, compute in ((plan, plans.plan_marks), (risk, risks.risk_summary)):
             if wanted:
                 if go_on is not None and not go_on():
