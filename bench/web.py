@@ -51,12 +51,14 @@ def build(n: int, where: Path | None = None) -> Path:
 
         def run(*a, **kw):
             t = time.perf_counter()
-            inner(*a, **kw)
-            spent[part] += time.perf_counter() - t
+            try:
+                return inner(*a, **kw)
+            finally:
+                spent[part] += time.perf_counter() - t
         setattr(module, name, run)
         return inner
     kept = [(sync_module, "publish_ranking", timed(sync_module, "publish_ranking", "ranking")),
-            (changes, "_keep_ranks", timed(changes, "_keep_ranks", "snapshot ranks")),
+            (changes, "_ranked_keys", timed(changes, "_ranked_keys", "snapshot ranks")),
             (sync_module, "precompute_analyses", timed(sync_module, "precompute_analyses", "analyses"))]
     try:
         t = time.perf_counter()

@@ -75,25 +75,14 @@ def save(ws: Workspace, name: str, *, run_id: int | None = None) -> dict:
     snap = current(ws, name=name, meta={"run": run_id if run_id is not None else version, "saved_at": at.isoformat()})
     row = store_snapshots.save(ws.store, snap, run_id=run_id if run_id is not None else version, created_at=at)
     chain.saved(row)
-    if run_id is not None:      # a sync's: the roadmap's Moved column compares with it after the next sync
-        _keep_ranks(ws, row["hash"], snap)
+    if run_id is not None:      # a sync's: the roadmap's Moved column compares with it after the next sync;
+        _ranked_keys(ws, row["hash"], snap)     # its ranks kept while its items are in memory (never fails the save)
     return _public(row)
 
 
 def _ranked(snap: sn.Snapshot) -> list[str]:
     base = sn.rescore(snap)
     return [base.backlog.keys[i] for i in base.ranked.tolist()]
-
-
-def _keep_ranks(ws: Workspace, h: str, snap: sn.Snapshot) -> None:
-    """Store the keys `snap` ranks under its hash while its items are in memory: reading
-    them back to re-score later takes several times longer and far more memory. Never
-    fails the save (the Moved column then scores it when first asked)."""
-    from app.ranking_inputs import FORMAT
-    try:
-        store_snapshots.save_ranks(ws.store, h, FORMAT, _ranked(snap))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("the ranks of snapshot %s were not kept: %s: %s", h[:12], type(exc).__name__, exc)
 
 
 def auto_save(ws: Workspace) -> dict | None:
@@ -312,18 +301,19 @@ _moved_cache: dict[str, tuple[str, dict[str, int]]] = {}
 _moved_lock = threading.Lock()
 
 
-def _ranked_keys(ws: Workspace, h: str) -> list[str] | None:
+def _ranked_keys(ws: Workspace, h: str, snap: sn.Snapshot | None = None) -> list[str] | None:
     """The keys snapshot `h` ranks, in rank order: as a sync stored them with its snapshot,
-    else re-scored from the store and stored (re-scoring a large snapshot takes seconds);
-    None when the snapshot cannot be read."""
+    else re-scored (from `snap` when the caller holds it: reading it back takes several
+    times longer and far more memory) and stored, since re-scoring a large snapshot takes
+    seconds; None when the snapshot cannot be read."""
     from app.ranking_inputs import FORMAT
-    keys = store_snapshots.ranks(ws.store, h, FORMAT)
-    if keys is not None:
-        return keys
     try:
-        keys = _ranked(store_snapshots.load(ws.store, h))
-    except Exception as exc:  # noqa: BLE001
-        log.warning("the Moved column's snapshot cannot be read: %s", exc)
+        keys = store_snapshots.ranks(ws.store, h, FORMAT)
+        if keys is not None:
+            return keys
+        keys = _ranked(snap if snap is not None else store_snapshots.load(ws.store, h))
+    except Exception as exc:  # noqa: BLE001 - no Moved column (and a snapshot saved all the same)
+        log.warning("the ranks of snapshot %s cannot be read: %s: %s", h[:12], type(exc).__name__, exc)
         return None
     try:
         store_snapshots.save_ranks(ws.store, h, FORMAT, keys)
