@@ -246,13 +246,12 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     PlanOverrideError, PlanRefused, or WhatIfError for a bad what-if body."""
     as_of = ws.as_of(as_of)
     key = (ws.store.cache_version(), as_of, request, json.dumps(whatif, sort_keys=True, default=str) if whatif else "")
-    if True:          # cached per data version, date, request and scenario
-        with _lock:
-            hit = _cache(ws).get(key)
-        if hit is not None:
-            if isinstance(hit, PlanRefused):
-                raise hit
-            return hit
+    with _lock:               # cached per data version, date, request and scenario
+        hit = _cache(ws).get(key)
+    if hit is not None:
+        if isinstance(hit, PlanRefused):
+            raise hit
+        return hit
     if not whatif:            # solved by a sync or another process: read, not solved again
         stored = _read_stored(ws, key)
         if stored is not None:
@@ -282,8 +281,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
         out = {"as_of": as_of.isoformat(), **_strip_lane(result.as_dict(), lanes)}
     except PlanInfeasible as exc:
         refused = PlanRefused(exc, lanes)
-        if key is not None:
-            _remember(ws, key, refused)
+        _remember(ws, key, refused)
         raise refused from None
     rows = out["planned"] + out["excluded"]
     texts = {i: r.backlog.text(i) for i in range(len(r.backlog)) if r.backlog.text(i)} if r.backlog.texts else {}
@@ -306,8 +304,7 @@ def plan(ws: Workspace, *, as_of: date | None = None, request: PlanRequest = Pla
     out["planned"] = [{"key": p["key"], "title": p["title"], **{k: v for k, v in p.items()
                                                                  if k not in ("key", "title")}}
                       for p in out["planned"]]
-    if key is not None:
-        _remember(ws, key, out)
+    _remember(ws, key, out)
     if not whatif:
         _store(ws, key, out)
     return out
