@@ -205,3 +205,23 @@ def test_with_calibration_applied_they_are_the_calibrated_rankings(demo_dir, mon
         w = Workspace(settings)
         return risks.risk_summary(w, base=ranking(w, calibrated=calibrated))
     assert got == fresh(True) and got["spread"] != fresh(False)["spread"]
+
+
+def test_a_ranking_or_analyses_not_stored_is_reported_with_the_sync_and_no_secret(demo_dir, monkeypatch):
+    """Both failures are the sync's report, never its end: the ranking's and the analyses'
+    reasons went through redact() with the settings in place of their secrets (a TypeError
+    that ended the sync)."""
+    from app.services import published
+    monkeypatch.setattr(sync_module, "PRECOMPUTE_ITEMS", 1)
+    monkeypatch.setenv("ROADMAP_TEST_API_TOKEN", "tok-s3cret-4711")
+    settings = load_settings(demo_dir)
+    settings.service.api_token_env = "ROADMAP_TEST_API_TOKEN"
+
+    def unreachable(*_a, **_kw):
+        raise RuntimeError("https://api:tok-s3cret-4711@stats.example is down")
+    monkeypatch.setattr(published, "ranking", unreachable)
+    reports = sync_module.sync(Workspace(settings))
+    assert all(r.status == "ok" for r in reports)
+    skipped = dict(s for r in reports for s in r.skipped)
+    assert skipped["ranking"].startswith("not stored: RuntimeError") and "is down" in skipped["analyses"]
+    assert not any("tok-s3cret-4711" in why for why in skipped.values()) and "***" in skipped["ranking"]

@@ -234,7 +234,8 @@ def publish_ranking(ws: Workspace, report: ConnectorReport | None = None) -> Non
         published.ranking(ws)
     except Exception as exc:  # noqa: BLE001 - storing the ranking must never undo a published sync
         if report is not None:
-            report.skipped.append(("ranking", redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]))
+            why = redact(f"not stored: {type(exc).__name__}: {exc}", secret_values(ws.settings))
+            report.skipped.append(("ranking", why[:300]))
 
 
 PRECOMPUTE_ITEMS = 1_000   # from here on, the page's plan and P(in plan) take seconds: a sync computes them
@@ -271,7 +272,7 @@ def precompute_analyses(ws: Workspace, report: ConnectorReport | None = None, *,
                     return False
                 compute(ws, base=r)
     except Exception as exc:  # noqa: BLE001 - like the ranking: the first page computes them instead
-        why = redact(f"not stored: {type(exc).__name__}: {exc}", ws.settings)[:300]
+        why = redact(f"not stored: {type(exc).__name__}: {exc}", secret_values(ws.settings))[:300]
         if report is not None:
             report.skipped.append(("analyses", why))
         else:
